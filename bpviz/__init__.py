@@ -1,0 +1,3 @@
+"""bpviz: see backpropagation."""
+
+__version__ = "0.1.0"

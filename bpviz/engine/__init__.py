@@ -1,0 +1,35 @@
+"""bpviz engine: batched and per-sample backprop in NumPy/CuPy, with no Qt.
+
+>>> from bpviz.engine import LayerSpec, NetworkSpec, Network
+>>> spec = NetworkSpec(2, [LayerSpec(8, "tanh"), LayerSpec(3, "softmax")], loss="cross_entropy")
+>>> net = Network(spec, seed=0, dtype="float64")
+"""
+
+from __future__ import annotations
+
+from .backend import Backend, blas_threads, get_backend, gpu_available
+from .errors import BackendError, BpvizError, DataError, SessionError, SpecError
+from .network import Network, outputs_for, predict_labels
+from .records import BackpropRecord, LayerRecord, StepRecord
+from .spec import LayerSpec, NetworkSpec, Problem
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackpropRecord",
+    "BpvizError",
+    "DataError",
+    "LayerRecord",
+    "LayerSpec",
+    "Network",
+    "NetworkSpec",
+    "Problem",
+    "SessionError",
+    "SpecError",
+    "StepRecord",
+    "blas_threads",
+    "get_backend",
+    "gpu_available",
+    "outputs_for",
+    "predict_labels",
+]

@@ -1,0 +1,348 @@
+"""The network and its two backprop paths: vectorized (batch) and loop.
+
+Both compute exactly the quantities of DESIGN.md §2 for one mini-batch of K
+samples, one sample per row:
+
+* forward   ``z^l = a^{l-1} W^lᵀ + b^l`` (K×m), ``a^l = f(z^l)``
+* output    ``δ^L = a^L − y`` for the matched pairings, else ``(∂C/∂a) ⊙ f'(z^L)``
+* backward  ``δ^{l-1} = (δ^l W^l) ⊙ f'(z^{l-1})``
+* gradient  ``dW^l = (1/K) δ^lᵀ a^{l-1}`` (m×n), ``db^l = (1/K) Σ_k δ^l_k``
+
+The *vectorized* path does this with one matrix product per arrow; the
+*loop* path does it one sample at a time, accumulating outer products
+``δ_kᵀ a_k`` (seeds 000–002). Tied layers add their contributions into the
+shared parameter's gradient (seed 003 §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend, get_backend
+from .errors import BpvizError, SpecError
+from .functions import activate, backprop_activation, output_delta, sample_losses
+from .records import BackpropRecord, LayerRecord
+from .spec import NetworkSpec
+
+METHODS = ("vectorized", "loop")
+DTYPES = ("float32", "float64")
+
+
+class Layer:
+    """A view of layer ``index`` of a :class:`Network`: its spec and parameters.
+
+    ``W`` (m×n, out × in) and ``b`` (m,) are the network's arrays themselves
+    (on the backend's device); a tied layer shows its owner's arrays.
+    """
+
+    def __init__(self, net: Network, index: int) -> None:
+        self._net = net
+        self.index = index
+        self.spec = net.spec.layers[index]
+        self.owner = net.spec.owner(index)
+
+    @property
+    def W(self) -> Any:
+        return self._net.params[f"W{self.owner}"]
+
+    @property
+    def b(self) -> Any:
+        return self._net.params[f"b{self.owner}"]
+
+    @property
+    def tied(self) -> bool:
+        return self.owner != self.index
+
+    def __repr__(self) -> str:
+        m, n = self._net.spec.weight_shape(self.index)
+        tie = f", tied to {self.owner}" if self.tied else ""
+        return f"Layer({self.index}: {m}×{n} {self.spec.activation}{tie})"
+
+
+def init_weights(spec: NetworkSpec, seed: int | None, dtype: Any) -> dict[str, np.ndarray]:
+    """Fresh host parameters ``{"W0", "b0", ...}`` for every owning layer.
+
+    Glorot: uniform ±√(6/(n+m)); He: normal·√(2/n); normal: normal·0.1;
+    zeros: all zero (every neuron stays identical: a lesson in symmetry).
+    Drawn in float64 and cast, so float32 and float64 nets start alike.
+    """
+    rng = np.random.default_rng(seed)
+    params: dict[str, np.ndarray] = {}
+    for i in range(len(spec.layers)):
+        if spec.layers[i].tie_to is not None:
+            continue
+        m, n = spec.weight_shape(i)
+        if spec.init == "glorot":
+            lim = np.sqrt(6.0 / (n + m))
+            W = rng.uniform(-lim, lim, size=(m, n))
+        elif spec.init == "he":
+            W = rng.standard_normal((m, n)) * np.sqrt(2.0 / n)
+        elif spec.init == "normal":
+            W = rng.standard_normal((m, n)) * 0.1
+        else:
+            W = np.zeros((m, n))
+        params[f"W{i}"] = np.ascontiguousarray(W, dtype=dtype)
+        params[f"b{i}"] = np.zeros(m, dtype=dtype)
+    return params
+
+
+class Network:
+    """A multilayer perceptron with weights, on NumPy or CuPy.
+
+    Parameters
+    ----------
+    spec : the architecture; validated here (raises :class:`SpecError`).
+    seed : seed of the weight initialisation.
+    dtype : ``"float32"`` (training) or ``"float64"`` (gradient checks).
+    backend : ``"numpy"``, ``"cupy"`` or ``"auto"`` (see :func:`get_backend`).
+    """
+
+    def __init__(
+        self,
+        spec: NetworkSpec,
+        seed: int | None = 0,
+        dtype: str | np.dtype = "float32",
+        backend: str | Backend = "numpy",
+    ) -> None:
+        if not isinstance(spec, NetworkSpec):
+            raise SpecError(f"Network needs a NetworkSpec, got {type(spec).__name__}")
+        self.spec = spec.validate()
+        if np.dtype(dtype).name not in DTYPES:
+            raise BpvizError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self.backend = get_backend(backend)
+        self.xp = self.backend.xp
+        self.seed = seed
+        self.params: dict[str, Any] = {}
+        self.set_weights(init_weights(spec, seed, self.dtype))
+        self.layers = tuple(Layer(self, i) for i in range(len(spec.layers)))
+        # the hot loop reads plain tuples: (W key, b key, activation, owner)
+        self._plan = tuple(
+            (f"W{ly.owner}", f"b{ly.owner}", ly.spec.activation, ly.owner) for ly in self.layers
+        )
+
+    # ------------------------------------------------------------ parameters
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Host copies of every parameter, ``{"W0": (m, n), "b0": (m,), ...}``."""
+        return {k: np.array(self.backend.to_host(v), copy=True) for k, v in self.params.items()}
+
+    def set_weights(self, weights: dict[str, Any]) -> None:
+        """Replace parameters (copied, cast to this dtype); shapes must match the spec."""
+        expected = {}
+        for i in range(len(self.spec.layers)):
+            if self.spec.layers[i].tie_to is None:
+                m, n = self.spec.weight_shape(i)
+                expected[f"W{i}"], expected[f"b{i}"] = (m, n), (m,)
+        if set(weights) != set(expected):
+            raise BpvizError(f"weights must have keys {sorted(expected)}, got {sorted(weights)}")
+        new = {}
+        for k, shape in expected.items():
+            v = np.asarray(weights[k]) if not hasattr(weights[k], "__cuda_array_interface__") \
+                else weights[k]
+            if tuple(v.shape) != shape:
+                raise BpvizError(f"{k} has shape {tuple(v.shape)}, the network needs {shape}")
+            new[k] = self.xp.array(v, dtype=self.dtype, order="C", copy=True)
+        self.params = new
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.spec.layers)
+
+    # ------------------------------------------------------------ data in
+    def prepare(self, X: Any, Y: Any) -> tuple[Any, Any]:
+        """Check and convert a batch to device arrays of this dtype.
+
+        ``Y`` may be one-hot or targets (K, m), or integer labels (K,), which
+        become one-hot (or a (K, 1) column of 0/1 for a one-output network).
+        """
+        X = self.xp.asarray(X, dtype=self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.spec.inputs:
+            raise BpvizError(f"X must have shape (K, {self.spec.inputs}), got {tuple(X.shape)}")
+        if X.shape[0] < 1:
+            raise BpvizError("the mini-batch is empty: K must be at least 1")
+        return X, self.encode_targets(Y, X.shape[0])
+
+    def encode_targets(self, Y: Any, K: int) -> Any:
+        m = self.spec.outputs
+        xp = self.xp
+        Y = xp.asarray(Y)
+        if Y.ndim == 1:
+            if Y.dtype.kind in "iub":
+                labels = Y.astype(np.int64)
+                if m == 1:
+                    Y = labels.astype(self.dtype)[:, None]
+                else:
+                    if int(labels.min()) < 0 or int(labels.max()) >= m:
+                        raise BpvizError(f"class labels must lie in 0..{m - 1} for {m} outputs")
+                    onehot = xp.zeros((labels.shape[0], m), dtype=self.dtype)
+                    onehot[xp.arange(labels.shape[0]), labels] = 1
+                    Y = onehot
+            elif m == 1:
+                Y = Y[:, None]
+        Y = Y.astype(self.dtype, copy=False)
+        if Y.shape != (K, m):
+            raise BpvizError(f"Y must have shape ({K}, {m}) or ({K},) labels, got {tuple(Y.shape)}")
+        return Y
+
+    # ------------------------------------------------------------ forward
+    def forward(self, X: Any) -> Any:
+        """The output ``a^L`` (K×m) for a batch, on the device."""
+        xp, P = self.xp, self.params
+        a = xp.asarray(X, dtype=self.dtype)
+        for wk, bk, act, _ in self._plan:
+            z = a @ P[wk].T
+            z += P[bk]
+            a = activate(act, z, xp)
+        return a
+
+    def _forward_cache(self, X: Any) -> tuple[list[Any], list[Any]]:
+        xp, P = self.xp, self.params
+        acts, zs = [X], []
+        a = X
+        for wk, bk, act, _ in self._plan:
+            z = a @ P[wk].T
+            z += P[bk]
+            a = activate(act, z, xp)
+            zs.append(z)
+            acts.append(a)
+        return acts, zs
+
+    def loss(self, X: Any, Y: Any) -> float:
+        """The cost C of a batch (mean or sum over samples, as the spec says)."""
+        X, Y = self.prepare(X, Y)
+        return self._loss_of(*self._last(X), Y)
+
+    def _last(self, X: Any) -> tuple[Any, Any]:
+        acts, zs = self._forward_cache(X)
+        return zs[-1], acts[-1]
+
+    def _loss_of(self, z: Any, a: Any, Y: Any) -> float:
+        C = float(sample_losses(self.spec.loss, z, a, Y, self.xp).sum())
+        return C / Y.shape[0] if self.spec.reduction == "mean" else C
+
+    # ------------------------------------------------------------ backprop
+    def backprop(self, X: Any, Y: Any, method: str = "vectorized") -> BackpropRecord:
+        """Gradients of the cost on one mini-batch, with every matrix; W unchanged.
+
+        ``method="vectorized"`` uses matrix products over the whole batch;
+        ``method="loop"`` goes one sample at a time. Both give the same record
+        to rounding error.
+        """
+        X, Y = self.prepare(X, Y)
+        loss, layers, grads = self._backprop(X, Y, method)
+        return self.to_record(loss, layers, grads, method)
+
+    def _backprop(self, X: Any, Y: Any, method: str, drop_fprime: bool = False
+                  ) -> tuple[float, list[tuple], dict[str, Any]]:
+        if method == "vectorized":
+            return self._vectorized(X, Y, drop_fprime)
+        if method == "loop":
+            return self._loop(X, Y)
+        raise BpvizError(f"unknown method {method!r}; use 'vectorized' or 'loop'")
+
+    def to_record(self, loss: float, layers: list[tuple], grads: dict[str, Any],
+                  method: str) -> BackpropRecord:
+        """Host copy of a device result as a :class:`BackpropRecord`."""
+        h = self.backend.to_host
+        recs = tuple(
+            LayerRecord(*(h(x) for x in t[:6]), owner=t[6]) for t in layers
+        )
+        return BackpropRecord(loss, recs, {k: h(v) for k, v in grads.items()}, method,
+                              int(layers[0][0].shape[0]))
+
+    def _vectorized(self, X: Any, Y: Any, drop_fprime: bool = False
+                    ) -> tuple[float, list[tuple], dict[str, Any]]:
+        xp, P, plan, spec = self.xp, self.params, self._plan, self.spec
+        acts, zs = self._forward_cache(X)
+        K = X.shape[0]
+        loss = self._loss_of(zs[-1], acts[-1], Y)
+        scale = 1.0 / K if spec.reduction == "mean" else 1.0
+        delta = output_delta(spec.loss, plan[-1][2], zs[-1], acts[-1], Y, xp)
+        layers: list[Any] = [None] * len(plan)
+        grads: dict[str, Any] = {}
+        for l in range(len(plan) - 1, -1, -1):
+            wk, bk, _, owner = plan[l]
+            a_prev = acts[l]
+            dW = delta.T @ a_prev                 # (m, K)(K, n): one product, K outer products
+            db = delta.sum(axis=0)
+            if scale != 1.0:
+                dW *= scale
+                db *= scale
+            layers[l] = (a_prev, zs[l], acts[l + 1], delta, dW, db, owner)
+            if wk in grads:                        # tied: sum the contributions of each use
+                grads[wk] = grads[wk] + dW
+                grads[bk] = grads[bk] + db
+            else:
+                grads[wk], grads[bk] = dW, db
+            if l > 0:
+                g = delta @ P[wk]                  # (K, m)(m, n) = ∂C_k/∂a^{l-1}
+                delta = g if drop_fprime else backprop_activation(
+                    plan[l - 1][2], g, zs[l - 1], acts[l], xp)
+        return loss, layers, grads
+
+    def _loop(self, X: Any, Y: Any) -> tuple[float, list[tuple], dict[str, Any]]:
+        """The same gradient, one sample at a time: ``dW = (1/K) Σ_k outer(δ_k, a_k)``."""
+        xp, P, plan, spec = self.xp, self.params, self._plan, self.spec
+        K, L = X.shape[0], len(plan)
+        sizes = [spec.inputs] + [ly.units for ly in spec.layers]
+        Z = [xp.empty((K, sizes[l + 1]), self.dtype) for l in range(L)]
+        A = [X] + [xp.empty((K, sizes[l + 1]), self.dtype) for l in range(L)]
+        D = [xp.empty((K, sizes[l + 1]), self.dtype) for l in range(L)]
+        dW = [xp.zeros(spec.weight_shape(l), self.dtype) for l in range(L)]
+        db = [xp.zeros(sizes[l + 1], self.dtype) for l in range(L)]
+        total = 0.0
+        for k in range(K):
+            a = X[k]                                # (n,)
+            for l, (wk, bk, act, _) in enumerate(plan):
+                z = P[wk] @ a + P[bk]               # (m, n)(n,) + (m,)
+                a = activate(act, z, xp)
+                Z[l][k], A[l + 1][k] = z, a
+            total += float(sample_losses(spec.loss, z, a, Y[k], xp))
+            delta = output_delta(spec.loss, plan[-1][2], z, a, Y[k], xp)
+            for l in range(L - 1, -1, -1):
+                D[l][k] = delta
+                dW[l] += xp.outer(delta, A[l][k])   # δ_kᵀ a_k: one outer product per sample
+                db[l] += delta
+                if l > 0:
+                    delta = backprop_activation(plan[l - 1][2], delta @ P[plan[l][0]],
+                                                Z[l - 1][k], A[l][k], xp)
+        scale = 1.0 / K if spec.reduction == "mean" else 1.0
+        layers, grads = [], {}
+        for l, (wk, bk, _, owner) in enumerate(plan):
+            if scale != 1.0:
+                dW[l] *= scale
+                db[l] *= scale
+            layers.append((A[l], Z[l], A[l + 1], D[l], dW[l], db[l], owner))
+            grads[wk] = grads[wk] + dW[l] if wk in grads else dW[l]
+            grads[bk] = grads[bk] + db[l] if bk in grads else db[l]
+        return total * scale, layers, grads
+
+    # ------------------------------------------------------------ helpers
+    def iter_param_keys(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def copy(self) -> Network:
+        """An independent network with the same spec, dtype, backend and weights."""
+        other = Network(self.spec, self.seed, self.dtype, self.backend)
+        other.set_weights(self.params)
+        return other
+
+
+def predict_labels(output: np.ndarray) -> np.ndarray:
+    """Class per row: argmax, or ``a > 0.5`` for a single output."""
+    if output.shape[1] == 1:
+        return (output[:, 0] > 0.5).astype(np.int64)
+    return output.argmax(axis=1)
+
+
+def outputs_for(n_classes: int, n_targets: int, loss: str) -> int:
+    """Output units a data set needs: targets for regression, one per class
+    (or a single 0/1 output for two classes unless the loss is cross-entropy)."""
+    if n_classes == 0:
+        return n_targets
+    if n_classes == 2 and loss != "cross_entropy":
+        return 1
+    return n_classes

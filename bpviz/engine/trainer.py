@@ -1,0 +1,306 @@
+"""Training as a Qt-free generator: one :class:`StepRecord` per mini-batch.
+
+The GUI worker only iterates :meth:`Trainer.run` on a thread; the command
+line iterates it in a loop. Settings (learning rate, optimizer,
+regularisation, method, batch size) can be changed from another thread at any
+time: changes are queued and applied between mini-batches. ``pause``,
+``resume`` and ``stop`` are flags checked between mini-batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import BpvizError
+from .network import METHODS, Network
+from .optim import OPTIMIZERS, check_hyper, make_optimizer
+from .records import StepRecord
+
+EVAL_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; :meth:`validate` says what is wrong with bad ones."""
+
+    batch_size: int = 32
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    l1: float = 0.0
+    l2: float = 0.0
+    method: str = "vectorized"
+    eval_every: int = 50
+    seed: int = 0
+    checkpoint_every: int = 10
+
+    def validate(self) -> TrainConfig:
+        for name in ("batch_size", "eval_every", "checkpoint_every"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise BpvizError(f"{name.replace('_', ' ')} must be a whole number >= 1, "
+                                 f"got {v!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise BpvizError(f"unknown optimizer {self.optimizer!r}; use one of "
+                             + ", ".join(OPTIMIZERS))
+        if self.method not in METHODS:
+            raise BpvizError(f"unknown method {self.method!r}; use 'vectorized' or 'loop'")
+        self.make_optimizer()  # checks lr, momentum, l1, l2
+        return self
+
+    def make_optimizer(self) -> Any:
+        return make_optimizer(self.optimizer, lr=self.lr, momentum=self.momentum,
+                              l1=self.l1, l2=self.l2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        if not isinstance(d, dict):
+            raise BpvizError("training settings must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise BpvizError(f"unknown training settings: {', '.join(sorted(unknown))}; "
+                             f"allowed: {', '.join(sorted(known))}")
+        return cls(**d).validate()
+
+
+class Trainer:
+    """Mini-batch training of ``net`` on a data set (see ``datasets.Dataset``).
+
+    Parameters
+    ----------
+    net : the network, trained in place.
+    data : anything with ``X_train, y_train, X_test, y_test, n_classes``.
+    config : the settings; validated.
+    """
+
+    def __init__(self, net: Network, data: Any, config: TrainConfig | None = None) -> None:
+        self.net = net
+        self.data = data
+        self.config = (config or TrainConfig()).validate()
+        self.optimizer = self.config.make_optimizer()
+        self.step = 0
+        self.epoch = 0
+        self._rng = np.random.default_rng(self.config.seed)
+        self._perm: np.ndarray = np.empty(0, dtype=np.int64)
+        self._pos = 0
+        self._pending: list[Callable[[], None]] = []
+        self._matrices = False
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._checkpoint: tuple[dict[str, Any], Any] | None = None
+        xp = net.xp
+        self.classification = int(getattr(data, "n_classes", 0)) > 0
+        self._X = xp.asarray(np.ascontiguousarray(data.X_train), dtype=net.dtype)
+        self._Y = net.encode_targets(data.y_train, len(data.X_train))
+        self._labels = xp.asarray(data.y_train) if self.classification else None
+        if len(data.X_train) < 1:
+            raise BpvizError("the training set is empty; pick a data set with samples")
+
+    # ------------------------------------------------------------ live changes
+    def _queue(self, fn: Callable[[], None]) -> None:
+        self._pending.append(fn)
+
+    def _apply_pending(self) -> None:
+        while self._pending:
+            self._pending.pop(0)()
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate before the next mini-batch (thread-safe)."""
+        lr = check_hyper("learning rate", lr, strict=True, high=1e3)
+
+        def apply() -> None:
+            self.config = replace(self.config, lr=lr)
+            self.optimizer.lr = lr
+        self._queue(apply)
+
+    def set_optimizer(self, name: str, **hyper: Any) -> None:
+        """Switch optimizer (its state starts fresh) before the next mini-batch."""
+        cfg = replace(self.config, optimizer=name, **hyper).validate()
+
+        def apply() -> None:
+            self.config = cfg
+            self.optimizer = cfg.make_optimizer()
+        self._queue(apply)
+
+    def set_regularization(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        cfg = replace(self.config, l1=l1, l2=l2).validate()
+
+        def apply() -> None:
+            self.config = cfg
+            self.optimizer.l1, self.optimizer.l2 = cfg.l1, cfg.l2
+        self._queue(apply)
+
+    def set_method(self, method: str) -> None:
+        cfg = replace(self.config, method=method).validate()
+        self._queue(lambda: setattr(self, "config", cfg))
+
+    def set_batch_size(self, batch_size: int) -> None:
+        cfg = replace(self.config, batch_size=batch_size).validate()
+        self._queue(lambda: setattr(self, "config", cfg))
+
+    def request_matrices(self) -> None:
+        """Ask for the matrices (backprop record and weights) in the next record."""
+        self._matrices = True
+
+    # ------------------------------------------------------------ control
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # ------------------------------------------------------------ training
+    @property
+    def batch_size(self) -> int:
+        return min(self.config.batch_size, len(self.data.X_train))
+
+    def next_batch(self) -> np.ndarray:
+        """Indices of the next mini-batch; a new shuffled epoch when one runs out."""
+        B = self.batch_size
+        if self._pos + B > len(self._perm):
+            if len(self._perm):
+                self.epoch += 1
+            self._perm = self._rng.permutation(len(self.data.X_train))
+            self._pos = 0
+        idx = self._perm[self._pos:self._pos + B]
+        self._pos += B
+        return idx
+
+    def run(self, steps: int | None = None, epochs: int | None = None) -> Iterator[StepRecord]:
+        """Yield one record per mini-batch until ``steps``/``epochs`` or :meth:`stop`.
+
+        Blocks (without spinning) while paused. A non-finite loss restores the
+        last checkpoint of finite weights, yields a record with
+        ``diverged=True`` and ends.
+        """
+        done = 0
+        start_epoch = self.epoch
+        while not self._stop.is_set():
+            if steps is not None and done >= steps:
+                return
+            if epochs is not None and self.epoch - start_epoch >= epochs:
+                return
+            while not self._running.wait(0.1):
+                if self._stop.is_set():
+                    return
+            if self._stop.is_set():
+                return
+            rec = self.train_step()
+            done += 1
+            yield rec
+            if rec.diverged:
+                return
+
+    def train_step(self) -> StepRecord:
+        """One mini-batch: backprop, then the optimizer's update."""
+        self._apply_pending()
+        net, cfg, be = self.net, self.config, self.net.backend
+        want = self._matrices
+        self._matrices = False
+        idx = self.next_batch()
+        X, Y = self._X[idx], self._Y[idx]
+        if self.step % cfg.checkpoint_every == 0:
+            self._save_checkpoint()
+        t0 = be.timer()
+        loss, layers, grads = net._backprop(X, Y, cfg.method)
+        ms = (be.timer() - t0) * 1000.0
+        epoch = self.epoch
+        if not math.isfinite(loss):
+            self._restore_checkpoint()
+            return StepRecord(self.step, epoch, loss, None, ms, cfg.method, len(idx), cfg.lr,
+                              diverged=True)
+        acc = None
+        if self.classification:
+            acc = self._accuracy(layers[-1][2], self._labels[idx])
+        extra: dict[str, Any] = {}
+        if want:
+            extra["backprop"] = net.to_record(loss, layers, grads, cfg.method)
+            extra["weights"] = net.get_weights()
+            extra["batch_index"] = np.asarray(be.to_host(idx) if not isinstance(idx, np.ndarray)
+                                              else idx).copy()
+            extra["grad_norms"] = grad_norms(extra["backprop"])
+        self.optimizer.step(net.params, grads, net.xp)
+        self.step += 1
+        if self.step % cfg.eval_every == 0:
+            extra["train_eval_loss"], extra["train_eval_accuracy"] = self.evaluate("train")
+            extra["test_loss"], extra["test_accuracy"] = self.evaluate("test")
+        return StepRecord(self.step, epoch, loss, acc, ms, cfg.method, len(idx), cfg.lr, **extra)
+
+    def _accuracy(self, out: Any, labels: Any) -> float:
+        xp = self.net.xp
+        pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
+        return float((pred == labels).mean())
+
+    def evaluate(self, which: str = "test") -> tuple[float | None, float | None]:
+        """``(loss, accuracy)`` on the whole train or test set (None if empty)."""
+        data, net = self.data, self.net
+        X, y = (data.X_train, data.y_train) if which == "train" else (data.X_test, data.y_test)
+        if len(X) == 0:
+            return None, None
+        total, correct = 0.0, 0
+        for s in range(0, len(X), EVAL_CHUNK):
+            Xc, Yc = net.prepare(X[s:s + EVAL_CHUNK], y[s:s + EVAL_CHUNK])
+            z, a = net._last(Xc)
+            total += net._loss_of(z, a, Yc) * (len(Xc) if net.spec.reduction == "mean" else 1)
+            if self.classification:
+                correct += self._accuracy(a, net.xp.asarray(y[s:s + EVAL_CHUNK])) * len(Xc)
+        loss = total / len(X) if net.spec.reduction == "mean" else total
+        return loss, (correct / len(X) if self.classification else None)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Step, epoch, settings and optimizer state (host arrays) for a session file."""
+        return {"step": self.step, "epoch": self.epoch, "config": self.config.to_dict(),
+                "optimizer": self.optimizer.state_dict(self.net.backend.to_host)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` gave (the config must already match)."""
+        self.step = int(state.get("step", 0))
+        self.epoch = int(state.get("epoch", 0))
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"], self.net.xp)
+
+    # ------------------------------------------------------------ checkpoints
+    def _save_checkpoint(self) -> None:
+        params = {k: v.copy() for k, v in self.net.params.items()}
+        self._checkpoint = (params, copy.deepcopy(self.optimizer))
+
+    def _restore_checkpoint(self) -> None:
+        if self._checkpoint is None:
+            return
+        params, opt = self._checkpoint
+        self.net.params = {k: v.copy() for k, v in params.items()}
+        self.optimizer = copy.deepcopy(opt)
+
+
+def grad_norms(rec: Any) -> dict[str, float]:
+    """Frobenius norms ``‖dW^l‖`` and ``‖δ^l‖`` of every layer of a backprop record."""
+    out: dict[str, float] = {}
+    for l, ly in enumerate(rec.layers):
+        out[f"dW{l}"] = float(np.linalg.norm(ly.dW))
+        out[f"delta{l}"] = float(np.linalg.norm(ly.delta))
+    return out

@@ -1,0 +1,1 @@
+"""bpviz desktop application (PySide6 + pyqtgraph). Reads engine records only."""
