@@ -1,12 +1,16 @@
 """Timing loop against vectorized backprop on the same mini-batch.
 
 Times are synchronised for CuPy (the backend's timer waits for the device),
-taken after a warm-up, and reported as min and median of repeats.
+taken after a warm-up, interleaved (vectorized, loop, vectorized, loop, ...)
+so that both methods see the same machine state, and reported as min and
+median of repeats. Sweeps over many batch sizes or widths live in
+:mod:`bpviz.engine.sweep`.
 """
 
 from __future__ import annotations
 
 import statistics
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +45,17 @@ def time_call(fn: Any, backend: Any, repeats: int) -> list[float]:
     return out
 
 
-def compare_methods(net: Network, X: Any, Y: Any, repeats: int = 3, warmup: int = 1
-                    ) -> Comparison:
+def compare_methods(net: Network, X: Any, Y: Any, repeats: int = 3, warmup: int = 1,
+                    cancel: threading.Event | None = None) -> Comparison:
     """Time ``net``'s loop and vectorized backprop on one batch and compare dW.
+
+    Parameters
+    ----------
+    net : the network (its weights are read, never changed).
+    X, Y : one mini-batch, (K, n₀) and targets or labels.
+    repeats : timed calls of each method, interleaved; min and median reported.
+    warmup : untimed calls of each method first (CuPy compiles kernels then).
+    cancel : when set between repeats, stop early (at least one repeat is kept).
 
     ``max_abs_diff`` is ``max |dW_loop − dW_vec|`` over every layer's per-use dW.
     """
@@ -53,15 +65,26 @@ def compare_methods(net: Network, X: Any, Y: Any, repeats: int = 3, warmup: int 
     def run(method: str) -> None:
         res[method] = net._backprop(X, Y, method)
 
-    for _ in range(warmup):
+    def vec() -> None:
         run("vectorized")
+
+    def loop() -> None:
         run("loop")
-    t_vec = time_call(lambda: run("vectorized"), net.backend, repeats)
-    t_loop = time_call(lambda: run("loop"), net.backend, repeats)
+
+    for _ in range(warmup):
+        vec()
+        loop()
+    t_vec: list[float] = []
+    t_loop: list[float] = []
+    for r in range(max(1, int(repeats))):
+        if r > 0 and cancel is not None and cancel.is_set():
+            break
+        t_vec += time_call(vec, net.backend, 1)
+        t_loop += time_call(loop, net.backend, 1)
     h = net.backend.to_host
     diff = max(
         float(np.max(np.abs(h(lv[4]) - h(lp[4])))) if lv[4].size else 0.0
-        for lv, lp in zip(res["vectorized"][1], res["loop"][1])
+        for lv, lp in zip(res["vectorized"][1], res["loop"][1], strict=True)
     )
     return Comparison(min(t_loop), min(t_vec), statistics.median(t_loop),
                       statistics.median(t_vec), diff, int(X.shape[0]))
