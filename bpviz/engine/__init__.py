@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from .backend import Backend, blas_threads, get_backend, gpu_available
+from .datasets import DATASETS, Dataset, describe_datasets, load_csv, make_dataset
 from .errors import BackendError, BpvizError, DataError, SessionError, SpecError
 from .network import Network, outputs_for, predict_labels
 from .records import BackpropRecord, LayerRecord, StepRecord
@@ -17,6 +18,8 @@ __all__ = [
     "Backend",
     "BackendError",
     "BackpropRecord",
+    "DATASETS",
+    "Dataset",
     "BpvizError",
     "DataError",
     "LayerRecord",
@@ -28,6 +31,9 @@ __all__ = [
     "SpecError",
     "StepRecord",
     "blas_threads",
+    "describe_datasets",
+    "load_csv",
+    "make_dataset",
     "get_backend",
     "gpu_available",
     "outputs_for",
