@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from .functions import activate, backprop_activation, output_delta, sample_losses
-from .records import BackpropRecord, LayerRecord
+from .records import BackpropRecord, LayerRecord, StepRecord
 from .spec import NetworkSpec
+from .trainer import grad_norms
 
 PHASE_KINDS = ("z", "a", "loss", "delta", "dW", "db", "update")
 
@@ -59,6 +60,8 @@ class PhaseRecord:
     loss : the batch cost, once computed (None before the loss phase).
     record : on the update phase, the whole batch as a :class:`BackpropRecord`
         (gradients of the weights before the update); None otherwise.
+    weights : on the update phase, host copies of the weights the batch used
+        (before the update); None otherwise.
     """
 
     name: str
@@ -72,6 +75,7 @@ class PhaseRecord:
     batch_index: np.ndarray
     loss: float | None = None
     record: BackpropRecord | None = None
+    weights: dict[str, np.ndarray] | None = None
 
 
 def phase_plan(spec: NetworkSpec) -> tuple[tuple[str, int], ...]:
@@ -215,12 +219,12 @@ class PhaseStepper:
         count = [0]
         loss_box: list[float | None] = [None]
 
-        def rec(kind: str, layer: int, m: Any, record: BackpropRecord | None = None
-                ) -> PhaseRecord:
+        def rec(kind: str, layer: int, m: Any, record: BackpropRecord | None = None,
+                weights: dict[str, np.ndarray] | None = None) -> PhaseRecord:
             r = PhaseRecord(phase_name(kind, layer, spec), layer, kind,
                             None if m is None else np.array(host(m), copy=True),
                             phase_equation(kind, layer, spec), count[0], total, step, bidx,
-                            loss_box[0], record)
+                            loss_box[0], record, weights)
             count[0] += 1
             return r
 
@@ -279,10 +283,29 @@ class PhaseStepper:
                   for t in layers),
             {k: np.array(host(v), copy=True) for k, v in grads.items()},
             "vectorized", K)
+        used = net.get_weights()
         if math.isfinite(loss):
             tr.optimizer.step(P, grads, xp)
         else:
             tr._restore_checkpoint()
         tr.step += 1
         self._step = tr.step
-        yield rec("update", -1, None, record)
+        yield rec("update", -1, None, record, used)
+
+    def step_record(self, rec: PhaseRecord) -> StepRecord:
+        """The :class:`StepRecord` an ordinary ``train_step`` would yield for the batch of
+        ``rec`` (an update phase): loss, accuracy, backprop record and weights."""
+        if rec.kind != "update" or rec.record is None:
+            raise ValueError("only the update phase finishes a step")
+        tr = self.trainer
+        acc = None
+        if tr.classification:
+            labels = np.asarray(tr.data.y_train)[rec.batch_index]
+            out = rec.record.output
+            pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
+            acc = float((pred == labels).mean())
+        return StepRecord(rec.step + 1, tr.epoch, float(rec.loss), acc, 0.0, "vectorized",
+                          len(rec.batch_index), float(tr.config.lr),
+                          batch_index=rec.batch_index, backprop=rec.record,
+                          weights=rec.weights, grad_norms=grad_norms(rec.record),
+                          diverged=not math.isfinite(float(rec.loss)))

@@ -249,7 +249,7 @@ def layer_equations(spec, i: int, K: int, notation: str = DEFAULT_NOTATION,
     else:
         eqs.append(_backward(spec, i, K, notation, "backward error"))
     if i > 0:
-        eqs.append(_backward(spec, i - 1, K, notation, "passes back"))
+        eqs.append(_backward(spec, i - 1, K, notation, f"back to layer {i}"))
     # gradients
     d_T = _m("delta", i, "δ" + sup(l) + (T if oi else ""), (m, K) if oi else (K, m))
     a_T = _m("a", i, "a" + sup(l - 1) + ("" if oi else T), (K, n) if oi else (n, K))

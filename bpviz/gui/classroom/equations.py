@@ -1,0 +1,297 @@
+"""Equations view: the forward and backward equations of one layer with live shapes.
+
+For the chosen layer it shows (from :func:`bpviz.gui.notation.layer_equations`)
+``z = a Wᵀ + b``, ``a = f(z)``, the loss and output error on the last layer
+(``a − y`` for the matched pairs, ``(a − y) ⊙ f'(z)`` otherwise), the backward
+``δ^{l-1} = (δ^l W^l) ⊙ f'(z^{l-1})``, ``dW = (1/K) δᵀa``, ``db`` as column
+sums of δ and the update, each with the shapes of the current network and
+mini-batch, e.g. ``(32×10) = (32×32)(32×10) + (10)``. Rich text, no images:
+every symbol is a link ``sym:KIND:LAYER``; clicking it calls
+``ctx.request_highlight(kind, layer)`` so the matrix panel flashes that heatmap.
+
+The notation switch (W out×in / in×out) calls ``ctx.set_notation``; the view
+follows ``notationChanged`` and ``specChanged``. "Phase-step mode" shows the
+:class:`~bpviz.gui.classroom.phases_view.PhaseStepWidget`; the equation of the
+phase just computed is marked.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..notation import DEFAULT_NOTATION, LABELS, Equation, check, layer_equations, sup
+from .panel_menu import ExportMenuMixin
+from .phases_view import PhaseStepWidget
+
+LINK = "#0b5cad"
+MARK_BG = "#ffe9a8"
+MARK_FG = "#7a3e00"
+MATH_FONT = "'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif"
+_SIZES = {False: (16, 11, 10), True: (30, 19, 17)}   # equation, shapes, notes (pt)
+
+
+def parse_link(href: str) -> tuple[str, int] | None:
+    """``"sym:delta:1" -> ("delta", 1)``; None for anything else."""
+    parts = href.split(":")
+    if len(parts) != 3 or parts[0] != "sym":
+        return None
+    try:
+        return parts[1], int(parts[2])
+    except ValueError:
+        return None
+
+
+def equation_html(eq: Equation, marked: bool = False, presentation: bool = False) -> str:
+    """One equation as an HTML table row: label, clickable formula, shapes, note."""
+    big, mid, small = _SIZES[presentation]
+
+    def terms(ts) -> str:
+        out = []
+        for t in ts:
+            text = escape(t.text)
+            if t.kind is not None:
+                out.append(f'<a href="sym:{t.kind}:{t.layer}" style="color:{LINK}; '
+                           f'text-decoration:none">{text}</a>')
+            else:
+                out.append(text)
+        return "".join(out)
+
+    formula = f"{terms(eq.lhs)} {escape(eq.rel)} {terms(eq.rhs)}"
+    if marked:
+        formula = f"<b>{formula}</b>"
+    bg = f' bgcolor="{MARK_BG}"' if marked else ""
+    label = escape(eq.label)
+    if marked:
+        label = f'<a name="mark"></a><span style="color:{MARK_FG}"><b>▶ {label}</b></span>'
+    shapes = escape(eq.shapes())
+    note = f'<br><span style="color:#666; font-size:{small}pt">{escape(eq.note)}</span>' \
+        if eq.note else ""
+    return (f'<tr{bg}><td style="color:#555; font-size:{small}pt; padding-right:10px" '
+            f'valign="middle">{label}</td>'
+            f'<td style="font-family:{MATH_FONT}; font-size:{big}pt; padding-right:14px" '
+            f'valign="middle">{formula}</td>'
+            f'<td style="font-family:monospace; color:#444; font-size:{mid}pt" '
+            f'valign="middle">{shapes}{note}</td></tr>')
+
+
+class EquationsView(ExportMenuMixin, QWidget):
+    """Equations of the chosen layer, clickable symbols, notation switch, phase stepping."""
+
+    export_name = "bpviz-equations"
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.spec = getattr(ctx, "spec", None)
+        self.notation = getattr(ctx, "notation", DEFAULT_NOTATION)
+        self._K: int | None = None
+        self._mark: tuple[str, int] | None = None
+        self._presentation = False
+        self.equations: list[Equation] = []
+
+        self.layer_box = QComboBox()
+        self.notation_group = QButtonGroup(self)
+        self.notation_buttons: dict[str, QRadioButton] = {}
+        for name, text in (("out_in", "W out×in · dW = δᵀa"), ("in_out", "W in×out · dW = aᵀδ")):
+            b = QRadioButton(text)
+            b.setToolTip(LABELS[name])
+            self.notation_group.addButton(b)
+            self.notation_buttons[name] = b
+        self.phase_box = QCheckBox("Phase-step mode")
+        self.phase_box.setToolTip("Step through one mini-batch phase by phase")
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        self.browser = QTextBrowser()
+        self.browser.setOpenLinks(False)
+        self.browser.setOpenExternalLinks(False)
+        self.phases = PhaseStepWidget(ctx)
+        self.phases.setVisible(False)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Layer"))
+        top.addWidget(self.layer_box)
+        top.addSpacing(12)
+        for b in self.notation_buttons.values():
+            top.addWidget(b)
+        top.addStretch(1)
+        top.addWidget(self.phase_box)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.browser)
+        split.addWidget(self.phases)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.header)
+        lay.addWidget(split, 1)
+
+        self.browser.anchorClicked.connect(lambda url: self.activate_link(url.toString()))
+        self.layer_box.currentIndexChanged.connect(lambda _i: self.render())
+        for name, b in self.notation_buttons.items():
+            b.toggled.connect(lambda on, n=name: on and self._notation_clicked(n))
+        self.phase_box.toggled.connect(self.set_phase_mode)
+        self.phases.phaseShown.connect(self.show_phase)
+        for sig, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation),
+                          ("configChanged", lambda _c: self.render())):
+            if hasattr(ctx, sig):
+                getattr(ctx, sig).connect(slot)
+        self._sync_notation_buttons()
+        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        if snap is not None:
+            self.show_snapshot(snap)
+        if self.spec is not None:
+            self.set_spec(self.spec)
+
+    # ------------------------------------------------------------ panel API
+    def set_spec(self, spec: Any) -> None:
+        """Follow a layer edit: new layer list, new shapes."""
+        self.spec = spec
+        keep = self.layer_box.currentData()
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        for i, ly in enumerate(spec.layers):
+            m, n = spec.weight_shape(i)
+            self.layer_box.addItem(f"{i + 1}  ({n} → {m}, {ly.activation})", i)
+        L = len(spec.layers)
+        self.layer_box.setCurrentIndex(keep if isinstance(keep, int) and keep < L else L - 1)
+        self.layer_box.blockSignals(False)
+        self._mark = None
+        self.phases.set_spec(spec)
+        self.render()
+
+    def set_notation(self, notation: str) -> None:
+        self.notation = check(notation)
+        self._sync_notation_buttons()
+        self.phases.set_notation(notation)
+        self.render()
+
+    def show_snapshot(self, snap: Any) -> None:
+        """Only the batch size K comes from the snapshot (the shapes are the spec's)."""
+        K = getattr(snap.step, "batch_size", None) if snap is not None else None
+        if K and K != self._K:
+            self._K = int(K)
+            self.render()
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self.phases.set_presentation(on)
+        self.render()
+
+    # ------------------------------------------------------------ actions
+    def layer(self) -> int:
+        i = self.layer_box.currentData()
+        return int(i) if i is not None else 0
+
+    def set_layer(self, i: int) -> None:
+        idx = self.layer_box.findData(int(i))
+        if idx >= 0:
+            self.layer_box.setCurrentIndex(idx)
+
+    def activate_link(self, href: str) -> None:
+        """A symbol was clicked: ask the matrix panel to highlight its heatmap."""
+        target = parse_link(href)
+        if target is not None:
+            self.ctx.request_highlight(*target)
+
+    def _notation_clicked(self, notation: str) -> None:
+        if notation != getattr(self.ctx, "notation", None) and hasattr(self.ctx, "set_notation"):
+            self.ctx.set_notation(notation)      # comes back through notationChanged
+        elif notation != self.notation:
+            self.set_notation(notation)
+
+    def _sync_notation_buttons(self) -> None:
+        b = self.notation_buttons.get(self.notation)
+        if b is not None and not b.isChecked():
+            b.blockSignals(True)
+            b.setChecked(True)
+            b.blockSignals(False)
+
+    def set_phase_mode(self, on: bool) -> None:
+        if self.phase_box.isChecked() != on:
+            self.phase_box.setChecked(on)       # re-enters through toggled
+            return
+        self.phases.setVisible(on)
+        if on:
+            total = max(self.split.height(), 400)
+            self.split.setSizes([total * 3 // 5, total * 2 // 5])
+        else:
+            self._mark = None
+            self.render()
+
+    def step_phase(self) -> bool:
+        """The toolbar's Step while in phase-step mode: one phase (False if not in the mode)."""
+        return self.phase_box.isChecked() and self.phases.step()
+
+    def show_phase(self, rec: Any) -> None:
+        """Mark the equation of a phase record (and show its layer)."""
+        if rec.kind != "update":
+            self.set_layer(rec.layer)
+        self._mark = (rec.kind, rec.layer)
+        self.render()
+
+    # ------------------------------------------------------------ drawing
+    def batch_size(self) -> int:
+        if self._K:
+            return self._K
+        eff = getattr(self.ctx, "effective_batch_size", None)
+        if callable(eff):
+            return int(eff())
+        cfg = getattr(self.ctx, "config", None)
+        return int(getattr(cfg, "batch_size", 32))
+
+    def text(self) -> str:
+        """The equations as plain text, one per line with their shapes (for tests and export)."""
+        return "\n".join(f"{e.text()}  :  {e.shapes()}" for e in self.equations)
+
+    def render(self) -> None:
+        spec = self.spec
+        if spec is None:
+            self.browser.setHtml("<p>No network yet.</p>")
+            return
+        i = min(self.layer(), len(spec.layers) - 1)
+        K = self.batch_size()
+        cfg = getattr(self.ctx, "config", None)
+        self.equations = layer_equations(spec, i, K, self.notation,
+                                         lr=getattr(cfg, "lr", None),
+                                         optimizer=getattr(cfg, "optimizer", "sgd"))
+        L = len(spec.layers)
+        m, n = spec.weight_shape(i)
+        kind = "output layer" if i == L - 1 else "hidden layer"
+        tied = f", reuses W{sup(spec.owner(i) + 1)}" if spec.owner(i) != i else ""
+        red = ("mean over the batch: 1/K" if spec.reduction == "mean"
+               else "sum over the batch: no 1/K")
+        x = "; a⁰ = X, the mini-batch, one sample per row" if i == 0 else ""
+        big = _SIZES[self._presentation][1]
+        self.header.setText(
+            f'<span style="font-size:{big}pt"><b>Layer {i + 1} of {L}</b> ({kind}{tied}): '
+            f"n = {n} in → m = {m} out, K = {K} samples; {red}{x}. "
+            f'<span style="color:{LINK}">Click a symbol</span> to find its matrix.</span>')
+        rows = "".join(equation_html(e, e.key == self._mark, self._presentation)
+                       for e in self.equations)
+        self.browser.setHtml(f'<table cellspacing="0" cellpadding="6">{rows}</table>')
+        if self._mark is not None:
+            self.browser.scrollToAnchor("mark")
+
+    def export_matrices(self) -> dict:
+        return {}
+
+
+def anchor_url(kind: str, layer: int) -> QUrl:
+    """The link a symbol carries (tests click it)."""
+    return QUrl(f"sym:{kind}:{layer}")

@@ -1,0 +1,351 @@
+"""Outer-product view: ``dW = (1/K) δᵀa`` built one sample at a time (seeds 000–002).
+
+For the chosen layer and one mini-batch (from the latest snapshot's
+:class:`~bpviz.engine.records.BackpropRecord`), a slider picks sample k = 1…K
+and four heatmaps show
+
+1. the outer product of sample k, ``(1/K) δ_kᵀ a_k`` (m×n: column δ_k times row a_k),
+2. the running sum ``Σ_{j≤k} (1/K) δ_jᵀ a_j``,
+3. the vectorized product ``(1/K) δᵀa``, which is the record's ``dW``,
+4. their difference, which reaches zero at k = K (up to float32 rounding).
+
+The 1/K is the engine's (reduction "mean"); with "sum" there is none. Rows k
+of the small ``δ`` and ``a`` heatmaps are outlined. Play animates k; "Freeze
+batch" keeps the mini-batch while training runs on. In the ``in_out``
+notation the m×n matrices are shown as their n×m transposes ``a_kᵀ δ_k``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..notation import DEFAULT_NOTATION, check, display_matrix, shape_text, sub, sup
+from ..views.heatmap import Heatmap
+from .panel_menu import ExportMenuMixin
+
+#: One sweep k = 1…K takes about this long when playing (ms), at most FRAME_MS per sample.
+SWEEP_MS = 6000
+MIN_FRAME_MS, MAX_FRAME_MS = 40, 600
+#: |difference| below this fraction of max |dW| counts as zero (float32 rounding).
+ZERO_TOL = 1e-5
+
+_OK, _BAD = "#1a7f37", "#b35900"
+
+
+def outer_term(delta: np.ndarray, a_prev: np.ndarray, k: int, scale: float) -> np.ndarray:
+    """``scale · δ_kᵀ a_k`` (m×n) for 1-based sample k, in float64."""
+    return scale * np.outer(delta[k - 1].astype(np.float64), a_prev[k - 1].astype(np.float64))
+
+
+def running_sum(delta: np.ndarray, a_prev: np.ndarray, k: int, scale: float) -> np.ndarray:
+    """``Σ_{j≤k} scale · δ_jᵀ a_j`` (m×n) in float64: the loop's partial sum after k samples."""
+    d = delta[:k].astype(np.float64)
+    a = a_prev[:k].astype(np.float64)
+    return scale * (d.T @ a)
+
+
+def _set_levels(hm: Heatmap, s: float) -> None:
+    """Show ``hm`` with the symmetric levels (-s, s) (a common scale across heatmaps)."""
+    s = s if s > 0 and np.isfinite(s) else 1.0
+    if hasattr(hm, "set_levels"):
+        hm.set_levels(s)
+        return
+    hm.image_item().setLevels((-s, s))
+    bar = hm.colorbar()
+    if bar is not None:
+        bar.setLevels((-s, s), update_items=False)
+
+
+class OuterProductView(ExportMenuMixin, QWidget):
+    """The running sum of outer products against the vectorized ``δᵀa`` (see module notes)."""
+
+    export_name = "bpviz-outer-product"
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.notation = getattr(ctx, "notation", DEFAULT_NOTATION)
+        self.spec = getattr(ctx, "spec", None)
+        self._record: Any = None
+        self._step: int | None = None
+        self._k = 1
+        self._presentation = False
+        self._maxdiff = float("nan")
+
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("Which layer's dW to build up")
+        self.freeze_box = QCheckBox("Freeze batch")
+        self.freeze_box.setToolTip("Keep this mini-batch while training goes on")
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setToolTip("Add the samples one by one (k = 1 … K)")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimum(1)
+        self.slider.setPageStep(1)
+        self.k_label = QLabel()
+        self.k_label.setMinimumWidth(90)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        self.diff_label = QLabel()
+        self.diff_label.setTextFormat(Qt.TextFormat.RichText)
+        self.diff_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.heatmaps: dict[str, Heatmap] = {
+            name: Heatmap(colorbar=name in ("outer", "difference"))
+            for name in ("delta", "a", "outer", "running", "vectorized", "difference")}
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Layer"))
+        top.addWidget(self.layer_box)
+        top.addWidget(self.freeze_box)
+        top.addWidget(self.play_button)
+        top.addWidget(QLabel("k"))
+        top.addWidget(self.slider, 1)
+        top.addWidget(self.k_label)
+        grid = QGridLayout()
+        h = self.heatmaps
+        grid.addWidget(h["delta"], 0, 0)
+        grid.addWidget(h["a"], 1, 0)
+        grid.addWidget(h["outer"], 0, 1)
+        grid.addWidget(h["running"], 0, 2)
+        grid.addWidget(h["vectorized"], 1, 1)
+        grid.addWidget(h["difference"], 1, 2)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+        grid.setColumnStretch(2, 3)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.info)
+        lay.addLayout(grid, 1)
+        lay.addWidget(self.diff_label)
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.layer_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.slider.valueChanged.connect(self.set_k)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.freeze_box.toggled.connect(self._freeze_toggled)
+        for sig, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation)):
+            if hasattr(ctx, sig):
+                getattr(ctx, sig).connect(slot)
+        if self.spec is not None:
+            self.set_spec(self.spec)
+        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        if snap is not None:
+            self.show_snapshot(snap)
+        else:
+            self.refresh()
+
+    # ------------------------------------------------------------ panel API
+    def set_spec(self, spec: Any) -> None:
+        """Rebuild the layer list; the old batch no longer fits, so it is dropped."""
+        self.spec = spec
+        keep = self.layer_box.currentIndex()
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        for i in range(len(spec.layers)):
+            m, n = spec.weight_shape(i)
+            self.layer_box.addItem(f"{i + 1}  (W{sup(i + 1)} {m}×{n})", i)
+        L = len(spec.layers)
+        self.layer_box.setCurrentIndex(keep if 0 <= keep < L else L - 1)
+        self.layer_box.blockSignals(False)
+        if self._record is not None and not self._fits(self._record):
+            self._record = None
+            self.freeze_box.setChecked(False)
+        self.refresh()
+
+    def set_notation(self, notation: str) -> None:
+        self.notation = check(notation)
+        self.refresh()
+
+    def show_snapshot(self, snap: Any) -> None:
+        """Take the snapshot's mini-batch unless the batch is frozen."""
+        if self.freeze_box.isChecked() or snap is None:
+            return
+        rec = getattr(snap.step, "backprop", None)
+        if rec is None or not self._fits(rec):
+            return
+        self._record = rec
+        self._step = snap.step.step
+        self.refresh()
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        for hm in self.heatmaps.values():
+            hm.set_presentation(on)
+        self.refresh()
+
+    # ------------------------------------------------------------ state
+    def layer(self) -> int:
+        i = self.layer_box.currentData()
+        return int(i) if i is not None else 0
+
+    def set_layer(self, i: int) -> None:
+        idx = self.layer_box.findData(int(i))
+        if idx >= 0:
+            self.layer_box.setCurrentIndex(idx)
+
+    def k(self) -> int:
+        return self._k
+
+    def K(self) -> int:  # noqa: N802 (the seeds' name)
+        return 0 if self._record is None else int(self._record.layers[0].delta.shape[0])
+
+    def scale(self) -> float:
+        """The engine's factor: 1/K for the mean reduction, 1 for "sum"."""
+        reduction = getattr(self.spec, "reduction", "mean")
+        return 1.0 / self.K() if reduction == "mean" and self.K() else 1.0
+
+    def max_difference(self) -> float:
+        """``max |Σ_{j≤k} − δᵀa|`` as shown (NaN without a batch)."""
+        return self._maxdiff
+
+    def set_k(self, k: int) -> None:
+        K = self.K()
+        k = int(min(max(1, k), max(K, 1)))
+        if k != self._k:
+            self._k = k
+            if self.slider.value() != k:
+                self.slider.setValue(k)
+        self.refresh()
+
+    def toggle_play(self) -> None:
+        if self.timer.isActive():
+            self.stop()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Animate k from 1 (or from where it is) to K; freezes the batch."""
+        K = self.K()
+        if K == 0:
+            return
+        self.freeze_box.setChecked(True)
+        if self._k >= K:
+            self.set_k(1)
+        self.timer.start(int(min(MAX_FRAME_MS, max(MIN_FRAME_MS, SWEEP_MS // K))))
+        self.play_button.setText("⏸ Pause")
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.play_button.setText("▶ Play")
+
+    def _tick(self) -> None:
+        if self._k >= self.K():
+            self.stop()
+            return
+        self.set_k(self._k + 1)
+        if self._k >= self.K():
+            self.stop()
+
+    def _freeze_toggled(self, on: bool) -> None:
+        if not on:
+            self.stop()
+            snap = self.ctx.latest_snapshot() if hasattr(self.ctx, "latest_snapshot") else None
+            if snap is not None:
+                self.show_snapshot(snap)
+
+    def _fits(self, rec: Any) -> bool:
+        spec = self.spec
+        if spec is None:
+            return True
+        if len(rec.layers) != len(spec.layers):
+            return False
+        return all(ly.dW.shape == spec.weight_shape(i) for i, ly in enumerate(rec.layers))
+
+    def export_matrices(self) -> dict[str, np.ndarray]:
+        return {name: hm.matrix() for name, hm in self.heatmaps.items() if self._record}
+
+    # ------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        rec = self._record
+        if rec is None or self.spec is None:
+            self.info.setText("Waiting for a mini-batch: press <b>Play</b> or <b>Step</b> "
+                              "in the toolbar.")
+            self.diff_label.setText("")
+            self.slider.setEnabled(False)
+            self.play_button.setEnabled(False)
+            self._maxdiff = float("nan")
+            return
+        self.slider.setEnabled(True)
+        self.play_button.setEnabled(True)
+        i = min(self.layer(), len(rec.layers) - 1)
+        ly = rec.layers[i]
+        K = ly.delta.shape[0]
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(K)
+        self._k = min(max(self._k, 1), K)
+        self.slider.setValue(self._k)
+        self.slider.blockSignals(False)
+        k, s = self._k, self.scale()
+        out_in = self.notation == "out_in"
+        l, p = sup(i + 1), sup(i)
+        sk = sub("k")
+        mean = s != 1.0
+        frac = "(1/K) " if mean else ""
+        T = "ᵀ"
+
+        outer = outer_term(ly.delta, ly.a_prev, k, s)
+        run = running_sum(ly.delta, ly.a_prev, k, s)
+        vec = np.asarray(ly.dW, dtype=np.float64)
+        diff = run - vec
+        self._maxdiff = float(np.abs(diff).max()) if diff.size else 0.0
+        big = float(max(np.abs(vec).max(initial=0.0), np.abs(run).max(initial=0.0)))
+
+        def disp(M: np.ndarray) -> np.ndarray:
+            return display_matrix("dW", M, self.notation)
+
+        prod_k = f"δ{l}{sk}{T} a{p}{sk}" if out_in else f"a{p}{sk}{T} δ{l}{sk}"
+        prod = f"δ{l}{T} a{p}" if out_in else f"a{p}{T} δ{l}"
+        shp = shape_text(disp(vec).shape)
+        rows, cols = ("neuron i", "input j") if out_in else ("input j", "neuron i")
+        h = self.heatmaps
+        h["delta"].set_matrix(ly.delta, f"δ{l} — {shape_text(ly.delta.shape)}",
+                              "sample k", "neuron i")
+        h["a"].set_matrix(ly.a_prev, f"a{p} — {shape_text(ly.a_prev.shape)}"
+                          + ("  (= X)" if i == 0 else ""), "sample k", "input j")
+        for name in ("delta", "a"):
+            h[name].highlight_rows([k - 1])
+        h["outer"].set_matrix(disp(outer), f"sample {k}:  {frac}{prod_k}", rows, cols)
+        h["running"].set_matrix(disp(run), f"sum of samples 1…{k}", rows, cols)
+        h["vectorized"].set_matrix(disp(vec), f"{frac}{prod} = dW{l}", rows, cols)
+        h["difference"].set_matrix(disp(diff), "sum − vectorized", rows, cols)
+        for name in ("running", "vectorized", "difference"):
+            _set_levels(h[name], big)
+
+        step = f" of step {self._step}" if self._step is not None else ""
+        scale_txt = (f"mean over the batch: every term carries 1/K = 1/{K}" if mean
+                     else "reduction “sum”: no 1/K")
+        col_row = f"column δ{sk} × row a{sk}" if out_in else f"column a{sk} × row δ{sk}"
+        if self._presentation:
+            self.info.setText(f"<b>dW{l} = {frac}Σ<sub>k</sub> {prod_k}</b>: one outer product "
+                              f"per sample, K = {K}")
+        else:
+            self.info.setText(
+                f"<b>dW{l} = {frac}Σ<sub>k</sub> {prod_k}</b> — each sample k adds one outer "
+                f"product ({col_row}, {shp}); the vectorized <b>{frac}{prod}</b> does all {K} "
+                f"at once. K = {K}{step}; {scale_txt}. The sum, the vectorized product and "
+                "their difference share one colour scale.")
+        self.k_label.setText(f"k = {k} / {K}")
+        zero = self._maxdiff <= ZERO_TOL * max(big, 1e-30)
+        color = _OK if zero else _BAD
+        verdict = " ≈ 0 ✓  the loop and the matrix product agree" if zero and k == K else (
+            " ≈ 0" if zero else f"  ({K - k} sample{'s' if K - k != 1 else ''} still to add)")
+        size = 22 if self._presentation else 14
+        self.diff_label.setText(
+            f'<span style="font-size:{size}pt; color:{color}">max |running sum − '
+            f"vectorized| = <b>{self._maxdiff:.3g}</b>{verdict}</span>")

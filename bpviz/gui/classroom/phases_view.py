@@ -1,0 +1,239 @@
+"""Phase stepping in the GUI: Step advances one phase of one mini-batch.
+
+The work is the engine's :class:`~bpviz.engine.phases.PhaseStepper`, run on
+the training thread through ``ctx.run_on_trainer``; this widget shows the
+phase list (✓ done, ▶ just computed), the matrix just computed as a heatmap
+(in the current notation), and emits :attr:`PhaseStepWidget.phaseShown` so the
+equations view can mark the matching equation. It also asks the matrix panel to
+highlight the heatmap of the same kind (``ctx.request_highlight``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.phases import PhaseRecord, PhaseStepper, phase_name, phase_plan
+from ..notation import display_matrix, shape_text, sup
+from ..views.heatmap import Heatmap
+
+_ROWS = {"z": ("sample k", "neuron i"), "a": ("sample k", "neuron i"),
+         "delta": ("sample k", "neuron i"), "loss": ("", "sample k"), "db": ("", "neuron i")}
+
+
+def highlight_target(rec: PhaseRecord, n_layers: int) -> tuple[str, int] | None:
+    """The matrix-panel heatmap ``(kind, layer)`` that shows what this phase computed.
+
+    The panel shows ``a^{l-1}`` as layer l's "a", so ``a^l`` of engine layer
+    ``i`` is the "a" of layer ``i + 1`` (none for the network output).
+    """
+    if rec.kind in ("z", "delta", "dW", "db"):
+        return rec.kind, rec.layer
+    if rec.kind == "a" and rec.layer + 1 < n_layers:
+        return "a", rec.layer + 1
+    return None
+
+
+class PhaseStepWidget(QWidget):
+    """Step button, phase list and the matrix of the phase just computed."""
+
+    #: Emitted on the GUI thread with each new :class:`PhaseRecord`.
+    phaseShown = Signal(object)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.notation = getattr(ctx, "notation", "out_in")
+        self.spec = getattr(ctx, "spec", None)
+        self.last: PhaseRecord | None = None
+        self._stepper: PhaseStepper | None = None
+        self._busy = False
+        self._presentation = False
+
+        self.step_button = QPushButton("Step phase ▸")
+        self.step_button.setToolTip("Compute the next phase of this mini-batch (Space/→ "
+                                    "when the toolbar forwards Step)")
+        self.batch_button = QPushButton("Finish batch »")
+        self.batch_button.setToolTip("Run the remaining phases, update included")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.phase_list = QListWidget()
+        self.phase_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.phase_list.setMaximumWidth(240)
+        self.heatmap = Heatmap()
+        row = QHBoxLayout()
+        row.addWidget(self.step_button)
+        row.addWidget(self.batch_button)
+        row.addWidget(self.status, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.phase_list, 1)
+        body.addWidget(self.heatmap, 3)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(row)
+        lay.addLayout(body, 1)
+
+        self.step_button.clicked.connect(self.step)
+        self.batch_button.clicked.connect(self.finish_batch)
+        if hasattr(ctx, "trainingStateChanged"):
+            ctx.trainingStateChanged.connect(lambda _p: self._update_enabled())
+        if self.spec is not None:
+            self.set_spec(self.spec)
+        self._update_enabled()
+
+    # ------------------------------------------------------------ panel API
+    def set_spec(self, spec: Any) -> None:
+        """A new network: a fresh phase list (the trainer is new, so is the batch)."""
+        self.spec = spec
+        self.last = None
+        self.phase_list.clear()
+        for kind, layer in phase_plan(spec):
+            item = QListWidgetItem("   " + phase_name(kind, layer, spec))
+            item.setData(Qt.ItemDataRole.UserRole, (kind, layer))
+            self.phase_list.addItem(item)
+        self.status.setText("Step computes one phase of the next mini-batch.")
+        self.heatmap.set_matrix([[0.0]], "—", "", "")
+
+    def set_notation(self, notation: str) -> None:
+        self.notation = notation
+        if self.last is not None:
+            self._show_matrix(self.last)
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self.heatmap.set_presentation(on)
+        f = QFont(self.phase_list.font())
+        f.setPointSize(18 if on else 10)
+        self.phase_list.setFont(f)
+        self.phase_list.setMaximumWidth(420 if on else 240)
+
+    # ------------------------------------------------------------ stepping
+    def _stepper_for(self, trainer: Any) -> PhaseStepper:
+        st = self._stepper
+        if st is None or st.trainer is not trainer:
+            st = self._stepper = PhaseStepper(trainer)
+        return st
+
+    def _job(self, trainer: Any) -> PhaseRecord:
+        """Runs on the training thread: one phase."""
+        rec = self._stepper_for(trainer).next()
+        if rec.kind == "update":
+            self._publish(rec)
+        return rec
+
+    def _batch_job(self, trainer: Any) -> list[PhaseRecord]:
+        """Runs on the training thread: the rest of the batch."""
+        recs = self._stepper_for(trainer).run_batch()
+        self._publish(recs[-1])
+        return recs
+
+    def _publish(self, rec: PhaseRecord) -> None:
+        """Training thread, after an update: hand the finished step to the other views.
+
+        Uses ``ctx.publish_step_record(StepRecord)`` when the controller offers it
+        (the loss curve gets the point, the matrices show this batch); otherwise
+        the worker's preview of the new weights.
+        """
+        publish = getattr(self.ctx, "publish_step_record", None)
+        if publish is not None and self._stepper is not None:
+            publish(self._stepper.step_record(rec))
+            return
+        preview = getattr(getattr(self.ctx, "worker", None), "publish_preview", None)
+        if preview is not None:
+            preview()
+
+    def can_step(self) -> bool:
+        return not self._busy and not getattr(self.ctx, "is_playing", False)
+
+    def step(self) -> bool:
+        """Advance one phase (False, and nothing happens, while busy or playing)."""
+        if not self.can_step():
+            if getattr(self.ctx, "is_playing", False):
+                self.status.setText("Pause training first: phases step one mini-batch.")
+            return False
+        self._busy = True
+        self._update_enabled()
+        self.ctx.run_on_trainer(self._job, self._done, self._failed)
+        return True
+
+    def finish_batch(self) -> bool:
+        """Run every remaining phase of the current batch (through the update)."""
+        if not self.can_step():
+            return False
+        self._busy = True
+        self._update_enabled()
+        self.ctx.run_on_trainer(self._batch_job, self._done_many, self._failed)
+        return True
+
+    def _done_many(self, recs: list[PhaseRecord]) -> None:
+        for r in recs[:-1]:
+            self._mark(r)
+        self._done(recs[-1])
+
+    def _done(self, rec: PhaseRecord) -> None:
+        self._busy = False
+        self.show_phase(rec)
+        self._update_enabled()
+
+    def _failed(self, msg: str) -> None:
+        self._busy = False
+        self.status.setText(f"Phase step failed: {msg}")
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        ok = self.can_step()
+        self.step_button.setEnabled(ok)
+        self.batch_button.setEnabled(ok)
+
+    # ------------------------------------------------------------ showing
+    def show_phase(self, rec: PhaseRecord) -> None:
+        """Show a phase record: list position, its matrix, highlights, signal."""
+        self.last = rec
+        self._mark(rec)
+        self._show_matrix(rec)
+        loss = f", C = {rec.loss:.4g}" if rec.loss is not None else ""
+        self.status.setText(f"Step {rec.step + 1}, phase {rec.index + 1}/{rec.total}: "
+                            f"<b>{rec.equation}</b>{loss}")
+        target = highlight_target(rec, len(self.spec.layers) if self.spec else 0)
+        if target is not None and hasattr(self.ctx, "request_highlight"):
+            self.ctx.request_highlight(*target)
+        self.phaseShown.emit(rec)
+
+    def _mark(self, rec: PhaseRecord) -> None:
+        n = self.phase_list.count()
+        if rec.total != n:
+            return
+        bold = QFont(self.phase_list.font())
+        bold.setBold(True)
+        for r in range(n):
+            item = self.phase_list.item(r)
+            text = item.text()[3:]
+            mark = "✓  " if r < rec.index else ("▶  " if r == rec.index else "   ")
+            item.setText(mark + text)
+            item.setFont(bold if r == rec.index else self.phase_list.font())
+        self.phase_list.scrollToItem(self.phase_list.item(rec.index))
+
+    def _show_matrix(self, rec: PhaseRecord) -> None:
+        if rec.matrix is None:
+            self.heatmap.set_matrix([[0.0]], "update done: W and b changed", "", "")
+            return
+        M = display_matrix(rec.kind, rec.matrix, self.notation)
+        s = sup(rec.layer + 1)
+        names = {"z": f"z{s}", "a": f"a{s}", "delta": f"δ{s}", "dW": f"dW{s}",
+                 "db": f"db{s}", "loss": "Cₖ per sample"}
+        rows, cols = _ROWS.get(rec.kind, ("neuron i (out)", "input j (in)"))
+        if rec.kind == "dW" and self.notation == "in_out":
+            rows, cols = cols, rows
+        title = f"{names[rec.kind]} — {shape_text(M.shape)}  (just computed)"
+        self.heatmap.set_matrix(M, title, rows, cols)
