@@ -64,9 +64,11 @@ def _set_levels(hm: Heatmap, s: float) -> None:
     if hasattr(hm, "set_levels"):
         hm.set_levels(s)
         return
-    hm.image_item().setLevels((-s, s))
+    hm.image_item().setLevels((-s, s))      # until Heatmap offers set_levels (asked for)
     bar = hm.colorbar()
-    if bar is not None:
+    if hasattr(bar, "set_scale"):
+        bar.set_scale(s)
+    elif hasattr(bar, "setLevels"):
         bar.setLevels((-s, s), update_items=False)
 
 

@@ -1,0 +1,339 @@
+"""Classroom views A: outer products, equations, notation switch, phase stepping.
+
+Run offscreen against a small fake controller (the contract's signals and
+attributes) whose ``run_on_trainer`` runs the job at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
+from PySide6.QtGui import QTextCursor  # noqa: E402
+
+from bpviz.engine import LayerSpec, Network, NetworkSpec  # noqa: E402
+from bpviz.engine.datasets import make_dataset  # noqa: E402
+from bpviz.engine.phases import phase_plan  # noqa: E402
+from bpviz.engine.trainer import TrainConfig, Trainer  # noqa: E402
+from bpviz.gui import notation as nt  # noqa: E402
+from bpviz.gui.snapshot import Snapshot  # noqa: E402
+
+
+class FakeCtx(QObject):
+    """What the classroom views use of the Controller (GUI_CONTRACT.md)."""
+
+    specChanged = Signal(object)
+    snapshotReady = Signal()
+    notationChanged = Signal(str)
+    highlightRequested = Signal(str, int)
+    trainingStateChanged = Signal(bool)
+    message = Signal(str)
+
+    def __init__(self, spec, data, batch_size=32, steps=3, seed=0):
+        super().__init__()
+        self.spec, self.dataset = spec, data
+        self.config = TrainConfig(batch_size=batch_size, lr=0.1)
+        self.notation = "out_in"
+        self.is_playing = False
+        self.trainer = Trainer(Network(spec, seed=seed), data, self.config)
+        self.snap = None
+        for _ in range(steps):
+            self.advance()
+
+    def advance(self):
+        self.trainer.request_matrices()
+        self.snap = Snapshot(step=self.trainer.train_step())
+        return self.snap
+
+    def latest_snapshot(self):
+        return self.snap
+
+    def set_notation(self, notation):
+        if notation != self.notation:
+            self.notation = notation
+            self.notationChanged.emit(notation)
+
+    def request_highlight(self, kind, layer):
+        self.highlightRequested.emit(kind, int(layer))
+
+    def run_on_trainer(self, job, done, error=None):
+        done(job(self.trainer))
+
+
+DIGITS_SPEC = NetworkSpec(64, (LayerSpec(32, "tanh"), LayerSpec(10, "softmax")),
+                          loss="cross_entropy")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return make_dataset("digits", n_samples=300, seed=0)
+
+
+@pytest.fixture
+def ctx(digits):
+    return FakeCtx(DIGITS_SPEC, digits)
+
+
+@pytest.fixture
+def outer(qtbot, ctx):
+    from bpviz.gui.classroom.outer_product import OuterProductView
+
+    v = OuterProductView(ctx)
+    qtbot.addWidget(v)
+    return v
+
+
+@pytest.fixture
+def equations(qtbot, ctx):
+    from bpviz.gui.classroom.equations import EquationsView
+
+    v = EquationsView(ctx)
+    qtbot.addWidget(v)
+    v.resize(1100, 700)
+    return v
+
+
+def _loop_partial(delta, a_prev, k, scale):
+    """The per-sample loop, written out: Σ_{j<k} scale · outer(δ_j, a_j)."""
+    S = np.zeros((delta.shape[1], a_prev.shape[1]))
+    for j in range(k):
+        S += scale * np.outer(delta[j].astype(np.float64), a_prev[j].astype(np.float64))
+    return S
+
+
+# ------------------------------------------------------------------ outer product
+@pytest.mark.parametrize("layer", [0, 1])
+def test_running_sum_equals_loop_partial_sums_and_dW_at_K(outer, ctx, layer):
+    outer.set_layer(layer)
+    ly = ctx.snap.step.backprop.layers[layer]
+    K = ly.delta.shape[0]
+    assert outer.K() == K == 32
+    assert outer.scale() == pytest.approx(1 / K)          # the engine's mean reduction
+    for k in (1, 2, 7, 31):
+        outer.set_k(k)
+        want = _loop_partial(ly.delta, ly.a_prev, k, 1 / K)
+        np.testing.assert_allclose(outer.heatmaps["running"].matrix(), want, rtol=1e-5,
+                                   atol=1e-7)
+        np.testing.assert_allclose(outer.heatmaps["outer"].matrix(),
+                                   np.outer(ly.delta[k - 1], ly.a_prev[k - 1]) / K,
+                                   rtol=1e-5, atol=1e-8)
+        assert outer.max_difference() > 1e-4             # not there yet
+    outer.set_k(K)
+    np.testing.assert_allclose(outer.heatmaps["running"].matrix(), ly.dW, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(), ly.dW)
+    assert outer.max_difference() < 1e-6 * max(1.0, float(np.abs(ly.dW).max()))
+    assert np.abs(outer.heatmaps["difference"].matrix()).max() < 1e-6
+    assert "≈ 0" in outer.diff_label.text()
+    assert "1/K" in outer.heatmaps["vectorized"].title()
+
+
+def test_sum_reduction_has_no_1_over_K(qtbot, digits):
+    from bpviz.gui.classroom.outer_product import OuterProductView
+
+    spec = NetworkSpec(64, DIGITS_SPEC.layers, loss="cross_entropy", reduction="sum")
+    c = FakeCtx(spec, digits, batch_size=16)
+    v = OuterProductView(c)
+    qtbot.addWidget(v)
+    ly = c.snap.step.backprop.layers[1]
+    assert v.scale() == 1.0
+    v.set_k(5)
+    np.testing.assert_allclose(v.heatmaps["running"].matrix(),
+                               _loop_partial(ly.delta, ly.a_prev, 5, 1.0), rtol=1e-5, atol=1e-6)
+    v.set_k(16)
+    np.testing.assert_allclose(v.heatmaps["running"].matrix(), ly.dW, rtol=1e-5, atol=1e-6)
+    assert "1/K" not in v.heatmaps["vectorized"].title()
+
+
+def test_outer_product_in_out_notation_is_transposed(outer, ctx):
+    outer.set_layer(1)
+    ly = ctx.snap.step.backprop.layers[1]
+    ctx.set_notation("in_out")
+    outer.set_k(3)
+    assert outer.heatmaps["outer"].matrix().shape == (32, 10)       # n×m: a_kᵀ δ_k
+    np.testing.assert_allclose(outer.heatmaps["running"].matrix(),
+                               _loop_partial(ly.delta, ly.a_prev, 3, 1 / 32).T,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(), ly.dW.T)
+    assert "aᵀ" in outer.heatmaps["outer"].title() or "a¹ₖᵀ" in outer.heatmaps["outer"].title()
+    assert outer.heatmaps["delta"].matrix().shape == (32, 10)      # δ is not transposed
+
+
+def test_freeze_keeps_the_batch_and_play_reaches_K(qtbot, outer, ctx, monkeypatch):
+    import bpviz.gui.classroom.outer_product as op
+
+    outer.set_layer(1)
+    old = ctx.snap.step.backprop.layers[1].dW
+    outer.freeze_box.setChecked(True)
+    outer.show_snapshot(ctx.advance())
+    np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(), old)
+    outer.freeze_box.setChecked(False)                  # takes the latest batch again
+    np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(),
+                                  ctx.snap.step.backprop.layers[1].dW)
+    monkeypatch.setattr(op, "SWEEP_MS", 100)
+    monkeypatch.setattr(op, "MIN_FRAME_MS", 1)
+    outer.set_k(1)
+    outer.play()
+    assert outer.freeze_box.isChecked()                 # playing freezes the batch
+    qtbot.waitUntil(lambda: outer.k() == 32, timeout=5000)
+    qtbot.waitUntil(lambda: not outer.timer.isActive(), timeout=2000)
+    assert outer.max_difference() < 1e-6
+
+
+def test_outer_product_follows_a_layer_edit(outer, ctx, digits):
+    new = NetworkSpec(64, (LayerSpec(16, "relu"), LayerSpec(10, "softmax")),
+                      loss="cross_entropy")
+    ctx.specChanged.emit(new)
+    assert outer.layer_box.count() == 2
+    assert "10×16" in outer.layer_box.itemText(1)
+    assert outer.K() == 0                               # the old batch no longer fits
+    outer.show_snapshot(FakeCtx(new, digits).snap)
+    assert outer.heatmaps["vectorized"].matrix().shape == (10, 16)
+
+
+# ------------------------------------------------------------------ equations
+def test_equations_show_the_live_shapes(equations):
+    t = equations.text()
+    assert "z² = a¹ W²ᵀ + b²  :  (32×10) = (32×32)(32×10) + (10)" in t
+    assert "dW² = (1/K) δ²ᵀ a¹  :  (10×32) = (1/32)(10×32)(32×32)" in t
+    assert "δ² = a² − y" in t                           # softmax + cross-entropy (seed 004)
+    assert "δ¹ = (δ² W²) ⊙ tanh'(z¹)" in t
+    assert "db² = (1/K) Σₖ δ²ₖ  :  (10) = (1/32) colsum(32×10)" in t
+    html = equations.browser.toHtml()
+    assert 'href="sym:delta:1"' in html and 'href="sym:dW:1"' in html
+    equations.set_layer(0)
+    assert "z¹ = a⁰ W¹ᵀ + b¹  :  (32×32) = (32×64)(64×32) + (32)" in equations.text()
+
+
+def test_equations_follow_a_layer_edit(equations, ctx):
+    new = NetworkSpec(64, (LayerSpec(20, "relu"), LayerSpec(12, "sigmoid"),
+                           LayerSpec(10, "identity")), loss="squared_error")
+    ctx.specChanged.emit(new)
+    assert equations.layer_box.count() == 3
+    equations.set_layer(2)
+    t = equations.text()
+    assert "z³ = a² W³ᵀ + b³  :  (32×10) = (32×12)(12×10) + (10)" in t
+    assert "δ³ = a³ − y" in t                           # identity + ½Σ(a−y)² (seed 003)
+    equations.set_layer(1)
+    t = equations.text()
+    assert "δ² = (δ³ W³) ⊙ sigmoid'(z²)  :  (32×12) = ((32×10)(10×12)) ⊙ (32×12)" in t
+    sq = NetworkSpec(64, (LayerSpec(20, "tanh"), LayerSpec(10, "sigmoid")),
+                     loss="squared_error", reduction="sum")
+    ctx.specChanged.emit(sq)
+    equations.set_layer(1)
+    t = equations.text()
+    assert "δ² = (a² − y) ⊙ sigmoid'(z²)" in t
+    assert "dW² = δ²ᵀ a¹  :  (10×20) = (10×32)(32×20)" in t   # "sum": no 1/K
+
+
+def test_notation_switch_transposes_W_and_dW(equations, ctx):
+    assert nt.display_shape("W", (10, 32), "in_out") == (32, 10)
+    assert nt.display_shape("dW", (10, 32), "in_out") == (32, 10)
+    assert nt.display_shape("delta", (32, 10), "in_out") == (32, 10)
+    assert nt.display_shape("W", (10, 32), "out_in") == (10, 32)
+    M = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(nt.display_matrix("dW", M, "in_out"), M.T)
+    np.testing.assert_array_equal(nt.display_matrix("a", M, "in_out"), M)
+    assert nt.matrix_title("W", 1, (10, 32), "in_out") == "W² — 32×10"
+    assert nt.axis_labels("dW", "in_out") == ("input j (in)", "neuron i (out)")
+    # the switch in the view goes through the controller and comes back
+    equations.notation_buttons["in_out"].click()
+    assert ctx.notation == "in_out" and equations.notation == "in_out"
+    t = equations.text()
+    assert "z² = a¹ W² + b²  :  (32×10) = (32×32)(32×10) + (10)" in t
+    assert "dW² = (1/K) a¹ᵀ δ²  :  (32×10) = (1/32)(32×32)(32×10)" in t
+    assert "δ¹ = (δ² W²ᵀ) ⊙ tanh'(z¹)  :  (32×32) = ((32×10)(10×32)) ⊙ (32×32)" in t
+    ctx.set_notation("out_in")
+    assert equations.notation_buttons["out_in"].isChecked()
+    assert "dW² = (1/K) δ²ᵀ a¹" in equations.text()
+
+
+def test_clicking_a_symbol_emits_highlightRequested(qtbot, equations, ctx):
+    equations.show()
+    qtbot.waitExposed(equations)
+    doc = equations.browser.document()
+    cur = doc.find("δ²ᵀ")                               # the δ²ᵀ of dW² = (1/K) δ²ᵀ a¹
+    assert not cur.isNull()
+    cur.setPosition(cur.selectionStart() + 1)
+    cur.clearSelection()
+    equations.browser.setTextCursor(cur)
+    equations.browser.ensureCursorVisible()
+    rect = equations.browser.cursorRect(QTextCursor(cur))
+    with qtbot.waitSignal(ctx.highlightRequested, timeout=2000) as sig:
+        qtbot.mouseClick(equations.browser.viewport(), Qt.MouseButton.LeftButton,
+                         pos=rect.center())
+    assert sig.args == ["delta", 1]
+    with qtbot.waitSignal(ctx.highlightRequested) as sig:
+        equations.activate_link("sym:W:0")
+    assert sig.args == ["W", 0]
+
+
+def test_presentation_mode_enlarges_the_equations(equations, outer):
+    small = equations.browser.toHtml()
+    equations.set_presentation(True)
+    outer.set_presentation(True)
+    assert "30pt" in equations.browser.toHtml() and "30pt" not in small
+    assert "22pt" in outer.diff_label.text()
+    equations.set_presentation(False)
+    assert "16pt" in equations.browser.toHtml()
+
+
+# ------------------------------------------------------------------ phase stepping
+def test_phase_mode_steps_every_phase_and_marks_its_equation(equations, ctx, digits):
+    twin = Trainer(Network(DIGITS_SPEC, seed=0), digits, ctx.config)
+    for _ in range(3):
+        twin.train_step()
+    highlights = []
+    ctx.highlightRequested.connect(lambda k, l: highlights.append((k, l)))
+    equations.set_phase_mode(True)
+    assert not equations.phases.isHidden()
+    seen = []
+    for _ in range(len(phase_plan(DIGITS_SPEC))):
+        assert equations.step_phase()
+        rec = equations.phases.last
+        seen.append((rec.kind, rec.layer))
+        assert equations._mark == (rec.kind, rec.layer)
+        if rec.kind != "update":
+            assert equations.layer() == rec.layer
+            assert any(e.key == equations._mark for e in equations.equations)
+        if rec.matrix is not None:
+            shown = equations.phases.heatmap.matrix()
+            assert shown.shape == (rec.matrix.reshape(1, -1) if rec.matrix.ndim == 1
+                                   else rec.matrix).shape
+    assert seen == list(phase_plan(DIGITS_SPEC))
+    assert ("dW", 1) in highlights and ("delta", 0) in highlights and ("a", 1) in highlights
+    assert "✓" in equations.phases.phase_list.item(0).text()
+    twin.train_step()                                   # one ordinary step on the same batch
+    for k in twin.net.params:
+        np.testing.assert_array_equal(ctx.trainer.net.params[k], twin.net.params[k])
+    html = equations.browser.toHtml()
+    assert "▶" in html                                  # the update row is marked
+
+
+def test_phase_step_is_refused_while_playing(equations, ctx):
+    equations.set_phase_mode(True)
+    ctx.is_playing = True
+    ctx.trainingStateChanged.emit(True)
+    assert not equations.phases.step_button.isEnabled()
+    assert not equations.step_phase()
+    ctx.is_playing = False
+    ctx.trainingStateChanged.emit(False)
+    assert equations.phases.step_button.isEnabled()
+    equations.set_phase_mode(False)
+    assert not equations.step_phase()                   # not in the mode: the toolbar steps
+
+
+def test_finish_batch_runs_to_the_update(equations, ctx):
+    equations.set_phase_mode(True)
+    equations.step_phase()
+    equations.step_phase()
+    step0 = ctx.trainer.step
+    equations.phases.finish_batch()
+    assert equations.phases.last.kind == "update"
+    assert ctx.trainer.step == step0 + 1
+    texts = [equations.phases.phase_list.item(r).text()
+             for r in range(equations.phases.phase_list.count())]
+    assert all(t.startswith("✓") for t in texts[:-1]) and texts[-1].startswith("▶")
