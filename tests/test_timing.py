@@ -246,3 +246,35 @@ def test_sweep_on_cupy_agrees() -> None:
     res = sweep(small_spec(), None, small_data(40), backends=("numpy", "cupy"), repeats=2)
     assert {r.backend for r in res.rows} == {"numpy", "cupy"}
     assert all(r.max_abs_diff <= 1e-5 for r in res.rows)
+
+
+def test_crossover_is_where_cupy_stays_ahead() -> None:
+    def row(be: str, k: int, vec: float) -> TimingRow:
+        return TimingRow(be, k, None, 10.0, 10.0, vec, vec, 10.0 / vec, 0.0)
+
+    numpy_ms = {1: 0.1, 2: 0.2, 4: 0.4, 8: 0.8, 16: 1.6}
+    cupy_ms = {1: 0.3, 2: 0.1, 4: 0.5, 8: 0.5, 16: 0.5}  # ahead at 2, behind at 4, then ahead
+    rows = [row("numpy", k, v) for k, v in numpy_ms.items()]
+    rows += [row("cupy", k, v) for k, v in cupy_ms.items()]
+    res = SweepResult(rows=rows, meta={"mode": "batch"})
+    assert res.crossover() == 8
+    assert SweepResult(rows=rows[:5], meta={"mode": "batch"}).crossover() is None
+
+
+def test_sweep_worker_sends_rows_then_the_result() -> None:
+    import queue as queue_mod
+
+    from bpviz.engine.sweep import sweep_worker
+
+    q: queue_mod.Queue = queue_mod.Queue()
+    sweep_worker({"spec": small_spec(), "weights": None, "data": small_data(8),
+                  "backends": ("numpy",), "repeats": 1, "batches": [2, 8]}, q, threading.Event())
+    kinds = []
+    while not q.empty():
+        kinds.append(q.get()[0])
+    assert kinds == ["progress", "row", "progress", "row", "progress", "done"]
+    q2: queue_mod.Queue = queue_mod.Queue()
+    sweep_worker({"spec": small_spec(), "weights": None, "data": small_data(8),
+                  "batches": "0"}, q2, threading.Event())
+    kind, msg = q2.get()
+    assert kind == "error" and "whole number" in msg

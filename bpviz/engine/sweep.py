@@ -128,6 +128,23 @@ class SweepResult:
             w.writerow(["" if v is None else v for v in (getattr(r, f) for f in CSV_FIELDS)])
         return buf.getvalue()
 
+    def crossover(self, fast: str = "cupy", slow: str = "numpy",
+                  method: str = "vectorized") -> int | None:
+        """The smallest swept value from which ``fast`` beats ``slow`` at every larger point.
+
+        Compares ``{method}_ms`` of the two backends at the values both measured;
+        None if ``fast`` never stays ahead (or either backend has no rows).
+        """
+        a = {self.x_of(r): getattr(r, f"{method}_ms") for r in self.series(fast)}
+        b = {self.x_of(r): getattr(r, f"{method}_ms") for r in self.series(slow)}
+        xs = sorted(set(a) & set(b))
+        out = None
+        for x in reversed(xs):
+            if a[x] >= b[x]:
+                break
+            out = x
+        return out
+
     def headline_row(self, near: int = 256) -> TimingRow | None:
         """The row a summary quotes: first backend, swept value closest to ``near``."""
         names = self.backends()
@@ -373,3 +390,22 @@ def _make_net(spec: NetworkSpec, weights: dict[str, Any] | None, width: int | No
     if weights is not None:
         net.set_weights(weights)
     return net
+
+
+def sweep_worker(kwargs: dict[str, Any], queue: Any, cancel: Any) -> None:
+    """Entry point of a child process that runs :func:`sweep` for the GUI.
+
+    Sends ``("progress", done, total)``, ``("row", TimingRow)`` and finally
+    ``("done", SweepResult)`` or ``("error", message)`` on ``queue``; ``cancel``
+    is a ``multiprocessing.Event``. A separate process keeps the GUI thread's
+    Python work (the GIL) out of the timings.
+    """
+    try:
+        res = sweep(**kwargs, progress=lambda d, t: queue.put(("progress", d, t)),
+                    on_row=lambda r: queue.put(("row", r)), cancel=cancel)
+    except BpvizError as exc:
+        queue.put(("error", str(exc)))
+    except Exception as exc:
+        queue.put(("error", f"the sweep failed: {_first_line(exc)}"))
+    else:
+        queue.put(("done", res))
