@@ -278,3 +278,61 @@ def test_sweep_worker_sends_rows_then_the_result() -> None:
                   "batches": "0"}, q2, threading.Event())
     kind, msg = q2.get()
     assert kind == "error" and "whole number" in msg
+
+
+# ---------------------------------------------------------------- bpviz bench
+def bench(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from bpviz.cli import main
+
+    code = main(["bench", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_bench_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = bench(capsys, "--preset", "digits", "--batches", "1,4,16", "--repeats", "1",
+                           "--backends", "numpy", "--json", "--no-progress")
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["network"].startswith("64-32-10")
+    assert obj["skipped"] == {} and obj["cancelled"] is False and obj["preset"] == "digits"
+    assert [r["batch"] for r in obj["rows"]] == [1, 4, 16]
+    for row in obj["rows"]:
+        assert set(row) == ROW_KEYS and row["backend"] == "numpy"
+        assert row["max_abs_diff"] <= 1e-5
+    assert obj["meta"]["blas_threads"] == 1 and obj["meta"]["dtype"] == "float32"
+
+
+def test_cli_bench_table_and_skipped_gpu(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(backend_mod, "cupy_status", lambda: (None, "CuPy found no CUDA device"))
+    code, out, err = bench(capsys, "--preset", "digits", "--batches", "2,8", "--repeats", "1",
+                           "--csv", str(tmp_path / "t.csv"), "--no-progress")
+    assert code == 0, err
+    assert "cupy skipped: CuPy found no CUDA device" in err and "Traceback" not in err
+    lines = out.splitlines()
+    assert "loop ms" in lines[1] and "vectorized ms" in lines[1] and "speed-up" in lines[1]
+    assert len([ln for ln in lines if ln.startswith("numpy")]) == 2
+    assert "faster than the loop" in lines[-1]
+    assert (tmp_path / "t.csv").read_text().startswith("backend,batch,width,")
+
+
+def test_cli_bench_width_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = bench(capsys, "--preset", "digits", "--mode", "width", "--widths", "8,16",
+                           "--batch", "8", "--repeats", "1", "--backends", "numpy", "--json",
+                           "--no-progress")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert [(r["width"], r["batch"]) for r in rows] == [(8, 8), (16, 8)]
+
+
+@pytest.mark.parametrize("bad", [["--batches", "0"], ["--batches", "abc"], ["--batches=-4"],
+                                 ["--batches", "1,,2"], ["--batches", "99999"],
+                                 ["--repeats", "0"], ["--backends", "tpu"],
+                                 ["--mode", "width", "--widths", "0"]])
+def test_cli_bench_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
+                                                bad: list[str]) -> None:
+    code, out, err = bench(capsys, "--preset", "digits", "--no-progress", *bad)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("bpviz: error:")

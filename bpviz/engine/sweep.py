@@ -179,8 +179,8 @@ def parse_int_list(text: str | Iterable[Any], what: str = "batches") -> tuple[in
     for item in items:
         if isinstance(item, str):
             if not item.strip().isdigit():
-                raise BpvizError(f"{what}: {item!r} is not a whole number; give a comma list "
-                                 "like 1,2,4,8")
+                raise BpvizError(f"{what}: {item!r} is not a whole number >= 1; give a comma "
+                                 "list like 1,2,4,8")
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, (int, np.integer)) or item < 1:
             raise BpvizError(f"{what}: {item!r} is not a whole number >= 1; give a comma "
