@@ -1,0 +1,60 @@
+"""``bpviz gui``: open the desktop app (also what plain ``bpviz`` does).
+
+Automation: ``bpviz gui --preset digits --run-for 3 --screenshot out.png --stats``
+trains for 3 s, saves a screenshot of the whole window, prints one JSON line
+(``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+VIEW_HELP = ("raise this panel: matrices, outer-product, equations, gradcheck, timing, "
+             "or any panel name (network, settings, data, loss, health, compare, ...)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not math.isfinite(v) or v < 0 or v > 86_400:
+        raise argparse.ArgumentTypeError(f"seconds must be from 0 to 86400, got {text}")
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", help="preset to open (bpviz presets lists them)")
+    p.add_argument("--session", metavar="FILE", help="session file to open")
+    p.add_argument("--view", metavar="NAME", help=VIEW_HELP)
+    p.add_argument("--backend", choices=("numpy", "cupy", "auto"), default="numpy",
+                   help="array backend for training (default numpy)")
+    p.add_argument("--run-for", type=_seconds, metavar="SECONDS",
+                   help="train for SECONDS, then exit (automation)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="with --run-for: save a PNG of the whole window at the end")
+    p.add_argument("--stats", action="store_true",
+                   help="with --run-for: print one JSON line: steps_per_s, fps, first_frame_s, "
+                        "peak_rss_mb")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("gui", help="open the desktop app (the default)",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..gui.app import run_gui
+
+    return run_gui(preset=getattr(args, "preset", None),
+                   session=getattr(args, "session", None),
+                   view=getattr(args, "view", None),
+                   run_for=getattr(args, "run_for", None),
+                   screenshot=getattr(args, "screenshot", None),
+                   stats=bool(getattr(args, "stats", False)),
+                   backend=getattr(args, "backend", "numpy") or "numpy")

@@ -1,0 +1,159 @@
+"""Starting the desktop app, interactively or for a timed automated run.
+
+:func:`run_gui` is what ``bpviz gui`` (and plain ``bpviz``) calls. With
+``run_for`` it opens the window, trains for that many seconds, saves a
+screenshot of the whole window, prints one JSON line of figures
+(``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``) and returns 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..engine.errors import BpvizError
+from ..resources import resources_dir
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux /proc; else since bpviz.gui.app loaded)."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat, counted after "pid (comm)"
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _LOADED
+
+
+_LOADED = time.perf_counter()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0 if sys.platform != "darwin" else kb / 1024.0 / 1024.0
+
+
+def make_app(argv: list[str] | None = None) -> Any:
+    """The QApplication (created once), with bpviz's style sheet and pyqtgraph options."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+        app.setApplicationName("bpviz")
+        app.setOrganizationName("bpviz")
+        app.setApplicationDisplayName("bpviz")
+        qss = resources_dir() / "style" / "bpviz.qss"
+        if qss.is_file():
+            app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    return app
+
+
+def build(preset: str | None = None, session: str | None = None, view: str | None = None,
+          backend: str = "numpy", automation: bool = False) -> tuple[Any, Any]:
+    """Controller and window; raises :class:`BpvizError` on a bad preset/session/view."""
+    from . import panels
+    from .controller import Controller
+    from .main_window import MainWindow
+
+    if view is not None and view not in panels.panel_names():
+        raise BpvizError(f"unknown view {view!r}; choose one of "
+                         f"{', '.join(panels.panel_names())}")
+    ctx = Controller(preset, backend=backend)
+    try:
+        if session is not None and not ctx.open_session(session):
+            raise BpvizError(ctx.last_error)
+        win = MainWindow(ctx, restore_layout=not automation, save_layout=not automation)
+        if view is not None and not win.raise_view(view):
+            raise BpvizError(f"the view {view!r} could not be opened")
+    except BaseException:
+        ctx.shutdown()
+        raise
+    return ctx, win
+
+
+class AutoRun:
+    """Trains for ``seconds`` after the first frame, then screenshots and reports."""
+
+    def __init__(self, app: Any, ctx: Any, win: Any, seconds: float,
+                 screenshot: str | None, stats: bool) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.app, self.ctx, self.win = app, ctx, win
+        self.seconds, self.screenshot, self.stats = max(0.0, seconds), screenshot, stats
+        self.first_frame_s: float | None = None
+        self.rc = 0
+        self._poll = QTimer()
+        self._poll.setInterval(5)
+        self._poll.timeout.connect(self._wait_first_frame)
+        self._poll.start()
+
+    def _wait_first_frame(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self.win.first_frame_at is None:
+            return
+        self._poll.stop()
+        self.first_frame_s = process_age_s() - (time.perf_counter() - self.win.first_frame_at)
+        self.t0 = time.perf_counter()
+        self.steps0 = self.ctx.worker.total_steps
+        self.frames0 = self.win.frames
+        if self.seconds > 0:
+            self.ctx.play()
+        QTimer.singleShot(int(self.seconds * 1000), self._finish)
+
+    def _finish(self) -> None:
+        elapsed = max(time.perf_counter() - self.t0, 1e-9)
+        steps = self.ctx.worker.total_steps - self.steps0
+        frames = self.win.frames - self.frames0
+        self.ctx.pause()
+        for _ in range(5):  # let the last snapshot reach the screen
+            self.app.processEvents()
+            time.sleep(0.01)
+        if self.screenshot:
+            Path(self.screenshot).parent.mkdir(parents=True, exist_ok=True)
+            if not self.win.grab().save(str(self.screenshot)):
+                print(f"bpviz gui: could not write {self.screenshot}", file=sys.stderr)
+                self.rc = 1
+        if self.stats:
+            print(json.dumps({
+                "steps_per_s": round(steps / elapsed, 1),
+                "fps": round(frames / elapsed, 1),
+                "first_frame_s": round(self.first_frame_s or 0.0, 3),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "steps": steps, "frames": frames, "seconds": round(elapsed, 2),
+            }), flush=True)
+        self.win.close()
+        self.app.exit(self.rc)
+
+
+def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
+            run_for: float | None = None, screenshot: str | None = None, stats: bool = False,
+            backend: str = "numpy") -> int:
+    """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically."""
+    automated = run_for is not None or screenshot is not None or stats
+    app = make_app()
+    try:
+        ctx, win = build(preset, session, view, backend, automation=automated)
+    except BpvizError as exc:
+        print(f"bpviz gui: {exc}", file=sys.stderr)
+        return 2
+    win.show()
+    if not automated:
+        return int(app.exec())
+    auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats)
+    rc = int(app.exec())
+    ctx.shutdown()
+    win.deleteLater()
+    return rc or auto.rc

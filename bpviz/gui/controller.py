@@ -1,0 +1,391 @@
+"""The controller: the one object panels talk to (GUI_CONTRACT.md).
+
+It owns the network spec, the data set, the training settings and the
+:class:`~bpviz.gui.worker.TrainingWorker` thread (which owns the trainer).
+Every change is validated here, on the GUI thread, before anything is
+touched: a bad value raises nothing, it emits :attr:`message` and leaves the
+previous state intact (the methods return False). Settings that can change
+live (learning rate, optimizer, regularisation, method, batch size) are sent
+to the trainer as jobs between mini-batches; structural changes (network,
+data set, backend, reset) build a new trainer here and hand it to the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..engine import Network, NetworkSpec, outputs_for
+from ..engine.errors import BpvizError
+from ..engine.presets import DataChoice, Preset, load_preset, preset_names
+from ..engine.trainer import TrainConfig, Trainer
+from .session_io import SessionMixin
+from .snapshot import Snapshot
+from .worker import Job, TrainingWorker
+
+#: Presets tried, in order, when the app opens without one.
+DEFAULT_PRESETS = ("playground", "spiral", "circle", "xor")
+
+
+def default_preset_name() -> str | None:
+    names = preset_names()
+    return next((n for n in DEFAULT_PRESETS if n in names), names[0] if names else None)
+
+
+def builtin_preset() -> Preset:
+    """The preset used when no preset file can be found: a small net on the circle."""
+    spec = NetworkSpec(2, ({"units": 8, "activation": "tanh"},
+                           {"units": 8, "activation": "tanh"},
+                           {"units": 1, "activation": "sigmoid"}), "binary_cross_entropy")
+    return Preset("builtin", "Circle", "two classes: inside or outside a circle", spec,
+                  DataChoice("circle", noise=0.1), TrainConfig(batch_size=16, lr=0.1),
+                  "Press Play and watch the boundary close around the inner class.")
+
+
+def adapt_spec(spec: NetworkSpec, ds: Any) -> NetworkSpec:
+    """``spec`` with the input size of ``ds`` and the output size its loss needs.
+
+    A loss that cannot fit the task is swapped: regression gets squared error
+    with an identity output; more than two classes get softmax cross-entropy.
+    """
+    loss, layers = spec.loss, list(spec.layers)
+    out_act = layers[-1].activation
+    if ds.n_classes == 0 and loss != "squared_error":
+        loss, out_act = "squared_error", "identity"
+    elif ds.n_classes > 2 and loss == "binary_cross_entropy":
+        loss, out_act = "cross_entropy", "softmax"
+    if out_act != layers[-1].activation:
+        layers[-1] = replace(layers[-1], activation=out_act)
+    spec = NetworkSpec(spec.inputs, tuple(layers), loss, spec.reduction, spec.init)
+    return spec.with_io(ds.n_features, outputs_for(ds.n_classes, ds.n_targets, loss))
+
+
+class Controller(SessionMixin, QObject):
+    """Model and training state of the window; see GUI_CONTRACT.md for the signals."""
+
+    specChanged = Signal(object)
+    datasetChanged = Signal(object)
+    snapshotReady = Signal()
+    trainingStateChanged = Signal(bool)
+    notationChanged = Signal(str)
+    message = Signal(str)
+    highlightRequested = Signal(str, int)
+    # beyond the contract
+    configChanged = Signal(object)       # TrainConfig
+    dataChoiceChanged = Signal(object)   # DataChoice
+    trainingReset = Signal()             # fresh weights, step 0: plots clear
+    playBlockedChanged = Signal(bool)
+    documentChanged = Signal()           # session path or unsaved flag changed
+    presetChanged = Signal(object)       # Preset (lesson text, views)
+    backendChanged = Signal(str)
+    diverged = Signal(int, float)
+
+    def __init__(self, preset: Preset | str | None = None, backend: str = "numpy",
+                 parent: QObject | None = None, start: bool = True) -> None:
+        super().__init__(parent)
+        self.notation = "out_in"
+        self.backend_name = backend
+        self.session_path: str | None = None
+        self.dirty = False
+        self.speed: float | None = None
+        self._play_blocked: dict[str, str] = {}
+        self.last_error = ""
+        self._pending_jobs = 0
+        if preset is None:
+            preset = default_preset_name() or builtin_preset()
+        self.preset: Preset = preset if isinstance(preset, Preset) else load_preset(preset)
+        self.data_choice: DataChoice = self.preset.data
+        self.dataset = self.data_choice.load()
+        self.spec = adapt_spec(self.preset.spec, self.dataset)
+        self.config: TrainConfig = self.preset.train
+        self.worker = TrainingWorker(self._new_trainer(), parent=None)
+        self.worker.snapshotReady.connect(self.snapshotReady)
+        self.worker.jobFinished.connect(self._job_finished)
+        self.worker.playingChanged.connect(self.trainingStateChanged)
+        self.worker.diverged.connect(self._diverged)
+        self.worker.failed.connect(self.message)
+        self._shut = False
+        self.worker.publish_preview()
+        if start:
+            self.worker.start()
+
+    # ------------------------------------------------------------ contract API
+    def latest_snapshot(self) -> Snapshot | None:
+        return self.worker.peek_snapshot()
+
+    def take_snapshot(self) -> Snapshot | None:
+        """The latest snapshot, marked as drawn (the main window calls this once a frame)."""
+        return self.worker.take_snapshot()
+
+    @property
+    def is_playing(self) -> bool:
+        return self.worker.playing
+
+    def run_on_trainer(self, job: Callable[[Trainer], Any], done: Callable[[Any], None],
+                       error: Callable[[str], None] | None = None) -> None:
+        """``job(trainer)`` on the worker between mini-batches, ``done(result)`` here."""
+        self.worker.submit(Job(job, done, error))
+
+    def call_on_trainer(self, job: Callable[[Trainer], Any], timeout: float = 30.0) -> Any:
+        """``job(trainer)`` on the worker; waits for and returns the result (re-raises)."""
+        return self.worker.call(job, timeout)
+
+    def set_notation(self, notation: str) -> None:
+        if notation not in ("out_in", "in_out"):
+            self._fail(f"unknown notation {notation!r}; use out_in or in_out")
+            return
+        if notation != self.notation:
+            self.notation = notation
+            self.notationChanged.emit(notation)
+
+    def request_highlight(self, kind: str, layer: int) -> None:
+        self.highlightRequested.emit(kind, int(layer))
+
+    def _job_finished(self, item: tuple[Any, Any, bool]) -> None:
+        callback, value, is_error = item
+        try:
+            if callback is not None:
+                callback(value)
+            elif is_error:
+                self.message.emit(str(value))
+        except Exception as exc:  # a panel's callback must not take the window down
+            self.message.emit(f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, msg: str) -> bool:
+        """Say what is wrong (status bar, the panel that asked) and return False."""
+        self.last_error = msg
+        self.message.emit(msg)
+        return False
+
+    # ------------------------------------------------------------ play/pause/step
+    def set_play_blocked(self, blocked: bool, reason: str, key: str = "network") -> None:
+        """Block Play (e.g. while the layer editor holds invalid input)."""
+        was = bool(self._play_blocked)
+        if blocked:
+            self._play_blocked[key] = reason
+        else:
+            self._play_blocked.pop(key, None)
+        if blocked and self.is_playing:
+            self.pause()
+        if was != bool(self._play_blocked):
+            self.playBlockedChanged.emit(bool(self._play_blocked))
+
+    @property
+    def play_blocked(self) -> bool:
+        return bool(self._play_blocked)
+
+    def play(self) -> bool:
+        if self._play_blocked:
+            return self._fail("Play is disabled: " + "; ".join(self._play_blocked.values()))
+        self.worker.set_playing(True)
+        self._touch()
+        return True
+
+    def pause(self) -> None:
+        self.worker.set_playing(False)
+
+    def toggle_play(self) -> None:
+        if self.is_playing:
+            self.pause()
+        else:
+            self.play()
+
+    def step(self) -> bool:
+        """One mini-batch (pauses first if playing)."""
+        if self._play_blocked:
+            return self._fail("Step is disabled: " + "; ".join(self._play_blocked.values()))
+        self.pause()
+        self.worker.request_step()
+        self._touch()
+        return True
+
+    def _diverged(self, step: int, loss: float) -> None:
+        self.last_error = (f"The loss became {loss} at step {step}: training paused and the "
+                           "last finite weights restored; lower the learning rate")
+        self.diverged.emit(step, loss)
+        self.message.emit(self.last_error)
+
+    def reset(self) -> None:
+        """Fresh weights (same seed), step 0; keeps playing if it was."""
+        self._install(self._new_trainer())
+        self.message.emit("Reset: fresh weights, step 0")
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        """Full speed (None) or at most ``steps_per_s`` mini-batches a second."""
+        self.speed = steps_per_s if steps_per_s and steps_per_s > 0 else None
+        self.worker.set_rate(self.speed)
+
+    # ------------------------------------------------------------ trainer building
+    def _new_trainer(self, spec: NetworkSpec | None = None, data: Any = None,
+                     config: TrainConfig | None = None, backend: str | None = None) -> Trainer:
+        net = Network(spec or self.spec, seed=(config or self.config).seed,
+                      backend=backend or self.backend_name)
+        return Trainer(net, data if data is not None else self.dataset, config or self.config)
+
+    def _install(self, trainer: Trainer) -> None:
+        """Hand a new trainer to the worker (between mini-batches)."""
+        self.worker.submit(Job(lambda _t, tr=trainer: self.worker.replace_trainer(tr)))
+        self.trainingReset.emit()
+
+    def has_trained_weights(self) -> bool:
+        return self.trained_steps() > 0
+
+    def trained_steps(self) -> int:
+        snap = self.latest_snapshot()
+        return snap.step.step if snap is not None else 0
+
+    def effective_batch_size(self) -> int:
+        return max(1, min(self.config.batch_size, len(self.dataset.X_train)))
+
+    # ------------------------------------------------------------ structural changes
+    def set_spec(self, spec: NetworkSpec) -> bool:
+        """Use a new network (fresh weights). False and a message if invalid."""
+        try:
+            spec = spec.validate()
+            trainer = self._new_trainer(spec=spec)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+        self.spec = spec
+        self._install(trainer)
+        self.specChanged.emit(spec)
+        self._touch()
+        self.message.emit(f"New network: {spec.describe()}")
+        return True
+
+    def set_data_choice(self, choice: DataChoice | dict[str, Any]) -> bool:
+        """Load another data set (the network adapts its input/output sizes)."""
+        try:
+            if isinstance(choice, dict):
+                choice = DataChoice.from_dict(choice)
+            ds = choice.load()
+            spec = adapt_spec(self.spec, ds)
+            trainer = self._new_trainer(spec=spec, data=ds)
+        except (BpvizError, OSError) as exc:
+            return self._fail(str(exc))
+        return self._use_data(choice, ds, spec, trainer)
+
+    def _use_data(self, choice: DataChoice, ds: Any, spec: NetworkSpec, trainer: Trainer,
+                  force_spec_signal: bool = False) -> bool:
+        spec_changed = force_spec_signal or spec != self.spec
+        self.data_choice, self.dataset, self.spec = choice, ds, spec
+        self._install(trainer)
+        self.datasetChanged.emit(ds)
+        self.dataChoiceChanged.emit(choice)
+        if spec_changed:
+            self.specChanged.emit(spec)
+        self.configChanged.emit(self.config)
+        self._touch()
+        self.message.emit(f"Data: {choice.describe()}, {len(ds.X_train)} training and "
+                          f"{len(ds.X_test)} test samples")
+        return True
+
+    def regenerate(self) -> bool:
+        """The same synthetic data set drawn again with the next seed."""
+        if self.data_choice.name in ("csv", "digits"):
+            return self._fail("Regenerate is for the generated 2-D data sets")
+        return self.set_data_choice(replace(self.data_choice, seed=self.data_choice.seed + 1))
+
+    def import_csv(self, path: str, target: str | None = None) -> bool:
+        try:
+            choice = DataChoice("csv", test_fraction=self.data_choice.test_fraction,
+                                csv_path=str(path), target=target)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+        return self.set_data_choice(choice)
+
+    def set_backend(self, name: str) -> bool:
+        """Move training to NumPy or CuPy, keeping the weights and the step."""
+        if name == self.backend_name:
+            return True
+        try:
+            trainer = self._new_trainer(backend=name)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+
+        def move(old: Trainer) -> None:
+            trainer.net.set_weights(old.net.get_weights())
+            trainer.load_state_dict(old.state_dict())
+            self.worker.replace_trainer(trainer)
+
+        self.backend_name = name
+        self.worker.submit(Job(move, error=self.message.emit))
+        self.backendChanged.emit(name)
+        self.message.emit(f"Backend: {trainer.net.backend.message}")
+        return True
+
+    def load_preset(self, name: str | Preset) -> bool:
+        try:
+            preset = name if isinstance(name, Preset) else load_preset(name)
+            ds = preset.data.load()
+            spec = adapt_spec(preset.spec, ds)
+            trainer = self._new_trainer(spec=spec, data=ds, config=preset.train)
+        except (BpvizError, OSError) as exc:
+            return self._fail(str(exc))
+        self.preset = preset
+        self.config = preset.train
+        self._use_data(preset.data, ds, spec, trainer, force_spec_signal=True)
+        self.presetChanged.emit(preset)
+        self.session_path, self.dirty = None, False
+        self.documentChanged.emit()
+        self.message.emit(f"Preset {preset.name}: {preset.title}")
+        return True
+
+    # ------------------------------------------------------------ live settings
+    def update_config(self, **changes: Any) -> bool:
+        """Change training settings live; False and a message if a value is bad."""
+        try:
+            cfg = replace(self.config, **changes).validate()
+        except (BpvizError, TypeError) as exc:
+            return self._fail(str(exc))
+        old, self.config = self.config, cfg
+
+        def apply(tr: Trainer) -> None:
+            if cfg.lr != old.lr:
+                tr.set_lr(cfg.lr)
+            if (cfg.optimizer, cfg.momentum) != (old.optimizer, old.momentum):
+                tr.set_optimizer(cfg.optimizer, momentum=cfg.momentum, lr=cfg.lr,
+                                 l1=cfg.l1, l2=cfg.l2)
+            elif (cfg.l1, cfg.l2) != (old.l1, old.l2):
+                tr.set_regularization(cfg.l1, cfg.l2)
+            if cfg.method != old.method:
+                tr.set_method(cfg.method)
+            if cfg.batch_size != old.batch_size:
+                tr.set_batch_size(cfg.batch_size)
+            if cfg.eval_every != old.eval_every:
+                tr.config = replace(tr.config, eval_every=cfg.eval_every)
+
+        self.worker.submit(Job(apply, error=self.message.emit))
+        self.configChanged.emit(cfg)
+        self._touch()
+        return True
+
+    def set_method(self, method: str) -> bool:
+        return self.update_config(method=method)
+
+    # ------------------------------------------------------------ document state
+    def _touch(self) -> None:
+        if not self.dirty:
+            self.dirty = True
+            self.documentChanged.emit()
+
+    def mark_saved(self, path: str | None) -> None:
+        self.session_path, self.dirty = path, False
+        self.documentChanged.emit()
+
+    # ------------------------------------------------------------ shutdown
+    def shutdown(self, timeout_ms: int = 60_000) -> None:
+        """Stop the worker and wait for it (never terminate); idempotent."""
+        if self._shut:
+            return
+        self._shut = True
+        w = self.worker
+        w.stop()
+        w.quit()
+        if not w.wait(timeout_ms):  # pragma: no cover - a job that never ends
+            _ORPHANS.append(w)  # keep the reference: destroying a running QThread aborts
+
+
+_ORPHANS: list[TrainingWorker] = []

@@ -1,0 +1,83 @@
+"""File menu behaviour of the main window: sessions, CSV import, the window title.
+
+A session (``bpviz.engine.session``) holds the network, its weights, the data
+choice, the training settings and the trainer's state. Reading or writing one
+happens here on the GUI thread, with the trainer's state fetched from the
+worker between mini-batches. Every error is shown in a dialog and leaves the
+window's state as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+SESSION_FILTER = "bpviz session (*.bpviz.json *.json);;All files (*)"
+
+
+class DocumentMixin:
+    """Mixed into :class:`~bpviz.gui.main_window.MainWindow` (needs ``self.ctx``)."""
+
+    ctx: Any
+
+    # ------------------------------------------------------------ dialogs (overridable)
+    def error_dialog(self, title: str, text: str) -> None:
+        """Show an error (tests replace this to record instead)."""
+        QMessageBox.warning(self, title, text)  # type: ignore[arg-type]
+
+    def ask_open_path(self, title: str, filt: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, title, os.getcwd(), filt)  # type: ignore
+        return path
+
+    def ask_save_path(self, title: str, filt: str, default: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, default, filt)  # type: ignore
+        return path
+
+    # ------------------------------------------------------------ sessions
+    def save_session(self, path: str | None = None) -> bool:
+        """Save to ``path`` (or the current file, or ask). False on error or cancel."""
+        path = path or self.ctx.session_path
+        if not path:
+            return self.save_session_as()
+        ok = self.ctx.save_session(str(path))
+        if not ok:
+            self.error_dialog("Save session", self.ctx.last_error)
+        return ok
+
+    def save_session_as(self, path: str | None = None) -> bool:
+        if not path:
+            default = self.ctx.session_path or os.path.join(
+                os.getcwd(), f"{self.ctx.preset.name}.bpviz.json")
+            path = self.ask_save_path("Save session as", SESSION_FILTER, default)
+        if not path:
+            return False
+        return self.save_session(path)
+
+    def open_session(self, path: str | None = None) -> bool:
+        if not path:
+            path = self.ask_open_path("Open session", SESSION_FILTER)
+        if not path:
+            return False
+        ok = self.ctx.open_session(str(path))
+        if not ok:
+            self.error_dialog("Open session", self.ctx.last_error)
+        return ok
+
+    def import_csv(self, path: str | None = None) -> bool:
+        if not path:
+            path = self.ask_open_path("Import CSV", "CSV files (*.csv);;All files (*)")
+        if not path:
+            return False
+        ok = self.ctx.import_csv(str(path))
+        if not ok:
+            self.error_dialog("Import CSV", self.ctx.last_error)
+        return ok
+
+    # ------------------------------------------------------------ title
+    def _update_title(self) -> None:
+        c = self.ctx
+        name = Path(c.session_path).name if c.session_path else f"{c.preset.name} (preset)"
+        self.setWindowTitle(f"{name}{'*' if c.dirty else ''} — bpviz")  # type: ignore

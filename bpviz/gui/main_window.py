@@ -1,0 +1,360 @@
+"""The main window: one dock per registered panel, menus, toolbar, status bar.
+
+It forwards the controller's signals to the panels (``set_spec``,
+``set_dataset``, ``set_notation``, ``show_snapshot`` ...; GUI_CONTRACT.md),
+draws each published snapshot once (only in visible panels; a hidden panel
+gets the history it missed when it is shown again), and keeps the layout in
+QSettings (versioned, with View ▸ Reset layout).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from .. import __version__
+from . import panels as registry
+from .actions import SHORTCUTS, install_actions
+from .controller import Controller, default_preset_name
+from .document import DocumentMixin
+
+#: Bump when the default layout changes: older saved layouts are then ignored.
+LAYOUT_VERSION = 3
+#: Records kept for a hidden panel (it gets them when shown again).
+MAX_MISSED = 200_000
+#: Modules whose absence is tolerated while other engineers write them.
+_OPTIONAL_PREFIXES: tuple[str, ...] = ("bpviz.gui.views", "bpviz.gui.classroom")
+
+
+class MainWindow(DocumentMixin, QMainWindow):
+    """The bpviz window around a :class:`Controller`."""
+
+    def __init__(self, ctx: Controller, settings: QSettings | None = None,
+                 restore_layout: bool = True, save_layout: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.settings = settings if settings is not None else QSettings("bpviz", "bpviz")
+        self._save_layout = save_layout
+        self.setObjectName("bpviz-main")
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        self._missed: dict[str, list[Any]] = {}
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
+        self._status_t = 0.0
+        self.actions_ = install_actions(self)
+        self._build_docks()
+        self._build_status()
+        self._connect()
+        self.resize(1600, 1000)
+        self.apply_default_layout()
+        if restore_layout:
+            self.restore_layout()
+        self._sync_actions()
+        self._update_title()
+        QTimer.singleShot(0, self._on_snapshot)  # the snapshot published before we connected
+
+    # ------------------------------------------------------------ docks
+    def _build_docks(self) -> None:
+        for info in registry.PANELS:
+            try:
+                widget = info.factory(self.ctx)
+            except ModuleNotFoundError as exc:  # a view another engineer has not written yet
+                if not (exc.name or "").startswith(_OPTIONAL_PREFIXES) or not _OPTIONAL_PREFIXES:
+                    raise
+                continue
+            dock = QDockWidget(info.title, self)
+            dock.setObjectName(info.name)
+            dock.setWidget(widget)
+            dock.visibilityChanged.connect(lambda vis, n=info.name: self._dock_shown(n, vis))
+            self.docks[info.name] = dock
+            self.panels[info.name] = widget
+            self._missed[info.name] = []
+            self.view_menu.addAction(dock.toggleViewAction())
+            if hasattr(widget, "sampleHovered"):
+                widget.sampleHovered.connect(self._sample_hovered)
+        self.view_menu.addSeparator()
+        for act in (self.actions_.reset_layout, self.actions_.presentation,
+                    self.actions_.fullscreen):
+            self.view_menu.addAction(act)
+
+    def apply_default_layout(self) -> None:
+        """Put every dock where the registry says, with sensible sizes."""
+        placed: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
+        for info in registry.PANELS:
+            dock = self.docks.get(info.name)
+            if dock is None:
+                continue
+            dock.setFloating(False)
+            tab = self.docks.get(info.tab_with) if info.tab_with else None
+            if tab is not None:
+                self.addDockWidget(info.area, dock)
+                self.tabifyDockWidget(tab, dock)
+            else:
+                self.addDockWidget(info.area, dock, Qt.Orientation.Vertical)
+                placed.setdefault(info.area, []).append(dock)
+            dock.setVisible(info.visible_by_default)
+        for info in registry.PANELS:  # the first of each tab group in front
+            if info.tab_with and info.tab_with in self.docks:
+                self.docks[info.tab_with].raise_()
+        w, h = max(self.width(), 1200), max(self.height(), 800)
+        L, R = registry.LEFT, registry.RIGHT
+        cols = [d for d in (placed.get(L, [])[:1] + placed.get(R, [])[:1])]
+        sizes = [int(w * 0.22), int(w * 0.26)][:len(cols)]
+        if cols:
+            self.resizeDocks(cols, sizes, Qt.Orientation.Horizontal)
+        top = placed.get(registry.TOP, [])[:1]
+        bottom = placed.get(registry.BOTTOM, [])[:1]
+        if top and bottom:
+            self.resizeDocks(top + bottom, [int(h * 0.68), int(h * 0.25)],
+                             Qt.Orientation.Vertical)
+        left = placed.get(L, [])
+        if len(left) >= 2:
+            self.resizeDocks(left[:2], [int(h * 0.5), int(h * 0.45)], Qt.Orientation.Vertical)
+        right = placed.get(R, [])
+        if len(right) >= 2:
+            self.resizeDocks(right[:2], [int(h * 0.55), int(h * 0.4)], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        self.apply_default_layout()
+        QTimer.singleShot(0, self.apply_default_layout)  # sizes settle after the first pass
+
+    def restore_layout(self) -> bool:
+        geom = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if int(self.settings.value("window/layout_version", 0) or 0) != LAYOUT_VERSION:
+            return False
+        ok = False
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        if isinstance(state, QByteArray):
+            ok = self.restoreState(state, LAYOUT_VERSION)
+        return ok
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("window/layout_version", LAYOUT_VERSION)
+        self.settings.sync()
+
+    def raise_view(self, name: str) -> bool:
+        """Show and raise the dock ``name`` (``--view``); False if there is none."""
+        dock = self.docks.get(name)
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
+
+    # ------------------------------------------------------------ signals
+    def _connect(self) -> None:
+        c = self.ctx
+        c.snapshotReady.connect(self._on_snapshot)
+        c.specChanged.connect(lambda s: self._forward("set_spec", s))
+        c.datasetChanged.connect(lambda d: self._forward("set_dataset", d))
+        c.notationChanged.connect(lambda n: self._forward("set_notation", n))
+        c.trainingReset.connect(self._on_reset)
+        c.trainingStateChanged.connect(lambda _p: self._sync_actions())
+        c.playBlockedChanged.connect(lambda _b: self._sync_actions())
+        c.configChanged.connect(lambda _c: self._sync_actions())
+        c.backendChanged.connect(lambda _b: self._sync_actions())
+        c.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        c.documentChanged.connect(self._update_title)
+        c.presetChanged.connect(self._on_preset)
+        c.diverged.connect(self._on_diverged)
+
+    def _forward(self, method: str, *args: Any) -> None:
+        for panel in self.panels.values():
+            fn = getattr(panel, method, None)
+            if callable(fn):
+                fn(*args)
+
+    def _on_reset(self) -> None:
+        for name, panel in self.panels.items():
+            self._missed[name] = []
+            fn = getattr(panel, "clear", None)
+            if callable(fn):
+                fn()
+
+    def _on_preset(self, preset: Any) -> None:
+        for view in getattr(preset, "views", ()):
+            self.raise_view(view)
+        i = self.actions_.preset_combo.findData(preset.name)
+        if i >= 0:
+            self.actions_.preset_combo.setCurrentIndex(i)
+
+    def _on_diverged(self, step: int, loss: float) -> None:
+        self.statusBar().showMessage(
+            f"The loss became {loss} at step {step}: training paused and the last finite "
+            "weights restored. Lower the learning rate, then press Play.", 0)
+
+    def _sample_hovered(self, index: int) -> None:
+        data = self.panels.get("data")
+        if data is not None and hasattr(data, "highlight_sample"):
+            data.highlight_sample(index)
+
+    def _dock_shown(self, name: str, visible: bool) -> None:
+        if not visible:
+            return
+        snap = self.ctx.latest_snapshot()
+        panel = self.panels[name]
+        if snap is None or not hasattr(panel, "show_snapshot"):
+            return
+        missed = self._missed[name]
+        self._missed[name] = []
+        if missed:
+            snap = replace(snap, history=tuple(missed))
+        panel.show_snapshot(snap)
+
+    # ------------------------------------------------------------ frames
+    def _on_snapshot(self) -> None:
+        snap = self.ctx.take_snapshot()
+        if snap is None:
+            return
+        for name, panel in self.panels.items():
+            show = getattr(panel, "show_snapshot", None)
+            if show is None:
+                continue
+            if panel.isVisible():
+                if self._missed[name]:
+                    missed = self._missed[name] + list(snap.history)
+                    self._missed[name] = []
+                    show(replace(snap, history=tuple(missed)))
+                else:
+                    show(snap)
+            elif snap.history:
+                m = self._missed[name]
+                m.extend(snap.history)
+                if len(m) > MAX_MISSED:
+                    del m[: len(m) - MAX_MISSED]
+        self.frames += 1
+        now = time.perf_counter()
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+        self._fps_n += 1
+        if now - self._fps_t0 >= 1.0:
+            self.fps = self._fps_n / (now - self._fps_t0)
+            self._fps_t0, self._fps_n = now, 0
+        if now - self._status_t >= 0.1 or not self.ctx.is_playing:
+            self._status_t = now
+            self._update_status(snap)
+
+    # ------------------------------------------------------------ status bar
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_labels: dict[str, QLabel] = {}
+        for key, tip in (("step", "mini-batches trained"), ("epoch", "passes over the data"),
+                         ("loss", "loss of the latest mini-batch"),
+                         ("steps", "mini-batches a second"), ("fps", "frames drawn a second"),
+                         ("backend", "array backend")):
+            lab = QLabel()
+            lab.setObjectName(f"status_{key}")
+            lab.setToolTip(tip)
+            lab.setMinimumWidth(90)
+            sb.addPermanentWidget(lab)
+            self.status_labels[key] = lab
+        self._update_status(None)
+
+    def _update_status(self, snap: Any) -> None:
+        L = self.status_labels
+        if snap is not None:
+            rec = snap.step
+            L["step"].setText(f"step {rec.step:,}")
+            L["epoch"].setText(f"epoch {rec.epoch:,}")
+            L["loss"].setText(f"loss {rec.loss:.4g}")
+            L["steps"].setText(f"{snap.extra.get('steps_per_s', 0.0):,.0f} steps/s")
+        L["fps"].setText(f"{self.fps:.0f} frames/s")
+        L["backend"].setText(self.ctx.backend_name)
+
+    def _sync_actions(self) -> None:
+        a, c = self.actions_, self.ctx
+        playing = c.is_playing
+        a.play.setText("Pause" if playing else "Play")
+        a.play.setIcon(self.style().standardIcon(
+            self.style().StandardPixmap.SP_MediaPause if playing
+            else self.style().StandardPixmap.SP_MediaPlay))
+        a.play.setEnabled(playing or not c.play_blocked)
+        a.step.setEnabled(not c.play_blocked)
+        a.loop.blockSignals(True)
+        a.loop.setChecked(c.config.method == "loop")
+        a.loop.blockSignals(False)
+        j = a.preset_combo.findData(c.preset.name)
+        if j >= 0:
+            a.preset_combo.setCurrentIndex(j)
+        i = a.backend_combo.findData(c.backend_name)
+        if i >= 0:
+            a.backend_combo.setCurrentIndex(i)
+
+    # ------------------------------------------------------------ view actions
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: large fonts and thick lines (bpviz.gui.presentation)."""
+        from .presentation import apply_presentation
+
+        apply_presentation(self, bool(on))
+        self.actions_.presentation.setChecked(bool(on))
+
+    def set_fullscreen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>"
+                       for k, v in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About bpviz", f"<h3>bpviz {__version__}</h3><p>See "
+                          "backpropagation: the mini-batch matrices a, δ and dW = δᵀa of "
+                          "every layer, live, as heatmaps.</p>")
+
+    def choose_preset(self, name: str) -> None:
+        if name and name != self.ctx.preset.name:
+            self.ctx.load_preset(name)
+
+    def choose_backend(self, name: str) -> None:
+        if not self.ctx.set_backend(name):
+            self.error_dialog("Backend", self.ctx.last_error)
+        self._sync_actions()
+
+    def new_document(self) -> None:
+        name = default_preset_name()
+        if name:
+            self.ctx.load_preset(name)
+
+    def export_png(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export window as PNG",
+                                                  os.path.expanduser("~/bpviz.png"),
+                                                  "PNG image (*.png)")
+        if not path:
+            return False
+        if not self.grab().save(path):
+            self.error_dialog("Export", f"could not write {path}")
+            return False
+        self.ctx.message.emit(f"Saved {path}")
+        return True
+
+    # ------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self._save_layout:
+            self.save_layout()
+        self.ctx.shutdown()
+        super().closeEvent(event)

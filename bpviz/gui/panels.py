@@ -1,0 +1,89 @@
+"""The registry of dock panels: one :class:`PanelInfo` per dock of the main window.
+
+The main window makes one QDockWidget per entry (``objectName = name``, which
+QSettings uses to restore the layout), lists it in the View menu and forwards
+``set_spec``, ``set_dataset``, ``show_snapshot``, ``set_presentation`` and
+``set_notation`` to the panel when it has them (GUI_CONTRACT.md).
+
+Factories import their module lazily, so building the registry costs nothing
+and a panel's dependencies load only when its dock is made. To add a panel,
+append ONE entry to :data:`PANELS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from .controller import Controller
+
+LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+TOP = Qt.DockWidgetArea.TopDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+@dataclass(frozen=True)
+class PanelInfo:
+    """One dock panel.
+
+    Attributes
+    ----------
+    name : dock objectName and the ``--view`` name.
+    title : dock title (also the View menu entry).
+    factory : ``factory(ctx) -> QWidget``; imports its module lazily.
+    area : the dock area of the default layout.
+    visible_by_default : shown in the default layout.
+    tab_with : name of a dock to share a tab group with in the default layout.
+    """
+
+    name: str
+    title: str
+    factory: Callable[[Controller], QWidget]
+    area: Qt.DockWidgetArea = RIGHT
+    visible_by_default: bool = True
+    tab_with: str | None = None
+
+
+def _lazy(module: str, cls: str) -> Callable[[Any], Any]:
+    def make(ctx: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module, __package__), cls)(ctx)
+
+    make.__qualname__ = f"make_{cls}"
+    return make
+
+
+PANELS: list[PanelInfo] = [
+    PanelInfo("network", "Network", _lazy(".layer_editor", "LayerEditor"), LEFT),
+    PanelInfo("settings", "Data and training", _lazy(".settings_panel", "SettingsPanel"), LEFT),
+    PanelInfo("matrices", "Matrices", _lazy(".views.matrices", "MatrixPanel"), TOP),
+    PanelInfo("data", "Data", _lazy(".views.data_view", "DataView"), RIGHT),
+    PanelInfo("loss", "Loss", _lazy(".views.loss_plot", "LossPlot"), RIGHT),
+    PanelInfo("compare", "Loop vs vectorized", _lazy(".views.compare", "ComparePanel"),
+              BOTTOM),
+    PanelInfo("health", "Gradient health", _lazy(".views.health", "GradientHealthPlot"),
+              BOTTOM, tab_with="compare"),
+    PanelInfo("outer-product", "Outer products: dW = Σ δₖᵀaₖ",
+              _lazy(".classroom.outer_product", "OuterProductView"), TOP, False, "matrices"),
+    PanelInfo("equations", "Equations", _lazy(".classroom.equations", "EquationsView"), BOTTOM,
+              False, "health"),
+    PanelInfo("timing", "Timing lab", _lazy(".timing_lab", "TimingLab"), BOTTOM, False,
+              "compare"),
+]
+
+
+def panel(name: str) -> PanelInfo | None:
+    """The registered panel called ``name``, or None."""
+    return next((p for p in PANELS if p.name == name), None)
+
+
+def panel_names() -> list[str]:
+    return [p.name for p in PANELS]

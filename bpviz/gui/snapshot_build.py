@@ -1,0 +1,100 @@
+"""Building a :class:`~bpviz.gui.snapshot.Snapshot` from the trainer (worker thread only).
+
+The worker calls these at publish time, at most ~30 times a second; this is
+the only place where arrays are copied for the views. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..engine.records import StepRecord
+from ..engine.trainer import Trainer, grad_norms
+from .snapshot import Snapshot
+
+#: Side of the decision-boundary grid (G×G points) for 2-D data.
+GRID = 100
+#: Test sets larger than this get no ``test_output`` (it would cost too much per frame).
+MAX_TEST_OUTPUT = 20_000
+
+_extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarray]] = {}
+
+
+def data_extent(data: Any) -> tuple[float, float, float, float]:
+    """``(xmin, xmax, ymin, ymax)`` around the 2-D points, 10 % margin, at least [-1, 1]."""
+    X = np.concatenate([data.X_train, data.X_test]) if len(data.X_test) else data.X_train
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * np.maximum(hi - lo, 1e-9)
+    lo, hi = np.minimum(lo - pad, -1.0), np.maximum(hi + pad, 1.0)
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def boundary_grid(data: Any, g: int = GRID) -> tuple[tuple[float, float, float, float], np.ndarray]:
+    """The extent and the (G·G, 2) grid points, row-major: row = y (ascending), column = x."""
+    key = id(data)
+    hit = _extent_cache.get(key)
+    if hit is not None and hit[0] is data:
+        return hit[1], hit[2]
+    ext = data_extent(data)
+    xs = np.linspace(ext[0], ext[1], g)
+    ys = np.linspace(ext[2], ext[3], g)
+    gx, gy = np.meshgrid(xs, ys)  # gy[i, j] = ys[i]: row i is y
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    _extent_cache.clear()
+    _extent_cache[key] = (data, ext, pts)
+    return ext, pts
+
+
+def network_output(trainer: Trainer, X: np.ndarray) -> np.ndarray:
+    """``a^L`` for ``X`` as host float32 (rows, outputs)."""
+    net = trainer.net
+    out = net.backend.to_host(net.forward(X))
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord, ...],
+                   comparison: Any, extra: dict[str, Any]) -> Snapshot:
+    """A snapshot of ``rec`` (which carries backprop and weights) plus the views' extras.
+
+    ``boundary`` is the output on a G×G grid for 2-D data, shape (G, G, outputs),
+    row i at ``y = ymin + i (ymax − ymin)/(G−1)`` (row 0 is the *lowest* y),
+    column j likewise in x. ``test_output`` is the output on the whole test set.
+    """
+    data = trainer.data
+    boundary = extent = None
+    if data.X_train.shape[1] == 2:
+        extent, pts = boundary_grid(data)
+        out = network_output(trainer, pts)
+        boundary = out.reshape(GRID, GRID, out.shape[1])
+    test_output = None
+    if 0 < len(data.X_test) <= MAX_TEST_OUTPUT:
+        test_output = network_output(trainer, data.X_test)
+    extra = dict(extra)
+    extra.setdefault("published_at", time.perf_counter())
+    extra.setdefault("epoch", trainer.epoch)
+    return Snapshot(rec, history, boundary, extent, test_output, comparison, extra)
+
+
+def preview_record(trainer: Trainer) -> StepRecord:
+    """A record of the current weights on the first mini-batch, without an update.
+
+    Used after a reset, a new network or a divergence, so every view has
+    matrices to show before Play is pressed.
+    """
+    net, cfg, data = trainer.net, trainer.config, trainer.data
+    K = trainer.batch_size
+    idx = np.arange(K, dtype=np.int64)
+    t0 = net.backend.timer()
+    bp = net.backprop(data.X_train[idx], data.y_train[idx], cfg.method)
+    ms = (net.backend.timer() - t0) * 1000.0
+    acc = None
+    if trainer.classification:
+        out = bp.output
+        pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
+        acc = float((pred == np.asarray(data.y_train[idx])).mean())
+    return StepRecord(trainer.step, trainer.epoch, float(bp.loss), acc, ms, cfg.method, K,
+                      cfg.lr, batch_index=idx, backprop=bp, weights=net.get_weights(),
+                      grad_norms=grad_norms(bp))

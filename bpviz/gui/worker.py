@@ -1,0 +1,320 @@
+"""The training worker: a QThread that iterates the engine's trainer.
+
+Everything that touches the trainer or the network runs on this thread: the
+mini-batch steps, the jobs that panels send through
+``Controller.run_on_trainer`` (between steps, also while paused), and the
+building of each :class:`~bpviz.gui.snapshot.Snapshot`. The GUI thread never
+blocks on it except in :meth:`TrainingWorker.call` (a short, bounded wait).
+
+Publishing is latest-only (DESIGN.md §4): the worker keeps one slot guarded by
+a mutex and emits the payload-free :attr:`snapshotReady` only when the GUI has
+taken the previous snapshot, so a slow GUI never builds a queue. Arrays are
+copied only when a snapshot is built, at most ``max_fps`` times a second.
+
+Pause, stop and speed are flags read between mini-batches; the thread waits on
+a condition variable (no spinning) while idle.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ..engine.backend import blas_threads
+from ..engine.trainer import Trainer
+from .snapshot import Snapshot
+from .snapshot_build import build_snapshot, preview_record
+
+
+#: One job: ``fn(trainer)`` on the worker, then ``done(result)`` or ``error(msg)`` on the GUI.
+@dataclass
+class Job:
+    fn: Callable[[Trainer], Any]
+    done: Callable[[Any], None] | None = None
+    error: Callable[[str], None] | None = None
+
+
+class TrainingWorker(QThread):
+    """Runs training steps and trainer jobs; publishes snapshots.
+
+    Signals (emitted on the worker thread, delivered queued to the GUI):
+    ``snapshotReady()`` a new snapshot waits in :meth:`take_snapshot`;
+    ``jobFinished(object)`` a ``(callback, value)`` pair to call on the GUI;
+    ``playingChanged(bool)``; ``diverged(int, float)`` step and loss of a
+    non-finite step (training paused, last finite weights restored);
+    ``failed(str)`` a step raised (training paused).
+    """
+
+    snapshotReady = Signal()
+    jobFinished = Signal(object)
+    playingChanged = Signal(bool)
+    diverged = Signal(int, float)
+    failed = Signal(str)
+
+    def __init__(self, trainer: Trainer, max_fps: float = 30.0, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("bpviz-training-worker")
+        self._cond = threading.Condition()
+        self._slot_lock = threading.Lock()
+        self._trainer = trainer
+        self._jobs: deque[Job] = deque()
+        self._playing = False
+        self._step_requests = 0
+        self._stop = False
+        self._rate: float | None = None  # steps per second, None = full speed
+        self._next_due = 0.0
+        self._period = 1.0 / max_fps
+        self._last_publish = -math.inf
+        self._history: list[Any] = []
+        self._latest: Snapshot | None = None
+        self._signal_pending = False
+        self._taken = True
+        self.compare_enabled = True
+        self._compare_interval = 1.0
+        self._last_compare = -math.inf
+        self._comparison = None
+        self._rate_t0 = time.perf_counter()
+        self._rate_n = 0
+        self.steps_per_s = 0.0
+        self.total_steps = 0  # steps run by this worker (benchmarks)
+
+    # ------------------------------------------------------------ GUI-thread API
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def set_playing(self, playing: bool) -> None:
+        with self._cond:
+            changed = self._playing != bool(playing)
+            self._playing = bool(playing)
+            self._next_due = 0.0
+            self._cond.notify_all()
+        if changed:
+            self.playingChanged.emit(bool(playing))
+
+    def request_step(self) -> None:
+        """One mini-batch (when paused), published right after."""
+        with self._cond:
+            self._step_requests += 1
+            self._cond.notify_all()
+
+    def set_rate(self, steps_per_s: float | None) -> None:
+        """Train at most ``steps_per_s`` steps a second; None for full speed."""
+        with self._cond:
+            self._rate = float(steps_per_s) if steps_per_s else None
+            self._next_due = 0.0
+            self._cond.notify_all()
+
+    def submit(self, job: Job) -> None:
+        """Run ``job`` on the worker between mini-batches (also while paused)."""
+        with self._cond:
+            self._jobs.append(job)
+            self._cond.notify_all()
+
+    def call(self, fn: Callable[[Trainer], Any], timeout: float = 30.0) -> Any:
+        """Run ``fn(trainer)`` on the worker and wait for its result (re-raises).
+
+        If the thread is not running, ``fn`` runs here (nothing else can touch
+        the trainer then).
+        """
+        if not self.isRunning():
+            return fn(self._trainer)
+        box: dict[str, Any] = {}
+        ready = threading.Event()
+
+        def job(tr: Trainer) -> None:
+            try:
+                box["value"] = fn(tr)
+            except BaseException as exc:  # handed back to the caller
+                box["error"] = exc
+            finally:
+                ready.set()
+
+        self.submit(Job(job))
+        if not ready.wait(timeout):
+            raise TimeoutError("the training thread did not answer; try again")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step or job (never terminates)."""
+        with self._cond:
+            self._stop = True
+            self._playing = False
+            self._cond.notify_all()
+
+    def take_snapshot(self) -> Snapshot | None:
+        """The latest snapshot; marks it taken so the next one is signalled."""
+        with self._slot_lock:
+            self._signal_pending = False
+            self._taken = True
+            return self._latest
+
+    def peek_snapshot(self) -> Snapshot | None:
+        with self._slot_lock:
+            return self._latest
+
+    # ------------------------------------------------------------ worker thread
+    def run(self) -> None:  # noqa: D401 - QThread entry point
+        with blas_threads(1):
+            try:
+                self._loop()
+            except Exception:  # never let an exception kill the thread silently
+                self.failed.emit("training thread error:\n" + traceback.format_exc(limit=4))
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._stop or self._jobs or self._playing or self._step_requests):
+                    self._cond.wait()
+                if self._stop:
+                    return
+                jobs = list(self._jobs)
+                self._jobs.clear()
+                single = not self._playing and self._step_requests > 0
+                train = self._playing or single
+                if single:
+                    self._step_requests -= 1
+                elif self._playing and self._rate:
+                    now = time.perf_counter()
+                    if now < self._next_due:
+                        if not jobs:
+                            self._cond.wait(self._next_due - now)
+                            continue
+                        train = False  # run the jobs now, the step when it is due
+                    else:
+                        self._next_due = max(self._next_due + 1.0 / self._rate, now)
+            for job in jobs:
+                self._run_job(job)
+            if train and not self._stop:
+                self._train_one(force_publish=single)
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            value = job.fn(self._trainer)
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            self.jobFinished.emit((job.error, msg, True))
+            return
+        if job.done is not None:
+            self.jobFinished.emit((job.done, value, False))
+
+    def _train_one(self, force_publish: bool) -> None:
+        tr = self._trainer
+        now = time.perf_counter()
+        publish = force_publish or now - self._last_publish >= self._period
+        if publish:
+            tr.request_matrices()
+        try:
+            rec = tr.train_step()
+        except Exception as exc:
+            self._pause_quietly()
+            self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
+            return
+        self.total_steps += 1
+        self._count_rate()
+        if rec.diverged:
+            self._pause_quietly()
+            self.diverged.emit(rec.step, float(rec.loss))
+            self.publish_preview()
+            return
+        self._history.append(rec)
+        if publish and rec.backprop is not None:
+            self._publish(rec)
+
+    def _pause_quietly(self) -> None:
+        with self._cond:
+            was, self._playing, self._step_requests = self._playing, False, 0
+        if was:
+            self.playingChanged.emit(False)
+
+    def _count_rate(self) -> None:
+        self._rate_n += 1
+        t = time.perf_counter()
+        dt = t - self._rate_t0
+        if dt >= 0.5:
+            self.steps_per_s = self._rate_n / dt
+            self._rate_n, self._rate_t0 = 0, t
+        elif not self._playing:
+            self.steps_per_s = 0.0
+
+    def _maybe_compare(self, trainer: Trainer, idx: Any) -> Any:
+        now = time.perf_counter()
+        if not self.compare_enabled or now - self._last_compare < self._compare_interval:
+            return self._comparison
+        from ..engine.timing import compare_methods
+
+        data = trainer.data
+        try:
+            self._comparison = compare_methods(trainer.net, data.X_train[idx],
+                                               data.y_train[idx], repeats=2, warmup=1)
+        except Exception:
+            self._comparison = None
+        took = time.perf_counter() - now
+        # keep the measurement under ~10 % of the time: slow loops are measured less often
+        self._compare_interval = max(1.0, 10.0 * took)
+        self._last_compare = time.perf_counter()
+        return self._comparison
+
+    def _publish(self, rec: Any) -> None:
+        tr = self._trainer
+        comparison = None
+        if rec.batch_index is not None and self._playing:
+            comparison = self._maybe_compare(tr, rec.batch_index)
+        elif self._comparison is not None:
+            comparison = self._comparison
+        snap = build_snapshot(tr, rec, tuple(self._history), comparison,
+                              {"steps_per_s": self.steps_per_s})
+        self._history = []
+        self._put(snap)
+
+    def publish_preview(self) -> None:
+        """Publish the current weights without training (after a reset or divergence)."""
+        tr = self._trainer
+        rec = preview_record(tr)
+        snap = build_snapshot(tr, rec, (), self._comparison, {"steps_per_s": 0.0,
+                                                              "preview": True})
+        self._history = []
+        self._put(snap)
+
+    def _put(self, snap: Snapshot) -> None:
+        emit = False
+        with self._slot_lock:
+            old = self._latest
+            if old is not None and not self._taken and old.history:
+                # the GUI skipped a snapshot: keep its records for the loss curve
+                merged = old.history + snap.history
+                object.__setattr__(snap, "history", merged)
+            self._latest = snap
+            self._taken = False
+            if not self._signal_pending:
+                self._signal_pending = emit = True
+        self._last_publish = time.perf_counter()
+        if emit:
+            self.snapshotReady.emit()
+
+    # ------------------------------------------------------------ trainer swap
+    def replace_trainer(self, trainer: Trainer) -> None:
+        """Job body: use ``trainer`` from now on (history and comparison cleared)."""
+        self._trainer = trainer
+        self._history = []
+        self._comparison = None
+        self._last_compare = -math.inf
+        with self._slot_lock:
+            self._latest = None
+            self._taken = True
+        self.publish_preview()
+
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer; only for the worker thread, or while the thread is not running."""
+        return self._trainer
