@@ -1,0 +1,181 @@
+"""The lesson panel: the current preset's title, description and lesson, large and plain.
+
+A preset's lesson is short text in the preset's own words: what to watch and
+what to try. It may use a little structure, rendered here:
+
+- a blank line starts a new paragraph;
+- a line starting with ``-``, ``*`` or ``•`` is a bullet;
+- a leading ``Watch:``, ``Try:``, ``Why:``, ``Note:`` (any ``Word:`` up to 12
+  letters at the start of a paragraph or bullet) is set in bold;
+- ``*text*`` is emphasised;
+- a paragraph of one short line ("What to watch") is a heading;
+- the ASCII math of preset files reads as the equations view writes it:
+  ``delta1^T a0`` -> ``δ¹ᵀ a⁰``, ``16x8`` -> ``16×8``, ``delta_k`` -> ``δₖ``.
+
+The panel follows the controller: it reads ``ctx.preset`` (None when the
+network was built by hand) and listens to ``ctx.presetChanged(object)``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+
+from ..presentation import base_font, scaled_font
+from .panel_menu import ExportMenuMixin
+
+NO_PRESET_HTML = (
+    "<h2>No lesson loaded</h2>"
+    "<p>Pick a preset (menu <b>Presets</b>, or <code>bpviz gui --preset NAME</code>): "
+    "each one comes with a network, a data set and a short lesson — what to watch and "
+    "what to try.</p>"
+    "<p>A network you built yourself has no lesson text; the views still work.</p>")
+
+_LEAD = re.compile(r"^([A-Z][A-Za-z ]{1,11}):\s")
+_EM = re.compile(r"\*([^*\s][^*]*?)\*")
+_BULLET = re.compile(r"^\s*[-*•]\s+")
+
+STYLE = """
+h1 { margin: 0 0 4px 0; }
+h3 { margin: 10px 0 2px 0; color: #1a4f8a; }
+p.desc { color: #444; font-style: italic; margin-top: 0; }
+p, li { line-height: 135%; }
+p.meta { color: #555; }
+"""
+
+
+_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBS = str.maketrans("0123456789aeijklmnox", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₓ")
+_MATH = (  # ASCII math of preset files -> the symbols of the equations view
+    (re.compile(r"\bdelta(?=\d|\b|_)"), lambda m: "δ"),
+    (re.compile(r"(?<=\d)x(?=\d)"), lambda m: "×"),
+    (re.compile(r"\b([A-Za-z]|\d+) x ([A-Za-z]|\d+)\b"), lambda m: f"{m[1]} × {m[2]}"),
+    (re.compile(r"\b(dW|db|W|b|a|z|δ)(\d{1,2})(?![A-Za-z0-9_])"),
+     lambda m: m[1] + m[2].translate(_SUPS)),
+    (re.compile(r"(?<=[\w⁰¹²³⁴⁵⁶⁷⁸⁹])_([aeijklmnox0-9])(?![A-Za-z0-9_])"),
+     lambda m: m[1].translate(_SUBS)),
+    (re.compile(r"\^T\b"), lambda m: "ᵀ"),
+)
+
+
+def pretty_math(text: str) -> str:
+    """``delta1^T a0`` -> ``δ¹ᵀ a⁰``, ``16x8`` -> ``16×8``, ``delta_k`` -> ``δₖ``."""
+    for pat, rep in _MATH:
+        text = pat.sub(rep, text)
+    return text
+
+
+def _inline(text: str) -> str:
+    out = html.escape(pretty_math(text), quote=False)
+    out = _LEAD.sub(lambda m: f"<b>{m.group(1)}:</b> ", out, count=1)
+    return _EM.sub(r"<i>\1</i>", out)
+
+
+def _is_heading(lines: list[str]) -> bool:
+    """A paragraph of one short line without a full stop: "What to watch"."""
+    return (len(lines) == 1 and len(lines[0]) <= 40
+            and (lines[0].endswith(":") or lines[0][-1:].isalnum()))
+
+
+def lesson_html(text: str) -> str:
+    """The lesson text as simple HTML (paragraphs, bullets, bold lead words)."""
+    parts: list[str] = []
+    para: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if para and _is_heading(para):
+            parts.append("<h3>" + _inline(para[0].rstrip(":")) + "</h3>")
+            para.clear()
+        elif para:
+            parts.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para.clear()
+        if bullets:
+            parts.append("<ul>" + "".join(f"<li>{_inline(b)}</li>" for b in bullets) + "</ul>")
+            bullets.clear()
+
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+        elif _BULLET.match(raw):
+            if para:
+                flush()
+            bullets.append(_BULLET.sub("", raw).strip())
+        elif bullets and raw[:1].isspace():    # an indented continuation of a bullet
+            bullets[-1] += " " + line
+        else:
+            if bullets:
+                flush()
+            para.append(line)
+    flush()
+    return "\n".join(parts)
+
+
+def preset_html(preset: Any) -> str:
+    """Title, description, lesson and what the preset sets up, as HTML."""
+    if preset is None:
+        return NO_PRESET_HTML
+    title = getattr(preset, "title", "") or getattr(preset, "name", "")
+    desc = getattr(preset, "description", "")
+    out = [f"<h1>{html.escape(title)}</h1>"]
+    if desc:
+        out.append(f"<p class='desc'>{html.escape(desc)}</p>")
+    out.append(lesson_html(getattr(preset, "lesson", "")) or "<p>(no lesson text)</p>")
+    meta = []
+    spec, data = getattr(preset, "spec", None), getattr(preset, "data", None)
+    if spec is not None and hasattr(spec, "describe"):
+        meta.append("network " + html.escape(spec.describe()))
+    if data is not None and hasattr(data, "describe"):
+        meta.append("data " + html.escape(data.describe()))
+    train = getattr(preset, "train", None)
+    if train is not None:
+        meta.append(f"batch {train.batch_size}, {train.optimizer} lr {train.lr:g}")
+    if meta:
+        out.append("<hr><p class='meta'>" + " · ".join(meta) + "</p>")
+    return "\n".join(out)
+
+
+class LessonPanel(ExportMenuMixin, QWidget):
+    """The lesson side panel (registry name ``"lesson"``)."""
+
+    export_name = "bpviz-lesson"
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._presentation = False
+        self._preset: Any = None
+        self.browser = QTextBrowser(self)
+        self.browser.setOpenExternalLinks(False)
+        self.browser.document().setDefaultStyleSheet(STYLE)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.browser)
+        if hasattr(ctx, "presetChanged"):
+            ctx.presetChanged.connect(self.set_preset)
+        self._style()
+        self.set_preset(getattr(ctx, "preset", None))
+
+    def set_preset(self, preset: Any) -> None:
+        """Show ``preset``'s lesson (None: how to get one)."""
+        self._preset = preset
+        self.browser.setHtml(preset_html(preset))
+
+    def preset(self) -> Any:
+        return self._preset
+
+    def text(self) -> str:
+        """The plain text shown (for tests and screen readers)."""
+        return self.browser.toPlainText()
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self._style()
+        self.set_preset(self._preset)
+
+    def _style(self) -> None:
+        self.browser.setFont(scaled_font(base_font(), 1.15 if self._presentation else 1.25))
