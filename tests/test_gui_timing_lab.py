@@ -158,6 +158,20 @@ def test_in_thread_mode_gives_the_same_rows(qtbot, lab: TimingLab) -> None:  # t
     assert all(r.max_abs_diff <= 1e-5 for r in res.rows)
 
 
+def test_stop_all_sweeps_on_quit(qtbot, hold_after_first_point) -> None:  # type: ignore[no-untyped-def]
+    from bpviz.gui.timing_lab import _RUNNING, stop_all_sweeps
+
+    lab = TimingLab(FakeCtx())
+    qtbot.addWidget(lab)
+    lab.use_cupy.setChecked(False)
+    lab.run_btn.click()
+    qtbot.waitUntil(lambda: lab._thread is not None and lab._thread.isRunning(), timeout=5000)
+    t = lab._thread
+    assert t in _RUNNING
+    stop_all_sweeps()
+    assert t.isFinished() and not _RUNNING
+
+
 def test_width_mode(qtbot, lab: TimingLab) -> None:  # type: ignore[no-untyped-def]
     lab.mode_box.setCurrentIndex(1)
     lab.max_width.setValue(32)
@@ -236,7 +250,10 @@ def test_with_the_real_controller(qtbot) -> None:  # type: ignore[no-untyped-def
         pytest.skip("no presets shipped yet")
     ctx = controller.Controller()
     try:
-        lab = TimingLab(ctx)
+        from bpviz.gui.panels import panel
+
+        lab = panel("timing").factory(ctx)
+        assert isinstance(lab, TimingLab)
         qtbot.addWidget(lab)
         lab.max_k.setValue(8)
         lab.repeats.setValue(1)

@@ -112,6 +112,18 @@ class SweepThread(QThread):
             proc.join()
 
 
+_RUNNING: set[SweepThread] = set()
+
+
+def stop_all_sweeps() -> None:
+    """Cancel every running sweep and wait for its thread (on application quit)."""
+    for t in list(_RUNNING):
+        t.cancel.set()
+        t.quit()
+        t.wait()
+    _RUNNING.clear()
+
+
 class TimingLab(QWidget):
     """Loop vs vectorized backprop over K (or width) on every backend; see module doc."""
 
@@ -134,6 +146,9 @@ class TimingLab(QWidget):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+            if app.property("bpvizTimingHook") is None:  # once per app: also for deleted panels
+                app.setProperty("bpvizTimingHook", True)
+                app.aboutToQuit.connect(stop_all_sweeps)
 
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -154,8 +169,8 @@ class TimingLab(QWidget):
                                 "fastest (min) and the median")
         self.use_numpy = QCheckBox("NumPy")
         self.use_numpy.setChecked(True)
-        self.use_cupy = QCheckBox("CuPy (GPU)")
         cp, why = cupy_status()
+        self.use_cupy = QCheckBox("CuPy (GPU)" if cp is not None else "CuPy (no GPU)")
         self.use_cupy.setEnabled(cp is not None)
         self.use_cupy.setChecked(cp is not None)
         self.use_cupy.setToolTip(why)
@@ -169,7 +184,9 @@ class TimingLab(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m points")
         self.progress.setValue(0)
-        self.status = QLabel("" if cp is not None else f"GPU: {why}")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setVisible(False)
         self.caption = QLabel(WHY + " Press <b>Run</b> to measure this network.")
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.caption.setWordWrap(True)
@@ -226,18 +243,18 @@ class TimingLab(QWidget):
         if self.running:
             return
         if not (self.use_numpy.isChecked() or self.use_cupy.isChecked()):
-            self.status.setText("Tick NumPy or CuPy first.")
+            self._say("Tick NumPy or CuPy first.")
             return
         self._waiting = True
         self._set_running(True)
-        self.status.setText("Taking the network from the trainer…")
+        self._say("Taking the network from the trainer…")
         self.ctx.run_on_trainer(lambda tr: (tr.net.spec, tr.net.get_weights(), tr.data),
                                 self._got_model, self._model_error)
 
     def _model_error(self, msg: str) -> None:
         self._waiting = False
         self._set_running(False)
-        self.status.setText(f"Cannot time the network: {msg}")
+        self._say(f"Cannot time the network: {msg}")
 
     def _got_model(self, model: tuple[Any, dict[str, Any], Any]) -> None:
         if not self._waiting:  # cancelled or closed meanwhile
@@ -271,24 +288,33 @@ class TimingLab(QWidget):
         t.rowReady.connect(self.view.add_row)
         t.progressed.connect(self._progressed)
         t.finished.connect(self._thread_done)
-        self.status.setText(f"Timing {spec.describe()} on {', '.join(backends)}…")
+        self._say("")
+        self.progress.setFormat(f"timing {spec.describe().split(' (')[0]} on "
+                                f"{', '.join(BACKEND_LABEL.get(b, b) for b in backends)}: "
+                                "%v / %m points")
+        _RUNNING.add(t)  # a running QThread must never be garbage-collected
         t.start()
 
     def cancel_sweep(self) -> None:
         if self._waiting:
             self._waiting = False
             self._set_running(False)
-            self.status.setText("Cancelled.")
+            self._say("Cancelled.")
         elif self._thread is not None:
             self._thread.cancel.set()
             self.cancel_btn.setEnabled(False)
-            self.status.setText("Cancelling after the current point…")
+            self._say("Cancelling after the current point…")
 
     def _set_running(self, on: bool) -> None:
         self.run_btn.setEnabled(not on)
         self.cancel_btn.setEnabled(on)
         for w in (self.mode_box, self.max_k, self.max_width, self.fixed_k, self.repeats):
             w.setEnabled(not on)
+
+    def _say(self, text: str) -> None:
+        """A note under the buttons (errors, skipped backends, exports); hidden when empty."""
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def _progressed(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -299,19 +325,20 @@ class TimingLab(QWidget):
         if t is None:
             return
         t.wait()
+        _RUNNING.discard(t)
         self._set_running(False)
         if t.error is not None:
-            self.status.setText(f"<span style='color:#b00020'>{t.error}</span>")
+            self._say(f"<span style='color:#b00020'>{t.error}</span>")
             return
         res = t.result
         assert res is not None
         self.result = res
         notes = [f"{BACKEND_LABEL.get(b, b)} skipped: {why}" for b, why in res.skipped.items()]
-        if not self.use_cupy.isEnabled() and "cupy" not in res.skipped:
-            notes.append(f"GPU: {self.use_cupy.toolTip()}")
-        done = f"Cancelled after {len(res.rows)} points." if res.cancelled else \
-            f"Done: {len(res.rows)} points, {res.meta.get('repeats')} repeats each."
-        self.status.setText(" ".join([done, *notes]))
+        if res.cancelled:
+            notes.insert(0, f"Cancelled after {len(res.rows)} points.")
+        self._say(" ".join(notes))
+        self.progress.setFormat(f"done: %v points, {res.meta.get('repeats')} repeats each"
+                                if not res.cancelled else "cancelled: %v points")
         self.caption.setText(caption_html(res))
         self.csv_btn.setEnabled(bool(res.rows))
         self.png_btn.setEnabled(bool(res.rows))
@@ -319,7 +346,7 @@ class TimingLab(QWidget):
 
     def _model_changed(self, *_: Any) -> None:
         if self.result is not None and not self.running:
-            self.status.setText("The network or data changed since this sweep; press Run to "
+            self._say("The network or data changed since this sweep; press Run to "
                                 "measure it.")
 
     # ------------------------------------------------------------ export
@@ -349,7 +376,7 @@ class TimingLab(QWidget):
             return
         try:
             fn(path)
-            self.status.setText(f"Saved {path}")
+            self._say(f"Saved {path}")
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Export failed", str(exc))
 

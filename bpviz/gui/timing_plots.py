@@ -31,11 +31,10 @@ BACKEND_STYLE = {"numpy": (Qt.PenStyle.SolidLine, "o"), "cupy": (Qt.PenStyle.Das
 BACKEND_LABEL = {"numpy": "NumPy", "cupy": "CuPy"}
 COLUMNS = ("Backend", "K", "Width", "Loop ms (min)", "Loop ms (median)", "Vectorized ms (min)",
            "Vectorized ms (median)", "Speed-up", "max |dW_loop − dW_vec|")
-WHY = ("<b>Why the matrix form wins.</b> The vectorized backprop gets "
-       "dW = (1/K)&nbsp;δ<sup>T</sup>a for the whole mini-batch from <b>one matrix "
-       "product</b>; the loop builds the same dW from <b>K outer products</b> "
-       "δ<sub>k</sub><sup>T</sup>a<sub>k</sub>, one sample at a time, with K trips "
-       "through the Python interpreter.")
+WHY = ("<b>Why the matrix form wins:</b> dW = (1/K)&nbsp;δ<sup>T</sup>a is <b>one matrix "
+       "product</b> for the whole mini-batch; the loop adds up <b>K outer products</b> "
+       "δ<sub>k</sub><sup>T</sup>a<sub>k</sub>, one sample at a time, with K trips through "
+       "the Python interpreter.")
 
 
 class PlainLogAxis(pg.AxisItem):
@@ -88,7 +87,10 @@ class TimingPlots(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.plots.setMinimumSize(360, 170)
+        self.table.setMinimumSize(200, 90)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.plots)
         split.addWidget(self.table)
         split.setStretchFactor(0, 3)
@@ -107,11 +109,22 @@ class TimingPlots(QWidget):
         self.time_plot.setTitle("Time per backprop (log–log)", color="k", size=f"{pt + 1}pt")
         self.time_plot.setLabel("left", "milliseconds", **style)
         self.time_plot.setLabel("bottom", x, **style)
-        self.speed_plot.setTitle("Speed-up: loop time ÷ vectorized time", color="k",
+        self.speed_plot.setTitle("Speed-up (loop ÷ vectorized)", color="k",
                                  size=f"{pt + 1}pt")
         self.speed_plot.setLabel("left", "× faster", **style)
         self.speed_plot.setLabel("bottom", x, **style)
         self.table.setColumnHidden(2, self.mode != "width")
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        """Table under the plots, or beside them when the panel is wide and short (a dock)."""
+        super().resizeEvent(event)
+        wide = self.width() > 2.2 * max(self.height(), 1)
+        want = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.split.orientation() != want:
+            self.split.setOrientation(want)
+            total = self.width() if wide else self.height()
+            self.split.setSizes([int(total * (0.66 if wide else 0.6)),
+                                 int(total * (0.34 if wide else 0.4))])
 
     def set_mode(self, mode: str) -> None:
         """``"batch"`` (x = K) or ``"width"`` (x = hidden width; the Width column shows)."""
@@ -218,13 +231,12 @@ def caption_html(res: SweepResult) -> str:
     where = f"width {row.width} (K={row.batch})" if res.mode == "width" else f"K={row.batch}"
     blas = res.meta.get("blas_threads")
     threads = f", {blas} BLAS thread" + ("s" if blas != 1 else "") if blas else ""
-    txt = (f"<br><b>This network</b> ({res.meta.get('network', '')}, "
-           f"{res.meta.get('dtype', '')}{threads}): at {where} on "
-           f"{BACKEND_LABEL.get(row.backend, row.backend)} the vectorized form is "
-           f"<b>{format_speedup(row.speedup)} faster</b> ({_ms(row.vectorized_ms)} ms "
-           f"against {_ms(row.loop_ms)} ms); both give the same dW to "
-           f"<b>{res.max_abs_diff:.0e}</b> (largest |dW<sub>loop</sub> − "
-           f"dW<sub>vec</sub>| over {len(res.rows)} points).")
+    net = str(res.meta.get("network", "")).split(" (")[0]
+    txt = (f"<br><b>This network</b> ({net}, {res.meta.get('dtype', '')}{threads}): at {where} "
+           f"the vectorized form is <b>{format_speedup(row.speedup)} faster</b> on "
+           f"{BACKEND_LABEL.get(row.backend, row.backend)} ({_ms(row.vectorized_ms)} ms against "
+           f"{_ms(row.loop_ms)} ms), and both give the same dW to <b>{res.max_abs_diff:.0e}</b> "
+           f"(largest |dW<sub>loop</sub> − dW<sub>vec</sub>| over {len(res.rows)} points).")
     if {"numpy", "cupy"} <= set(res.backends()):
         x = res.crossover()
         var = "width" if res.mode == "width" else "K"
