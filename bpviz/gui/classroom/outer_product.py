@@ -109,6 +109,8 @@ class OuterProductView(ExportMenuMixin, QWidget):
         self.heatmaps: dict[str, Heatmap] = {
             name: Heatmap(colorbar=name in ("outer", "difference"))
             for name in ("delta", "a", "outer", "running", "vectorized", "difference")}
+        for hm in self.heatmaps.values():
+            hm.setMinimumSize(120, 140)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Layer"))
@@ -189,6 +191,12 @@ class OuterProductView(ExportMenuMixin, QWidget):
         self._presentation = bool(on)
         for hm in self.heatmaps.values():
             hm.set_presentation(on)
+            # a dock squeezed by its neighbours must still show readable matrices
+            hm.setMinimumSize(200 if on else 120, 240 if on else 140)
+        f = self.k_label.font()
+        f.setPointSize(20 if on else 10)
+        f.setBold(on)
+        self.k_label.setFont(f)
         self.refresh()
 
     # ------------------------------------------------------------ state
@@ -322,10 +330,14 @@ class OuterProductView(ExportMenuMixin, QWidget):
                           + ("  (= X)" if i == 0 else ""), "sample k", "input j")
         for name in ("delta", "a"):
             h[name].highlight_rows([k - 1])
-        h["outer"].set_matrix(disp(outer), f"sample {k}:  {frac}{prod_k}", rows, cols)
-        h["running"].set_matrix(disp(run), f"sum of samples 1…{k}", rows, cols)
-        h["vectorized"].set_matrix(disp(vec), f"{frac}{prod} = dW{l}", rows, cols)
-        h["difference"].set_matrix(disp(diff), "sum − vectorized", rows, cols)
+        if self._presentation:      # 20 pt titles: short, or they push the colour bar out
+            titles = (f"sample k = {k}", f"Σ samples 1…{k}", f"vectorized dW{l}", "difference")
+        else:
+            titles = (f"sample {k}:  {frac}{prod_k}", f"sum of samples 1…{k}",
+                      f"{frac}{prod} = dW{l}", "sum − vectorized")
+        for name, M, title in zip(("outer", "running", "vectorized", "difference"),
+                                  (outer, run, vec, diff), titles, strict=True):
+            h[name].set_matrix(disp(M), title, rows, cols)
         for name in ("running", "vectorized", "difference"):
             _set_levels(h[name], big)
 
