@@ -77,6 +77,12 @@ PANELS: list[PanelInfo] = [
               False, "health"),
     PanelInfo("timing", "Timing lab", _lazy(".timing_lab", "TimingLab"), BOTTOM, False,
               "compare"),
+    PanelInfo("gradcheck", "Gradient check",
+              _lazy(".classroom.gradcheck_view", "GradCheckView"), TOP, False, "matrices"),
+    PanelInfo("tied", "Tied weights", _lazy(".classroom.tied_view", "TiedView"), TOP, False,
+              "matrices"),
+    PanelInfo("lesson", "Lesson", _lazy(".classroom.lesson", "LessonPanel"), RIGHT, True,
+              "loss"),
 ]
 
 
