@@ -123,13 +123,15 @@ def _restore(saved: dict[int, tuple]) -> None:
                 if item.labelText or item.labelUnits:
                     item.setLabel(item.labelText, item.labelUnits, item.labelUnitPrefix,
                                   **old["label_style"])
-            elif kind == "label":
-                text, opts = old
+            elif kind == "label":             # the text may have changed meanwhile
+                _, opts = old
                 item.opts = dict(opts)
-                item.setText(text, **{k: v for k, v in opts.items()
-                                      if k in ("size", "color", "bold", "italic")})
-            else:
-                item.setPen(old)
+                item.setText(item.text, **{k: v for k, v in opts.items()
+                                           if k in ("size", "color", "bold", "italic")})
+            else:                              # only the width: the colour may have changed
+                pen = pg.mkPen(item.opts.get("pen"))
+                pen.setWidthF(old.widthF())
+                item.setPen(pen)
         except RuntimeError:          # the item was deleted meanwhile
             continue
 

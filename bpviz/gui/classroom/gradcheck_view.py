@@ -142,10 +142,6 @@ class GradCheckView(ExportMenuMixin, QWidget):
         lay.addWidget(self.map, 1)
         lay.addWidget(self.info)
         self._style_badge("idle")
-        for sig, slot in (("snapshotReady", self._on_snapshot), ("specChanged", self.set_spec),
-                          ("notationChanged", self.set_notation)):
-            if hasattr(ctx, sig):
-                getattr(ctx, sig).connect(slot)
         spec = getattr(ctx, "spec", None)
         if spec is not None:
             self._fill_layers(spec)
@@ -180,7 +176,8 @@ class GradCheckView(ExportMenuMixin, QWidget):
         self.badge.setText(f"the check could not run: {msg}")
         self._style_badge("fail")
 
-    def _on_snapshot(self) -> None:
+    def show_snapshot(self, snap: Any) -> None:
+        """A new mini-batch (the main window calls this while the panel is visible)."""
         if not self.auto_box.isChecked() or self._busy or not self.isVisible():
             return
         from time import monotonic
@@ -196,8 +193,12 @@ class GradCheckView(ExportMenuMixin, QWidget):
         self._style_badge("idle")
         self.summary.setText("")
 
-    def show_snapshot(self, snap: Any) -> None:  # the contract's optional hook
-        self._on_snapshot()
+    def clear(self) -> None:
+        """Fresh weights (reset): the old result no longer applies."""
+        self._run = None
+        self.badge.setText("Press “Run gradient check”")
+        self._style_badge("idle")
+        self.summary.setText("")
 
     def set_notation(self, notation: str) -> None:
         self._notation = notation

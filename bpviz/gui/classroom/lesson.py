@@ -22,7 +22,7 @@ import html
 import re
 from typing import Any
 
-from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from ..presentation import base_font, scaled_font
 from .panel_menu import ExportMenuMixin
@@ -156,7 +156,7 @@ class LessonPanel(ExportMenuMixin, QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.browser)
         if hasattr(ctx, "presetChanged"):
-            ctx.presetChanged.connect(self.set_preset)
+            ctx.presetChanged.connect(self._preset_loaded)
         self._style()
         self.set_preset(getattr(ctx, "preset", None))
 
@@ -164,6 +164,13 @@ class LessonPanel(ExportMenuMixin, QWidget):
         """Show ``preset``'s lesson (None: how to get one)."""
         self._preset = preset
         self.browser.setHtml(preset_html(preset))
+
+    def _preset_loaded(self, preset: Any) -> None:
+        """A preset was loaded: show its lesson and bring an open lesson dock to the front."""
+        self.set_preset(preset)
+        dock = self.parentWidget()
+        if isinstance(dock, QDockWidget) and not dock.isHidden():
+            dock.raise_()
 
     def preset(self) -> Any:
         return self._preset

@@ -162,12 +162,11 @@ class TiedView(ExportMenuMixin, QWidget):
         self.stack.addWidget(shown)
         lay = QVBoxLayout(self)
         lay.addWidget(self.stack)
-        for sig, slot in (("snapshotReady", self._on_snapshot), ("specChanged", self.set_spec),
-                          ("notationChanged", self.set_notation)):
-            if hasattr(ctx, sig):
-                getattr(ctx, sig).connect(slot)
         self._style()
         self.set_spec(self._spec)
+        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        if snap is not None:
+            self.show_snapshot(snap)
 
     # ------------------------------------------------------------ panel API
     def set_spec(self, spec: Any) -> None:
@@ -176,6 +175,10 @@ class TiedView(ExportMenuMixin, QWidget):
         self.stack.setCurrentIndex(1 if _has_ties(spec) else 0)
         if _has_ties(spec):
             self.check_label.setText("waiting for a mini-batch… (press Play or Step)")
+
+    def clear(self) -> None:
+        """Fresh weights (reset): wait for the next mini-batch."""
+        self.set_spec(self._spec)
 
     def show_snapshot(self, snap: Any) -> None:
         rec = getattr(getattr(snap, "step", None), "backprop", None)
@@ -189,12 +192,6 @@ class TiedView(ExportMenuMixin, QWidget):
             self._fill_groups(groups)
         self._groups = groups
         self._redraw()
-
-    def _on_snapshot(self) -> None:
-        if self.isVisible() and hasattr(self.ctx, "latest_snapshot"):
-            snap = self.ctx.latest_snapshot()
-            if snap is not None:
-                self.show_snapshot(snap)
 
     def set_notation(self, notation: str) -> None:
         self._notation = notation
