@@ -1,0 +1,98 @@
+"""A cheap colour bar for symmetric levels: the diverging ramp labelled +s, 0, −s.
+
+pyqtgraph's ``ColorBarItem`` recomputes its whole tick axis whenever the levels
+change, which with per-frame scaling is every frame (about 5 ms per bar, most
+of a frame's budget with ten heatmaps). Symmetric levels only need three
+labels — the top is ``+s``, the middle is ``0``, the bottom is ``−s`` — so
+this bar draws the static ramp once and only changes three short texts, and
+only when their formatted value changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsSimpleTextItem
+
+from .colormaps import LUT_SIZE, diverging_lut
+
+BAR_WIDTH = 1.0  # in view units; the text column starts at TEXT_X
+TEXT_X = 1.25
+
+
+def format_level(s: float) -> str:
+    """3 significant digits, a real minus sign: ``format_level(-0.01234) == '−0.0123'``."""
+    return f"{s:.3g}".replace("-", "−")
+
+
+class ColourBar(pg.ViewBox):
+    """A vertical diverging colour bar from ``−s`` (bottom) to ``+s`` (top)."""
+
+    def __init__(self, bar_px: int = 14) -> None:
+        super().__init__(enableMouse=False, enableMenu=False, defaultPadding=0)
+        self._bar_px = bar_px
+        self._s = 1.0
+        self._font = QFont()
+        ramp = np.ascontiguousarray(np.linspace(-1.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None])
+        self._ramp = pg.ImageItem(ramp, axisOrder="row-major", levels=(-1.0, 1.0),
+                                  lut=diverging_lut())
+        self._ramp.setRect(QRectF(0.0, -1.0, BAR_WIDTH, 2.0))
+        self.addItem(self._ramp)
+        frame = pg.QtWidgets.QGraphicsRectItem(QRectF(0.0, -1.0, BAR_WIDTH, 2.0))
+        frame.setPen(pg.mkPen("k", width=1))
+        self.addItem(frame)
+        self._ticks = []
+        for y in (-1.0, 0.0, 1.0):
+            tick = QGraphicsLineItem(BAR_WIDTH, y, BAR_WIDTH + 0.15, y)
+            tick.setPen(pg.mkPen("k", width=1))
+            self.addItem(tick)
+            self._ticks.append(tick)
+        # plain text items drawn in pixels (cheap to change, unlike pg.TextItem)
+        self._texts: dict[str, QGraphicsSimpleTextItem] = {}
+        for key, y in (("top", 1.0), ("mid", 0.0), ("bottom", -1.0)):
+            t = QGraphicsSimpleTextItem()
+            t.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            t.setBrush(QColor("black"))
+            t.setPos(TEXT_X, y)
+            self.addItem(t, ignoreBounds=True)
+            self._texts[key] = t
+        self._texts["mid"].setText("0")
+        self.set_font_size(9)
+        self.set_scale(1.0)
+
+    def set_font_size(self, points: int) -> None:
+        """Text size; the bar's width follows so the labels are never clipped."""
+        self._font.setPointSize(points)
+        h = QFontMetrics(self._font).height()
+        for key, t in self._texts.items():
+            t.setFont(self._font)
+            # anchor: top label hangs below +s, middle is centred on 0, bottom sits on −s
+            shift = {"top": 0.0, "mid": -h / 2, "bottom": -h}[key]
+            t.setTransform(QTransform.fromTranslate(0, shift))
+        text_px = QFontMetrics(self._font).horizontalAdvance("−0.000123") + 6
+        bar_px = self._bar_px if points < 12 else int(self._bar_px * 1.6)
+        total = bar_px + text_px
+        self.setFixedWidth(total)
+        # the ramp fills bar_px pixels: x range so that BAR_WIDTH units = bar_px pixels
+        self.setRange(xRange=(0.0, BAR_WIDTH * total / bar_px), yRange=(-1.0, 1.0), padding=0)
+        self.setYRange(-1.0, 1.0, padding=0)
+
+    def set_scale(self, s: float) -> None:
+        """Label the ends ``+s`` and ``−s`` (texts change only if their digits do)."""
+        self._s = float(s)
+        top = "+" + format_level(s)
+        if self._texts["top"].text() != top:
+            self._texts["top"].setText(top)
+            self._texts["bottom"].setText(format_level(-s))
+
+    def scale(self) -> float:
+        return self._s
+
+    def labels(self) -> tuple[str, str, str]:
+        """The texts at the top, middle and bottom."""
+        return tuple(self._texts[k].text() for k in ("top", "mid", "bottom"))
+
+    def ramp(self) -> pg.ImageItem:
+        return self._ramp

@@ -1,0 +1,201 @@
+"""Loop against vectorized: the live cost of backprop and what the matrix form buys.
+
+Top: milliseconds per backprop of the method training uses now (median of
+the recent steps). Below, from ``snap.comparison`` (both methods timed on the
+same mini-batch about once a second): loop ms, vectorized ms, the speed-up,
+and ``max |dW_loop − dW_vec|``, the proof that both compute the same gradient.
+Two bars drawn to the same scale make the speed-up visible from the back row.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from .colormaps import CLASS_COLORS
+from .loss_plot import new_records
+
+RECENT = 30  # steps in the live median
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None or not math.isfinite(ms):
+        return "—"
+    if ms >= 100:
+        return f"{ms:.0f} ms"
+    if ms >= 1:
+        return f"{ms:.2f} ms"
+    return f"{ms * 1000:.0f} µs"
+
+
+def fmt_speedup(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "—"
+    return f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
+
+
+def fmt_diff(d: float | None) -> str:
+    if d is None or not math.isfinite(d):
+        return "—"
+    return "0" if d == 0 else f"{d:.1e}".replace("e-0", "e−").replace("e-", "e−")
+
+
+class TimeBars(QWidget):
+    """Two horizontal bars, loop and vectorized, on one linear scale."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loop: float | None = None
+        self._vec: float | None = None
+        self._big = False
+        self.setMinimumHeight(50)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_times(self, loop_ms: float | None, vec_ms: float | None) -> None:
+        self._loop, self._vec = loop_ms, vec_ms
+        self.update()
+
+    def set_big(self, on: bool) -> None:
+        self._big = on
+        self.setMinimumHeight(100 if on else 50)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPointSize(15 if self._big else 9)
+        p.setFont(font)
+        fm = p.fontMetrics()
+        w, h = self.width(), self.height()
+        label_w = fm.horizontalAdvance("vectorized") + 12
+        value_w = fm.horizontalAdvance("000.00 ms") + 8
+        top = max(self._loop or 0.0, self._vec or 0.0)
+        bar_h = min((h - 12) / 2, 2.2 * fm.height())
+        y0 = (h - 2 * bar_h - 4) / 2
+        for row, (name, v, color) in enumerate((("loop", self._loop, CLASS_COLORS[1]),
+                                               ("vectorized", self._vec, CLASS_COLORS[0]))):
+            y = y0 + row * (bar_h + 4)
+            p.setPen(QColor("black"))
+            p.drawText(QRectF(0, y, label_w - 6, bar_h), Qt.AlignmentFlag.AlignRight
+                       | Qt.AlignmentFlag.AlignVCenter, name)
+            if v is None or top <= 0:
+                continue
+            length = max(2.0, (w - label_w - value_w) * v / top)
+            p.fillRect(QRectF(label_w, y, length, bar_h), QColor(*color))
+            p.setPen(QColor("black"))
+            p.drawText(QRectF(label_w + length + 6, y, value_w, bar_h),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fmt_ms(v))
+        p.end()
+
+
+class ComparePanel(QWidget):
+    """Big numbers: ms of the method in use, loop ms, vectorized ms, speed-up, max |ΔdW|."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._recent: dict[str, deque] = {"loop": deque(maxlen=RECENT),
+                                          "vectorized": deque(maxlen=RECENT)}
+        self._last_step = -1
+        self._presentation = False
+        self._method = QLabel("method in use: —")
+        self._live = QLabel("—")
+        self._live.setToolTip("Median milliseconds per backprop over the last steps")
+        self._names: list[QLabel] = []
+        self._values: dict[str, QLabel] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        rows = (("loop", "loop (one sample at a time)"),
+                ("vectorized", "vectorized (δᵀa, one product)"),
+                ("speedup", "speed-up"),
+                ("diff", "max |dW_loop − dW_vec|"))
+        for r, (key, text) in enumerate(rows):
+            name = QLabel(text)
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(name, r, 0)
+            grid.addWidget(value, r, 1)
+            self._names.append(name)
+            self._values[key] = value
+        self._batch = QLabel("measured on the same mini-batch about once a second")
+        self._batch.setWordWrap(True)
+        self._bars = TimeBars()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self._method)
+        lay.addWidget(self._live)
+        lay.addSpacing(6)
+        lay.addLayout(grid)
+        lay.addWidget(self._bars, 1)
+        lay.addWidget(self._batch)
+        self._apply_fonts()
+
+    # ------------------------------------------------------------ API
+    def texts(self) -> dict[str, str]:
+        """What the panel shows, by key: method, live, loop, vectorized, speedup, diff, batch."""
+        out = {k: v.text() for k, v in self._values.items()}
+        out.update(method=self._method.text(), live=self._live.text(), batch=self._batch.text())
+        return out
+
+    def clear(self) -> None:
+        self._last_step = -1
+        for d in self._recent.values():
+            d.clear()
+        for v in self._values.values():
+            v.setText("—")
+        self._live.setText("—")
+        self._bars.set_times(None, None)
+
+    def show_snapshot(self, snap) -> None:
+        if snap is None:
+            return
+        if snap.step.step < self._last_step:
+            self.clear()
+        for r in new_records(snap, self._last_step):
+            self._last_step = r.step
+            if math.isfinite(r.backprop_ms) and r.method in self._recent:
+                self._recent[r.method].append(r.backprop_ms)
+        method = snap.step.method
+        recent = self._recent.get(method)
+        live = statistics.median(recent) if recent else snap.step.backprop_ms
+        self._method.setText(f"method in use: {method}")
+        self._live.setText(f"{fmt_ms(live)} per backprop   (K = {snap.step.batch_size})")
+        c = snap.comparison
+        if c is not None:
+            self._values["loop"].setText(fmt_ms(c.loop_ms))
+            self._values["vectorized"].setText(fmt_ms(c.vectorized_ms))
+            self._values["speedup"].setText(fmt_speedup(c.speedup))
+            self._values["diff"].setText(fmt_diff(c.max_abs_diff))
+            self._batch.setText(f"both timed on the same mini-batch (K = {c.batch_size}), "
+                                "about once a second; the tiny difference is rounding")
+            self._bars.set_times(c.loop_ms, c.vectorized_ms)
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self._apply_fonts()
+        self._bars.set_big(on)
+
+    # ------------------------------------------------------------ internals
+    def _apply_fonts(self) -> None:
+        big = self._presentation
+
+        def font(pt: int, bold: bool = False) -> QFont:
+            f = QFont(self.font())
+            f.setPointSize(pt)
+            f.setBold(bold)
+            return f
+
+        self._method.setFont(font(18 if big else 10))
+        self._live.setFont(font(34 if big else 20, bold=True))
+        for name in self._names:
+            name.setFont(font(18 if big else 10))
+        for key, v in self._values.items():
+            v.setFont(font((30 if big else 16) if key == "speedup" else (22 if big else 12),
+                           bold=True))
+        self._batch.setFont(font(13 if big else 8))

@@ -1,0 +1,318 @@
+"""The data view: what the network does to the data, updated live.
+
+- 2-D classification: the training points coloured by class (test points as
+  rings) over the decision boundary — each pixel of the ``snap.boundary`` grid
+  is the mix of class colours weighted by the predicted probabilities, paled
+  so the points stand out; uncertain regions look grey.
+- 2-D regression: the network's output surface on the diverging map (zero
+  neutral, colour bar) with the points coloured by their target on the same
+  scale.
+- Images (``dataset.image_shape``, e.g. digits): a grid of test images with
+  ``predicted/true`` labels, mistakes framed in red, and the test accuracy.
+
+``highlight_sample(i)`` marks training sample ``i`` (a data-set index, what
+the matrices panel reports for a hovered row): a ring in 2-D, the image and
+its label for image data; -1 clears.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from ...engine.network import predict_labels
+from .colorbar import ColourBar
+from .colormaps import HIGHLIGHT, class_color, class_colors, map_signed
+from .digit_grid import DigitGrid, to_qimage
+
+MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
+PALE = 0.5  # how far the boundary colours are mixed towards white
+
+
+def class_probabilities(out: np.ndarray) -> np.ndarray:
+    """Network outputs (..., outputs) as class probabilities (..., C), C >= 2."""
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape[-1] == 1:
+        p = np.clip(out[..., 0], 0.0, 1.0)
+        return np.stack([1.0 - p, p], axis=-1)
+    P = np.clip(out, 0.0, None)
+    s = P.sum(axis=-1, keepdims=True)
+    return np.where(s > 0, P / np.where(s > 0, s, 1.0), 1.0 / out.shape[-1])
+
+
+def boundary_rgb(out: np.ndarray, n_classes: int) -> np.ndarray:
+    """(G, G, outputs) network output -> (G, G, 3) uint8 pale class-colour mix."""
+    P = class_probabilities(out)
+    C = max(P.shape[-1], n_classes)
+    rgb = P @ class_colors(C)[: P.shape[-1]]
+    rgb = 1.0 - PALE * (1.0 - rgb)
+    return np.ascontiguousarray(np.rint(255 * rgb).astype(np.uint8))
+
+
+def _subset(n: int, limit: int) -> np.ndarray:
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, limit, replace=False))
+
+
+class DataView(QWidget):
+    """Data set picture: boundary/surface with points, or a grid of test images."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._ds = None
+        self._mode = "none"
+        self._presentation = False
+        self._highlight = -1
+        self._s = 1.0
+
+        # ---- 2-D page
+        self._plot = pg.PlotWidget(background="w")
+        self._plot.setMenuEnabled(False)
+        pi = self._plot.getPlotItem()
+        pi.setAspectLocked(True)
+        pi.hideButtons()
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setPen("k")
+            pi.getAxis(name).setTextPen("k")
+            pi.getAxis(name).enableAutoSIPrefix(False)
+        self._image = pg.ImageItem(axisOrder="row-major")
+        self._image.setZValue(-10)
+        pi.addItem(self._image)
+        self._train = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.8))
+        self._test = pg.ScatterPlotItem(size=7, brush=None)
+        self._ring = pg.ScatterPlotItem(size=22, brush=None, pen=pg.mkPen(HIGHLIGHT, width=3))
+        self._ring.setZValue(20)
+        for item in (self._train, self._test, self._ring):
+            pi.addItem(item)
+        self._legend = pi.addLegend(offset=(5, 5), labelTextColor="k", brush=(255, 255, 255, 200))
+        self._bar = ColourBar()
+        self._bar_added = False
+        # ---- image page
+        self._grid = DigitGrid()
+        self._sample = QLabel()
+        self._sample.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._sample_text = QLabel("hover a row of a or δ to see that training sample here")
+        self._sample_text.setWordWrap(True)
+        img_page = QWidget()
+        side = QVBoxLayout()
+        side.addWidget(self._sample)
+        side.addWidget(self._sample_text)
+        side.addStretch(1)
+        il = QHBoxLayout(img_page)
+        il.setContentsMargins(0, 0, 0, 0)
+        il.addWidget(self._grid, 1)
+        il.addLayout(side)
+        # ---- message page
+        self._message = QLabel("no data set")
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+
+        self._stack = QStackedWidget()
+        for w in (self._plot, img_page, self._message):
+            self._stack.addWidget(w)
+        self._header = QLabel(" ")
+        self._header.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._header)
+        lay.addWidget(self._stack, 1)
+        self._apply_fonts()
+        sig = getattr(ctx, "datasetChanged", None)
+        if sig is not None:
+            sig.connect(self.set_dataset)
+        if getattr(ctx, "dataset", None) is not None:
+            self.set_dataset(ctx.dataset)
+
+    # ------------------------------------------------------------ API
+    def mode(self) -> str:
+        """``"classify2d"``, ``"regress2d"``, ``"images"`` or ``"none"``."""
+        return self._mode
+
+    def digit_grid(self) -> DigitGrid:
+        return self._grid
+
+    def image_item(self) -> pg.ImageItem:
+        return self._image
+
+    def header_text(self) -> str:
+        return self._header.text()
+
+    def highlighted(self) -> int:
+        return self._highlight
+
+    def set_dataset(self, ds) -> None:
+        if ds is self._ds:
+            return
+        self._ds = ds
+        self._highlight = -1
+        self._image.clear()
+        self._ring.setData([], [])
+        self._legend.clear()
+        if ds is None:
+            self._mode = "none"
+            self._message.setText("no data set")
+            self._stack.setCurrentIndex(2)
+            return
+        if ds.image_shape is not None:
+            self._mode = "images"
+            self._grid.set_images(ds.X_test, ds.y_test, ds.image_shape, ds.class_names)
+            self._sample.clear()
+            self._stack.setCurrentIndex(1)
+            self._header.setText(f"{ds.name}: test images, label = predicted/true, "
+                                 "red = wrong")
+        elif ds.n_features == 2:
+            self._mode = "classify2d" if ds.n_classes > 0 else "regress2d"
+            self._setup_points(ds)
+            self._stack.setCurrentIndex(0)
+        else:
+            self._mode = "none"
+            self._message.setText(f"{ds.name}: {ds.n_features} features — no picture for "
+                                  "more than two; watch the loss and the matrices.")
+            self._stack.setCurrentIndex(2)
+            self._header.setText(" ")
+
+    def show_snapshot(self, snap) -> None:
+        ds = self._ds
+        if snap is None or ds is None:
+            return
+        if self._mode == "images":
+            if snap.test_output is not None and len(snap.test_output) == len(ds.y_test):
+                pred = predict_labels(np.asarray(snap.test_output))
+                self._grid.set_predictions(pred)
+                acc = float(np.mean(pred == ds.y_test)) if len(pred) else 0.0
+                self._header.setText(
+                    f"step {snap.step.step}: test accuracy {100 * acc:.1f}% on "
+                    f"{len(pred)} images — label = predicted/true, red = wrong "
+                    f"({self._grid.mistakes_shown()} of {self._grid.visible_count()} shown)")
+        elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
+            self._show_boundary(snap)
+
+    def highlight_sample(self, index: int) -> None:
+        """Mark training sample ``index`` (data-set index), or clear with -1."""
+        ds = self._ds
+        index = int(index)
+        if ds is None or not 0 <= index < len(ds.X_train):
+            index = -1
+        self._highlight = index
+        if self._mode in ("classify2d", "regress2d"):
+            if index < 0:
+                self._ring.setData([], [])
+            else:
+                x, y = ds.X_train[index]
+                self._ring.setData([x], [y])
+        elif self._mode == "images":
+            if index < 0:
+                self._sample.clear()
+                self._sample_text.setText("hover a row of a or δ to see that training "
+                                          "sample here")
+            else:
+                img = to_qimage(ds.X_train[index], ds.image_shape)
+                side = 160 if self._presentation else 96
+                self._sample.setPixmap(QPixmap.fromImage(img).scaled(
+                    side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation))
+                label = ds.class_names[ds.y_train[index]] if ds.class_names else ds.y_train[index]
+                self._sample_text.setText(f"training sample #{index}\ntrue label {label}")
+
+    def clear(self) -> None:
+        """Training reset: forget the predictions (the data stays)."""
+        self._image.clear()
+        if self._mode == "images":
+            self._grid.set_predictions(None)
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self._apply_fonts()
+        self._grid.set_big(on)
+        if self._ds is not None and self._mode in ("classify2d", "regress2d"):
+            self._setup_points(self._ds)
+        if self._highlight >= 0:
+            self.highlight_sample(self._highlight)
+
+    # ------------------------------------------------------------ internals
+    def _setup_points(self, ds) -> None:
+        pi = self._plot.getPlotItem()
+        size = 12 if self._presentation else 7
+        self._legend.clear()
+        tr = _subset(len(ds.X_train), MAX_POINTS)
+        te = _subset(len(ds.X_test), MAX_POINTS)
+        if ds.n_classes > 0:
+            brushes = [pg.mkBrush(*class_color(c)) for c in range(ds.n_classes)]
+            pens = [pg.mkPen(class_color(c), width=2) for c in range(ds.n_classes)]
+            self._train.setData(pos=ds.X_train[tr], size=size,
+                                brush=[brushes[c] for c in ds.y_train[tr]],
+                                pen=pg.mkPen("w", width=0.8))
+            self._test.setData(pos=ds.X_test[te], size=size, brush=None,
+                               pen=[pens[c] for c in ds.y_test[te]])
+            for c in range(ds.n_classes):
+                name = ds.class_names[c] if c < len(ds.class_names) else str(c)
+                self._legend.addItem(pg.ScatterPlotItem(size=size, brush=brushes[c], pen="w"),
+                                     f"class {name}")
+            self._legend.addItem(pg.ScatterPlotItem(size=size, brush=None, pen="k"), "test (ring)")
+            if self._bar_added:
+                pi.layout.removeItem(self._bar)
+                self._bar.setParentItem(None)
+                self._bar_added = False
+        else:
+            t = np.asarray(ds.y_train[:, 0], dtype=np.float64)
+            self._s = float(np.max(np.abs(t))) or 1.0
+            self._train.setData(pos=ds.X_train[tr], size=size,
+                                brush=[pg.mkBrush(*c) for c in map_signed(t[tr], self._s)],
+                                pen=pg.mkPen("k", width=0.8))
+            tt = np.asarray(ds.y_test[:, 0], dtype=np.float64)
+            self._test.setData(pos=ds.X_test[te], size=size, brush=None,
+                               pen=[pg.mkPen(*c, width=2) for c in map_signed(tt[te], self._s)])
+            if not self._bar_added:
+                pi.layout.addItem(self._bar, 2, 3)
+                self._bar_added = True
+            self._bar.set_scale(self._s)
+        self._ring.setSize(30 if self._presentation else 22)
+        lo, hi = ds.X_train.min(axis=0), ds.X_train.max(axis=0)
+        pad = 0.1 * (hi - lo)
+        pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
+                    yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+        kind = "classes" if ds.n_classes > 0 else "target (colour bar)"
+        self._header.setText(f"{ds.name}: points coloured by {kind}; background = the "
+                             f"network's {'decision' if ds.n_classes > 0 else 'output'}")
+
+    def _show_boundary(self, snap) -> None:
+        ds = self._ds
+        out = np.asarray(snap.boundary)
+        xmin, xmax, ymin, ymax = snap.boundary_extent
+        if self._mode == "classify2d":
+            self._image.setImage(boundary_rgb(out, ds.n_classes), levels=(0, 255))
+        else:
+            surf = np.nan_to_num(np.asarray(out[..., 0], dtype=np.float32), nan=0.0,
+                                 posinf=0.0, neginf=0.0)
+            self._image.setImage(map_signed(surf, self._s), levels=None)
+        # row = y (row 0 at ymin, y axis pointing up), column = x
+        self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        acc = snap.step.test_accuracy
+        if acc is not None:
+            self._header.setText(f"step {snap.step.step}: test accuracy {100 * acc:.1f}% — "
+                                 "filled = train, rings = test")
+        elif snap.step.test_loss is not None:
+            self._header.setText(f"step {snap.step.step}: test loss {snap.step.test_loss:.4g}")
+
+    def _apply_fonts(self) -> None:
+        big = self._presentation
+        pi = self._plot.getPlotItem()
+        tick = QFont()
+        tick.setPointSize(15 if big else 9)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setStyle(tickFont=tick)
+        style = {"color": "#000", "font-size": f"{17 if big else 10}pt"}
+        pi.setLabel("bottom", "x₁", **style)
+        pi.setLabel("left", "x₂", **style)
+        self._bar.set_font_size(15 if big else 9)
+        font = QFont(self.font())
+        font.setPointSize(16 if big else 10)
+        for w in (self._header, self._message, self._sample_text):
+            w.setFont(font)
+        self._legend.setLabelTextSize(f"{15 if big else 9}pt")
+

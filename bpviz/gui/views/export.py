@@ -1,0 +1,149 @@
+"""Export: any widget to PNG or SVG, any matrix to CSV, ``.npy`` or the clipboard.
+
+The file functions raise ``OSError``/``ValueError`` with a readable message;
+the ``*_dialog`` helpers ask for a path, call them, and report errors in a
+message box instead of raising (they are what the context menus use).
+
+CSV files hold one matrix row per line, comma-separated, with 9 significant
+digits, enough to load a float32 matrix back bit-for-bit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+IMAGE_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
+MATRIX_FILTER = "CSV table (*.csv);;NumPy array (*.npy)"
+
+
+def _as_2d(M: np.ndarray) -> np.ndarray:
+    M = np.asarray(M)
+    if M.ndim == 1:
+        return M.reshape(1, -1)
+    if M.ndim != 2:
+        raise ValueError(f"expected a matrix or a vector, got an array of shape {M.shape}")
+    return M
+
+
+def save_matrix(M: np.ndarray, path: str | Path) -> Path:
+    """Write ``M`` to ``path``: ``.npy`` (exact, dtype kept) or ``.csv`` (text).
+
+    A vector is written as one row. Returns the path written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        np.save(path, np.asarray(M))
+    elif suffix in (".csv", ".txt", ".tsv"):
+        delim = "\t" if suffix == ".tsv" else ","
+        np.savetxt(path, _as_2d(M), delimiter=delim, fmt="%.9g")
+    else:
+        raise ValueError(f"cannot save a matrix as {suffix or 'a file without extension'!r}; "
+                         "use .csv or .npy")
+    return path
+
+
+def load_matrix(path: str | Path) -> np.ndarray:
+    """Read back what :func:`save_matrix` wrote (CSV as a 2-D float array)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        return np.load(path)
+    delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    return np.loadtxt(path, delimiter=delim, ndmin=2)
+
+
+def matrix_to_text(M: np.ndarray, sep: str = "\t") -> str:
+    """Rows on lines, values separated by ``sep`` (tab: pastes into a spreadsheet)."""
+    return "\n".join(sep.join(f"{v:.9g}" for v in row) for row in _as_2d(M)) + "\n"
+
+
+def copy_matrix(M: np.ndarray) -> str:
+    """Put ``M`` on the clipboard as tab-separated text; returns the text."""
+    text = matrix_to_text(M)
+    QGuiApplication.clipboard().setText(text)
+    return text
+
+
+def _pyqtgraph_scene_item(widget: QWidget):
+    """The pyqtgraph scene of ``widget`` if it is a GraphicsView or has ``graphics_view()``."""
+    import pyqtgraph as pg
+
+    view = getattr(widget, "graphics_view", widget)
+    if callable(view):
+        view = view()
+    if isinstance(view, pg.GraphicsView):
+        return view.scene()
+    return None
+
+
+def export_widget(widget: QWidget, path: str | Path) -> Path:
+    """Save what ``widget`` shows to ``path`` (``.png`` or ``.svg``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        pix = widget.grab()
+        if pix.isNull() or not pix.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+    elif suffix == ".svg":
+        scene = _pyqtgraph_scene_item(widget)
+        if scene is not None:
+            from pyqtgraph.exporters import SVGExporter
+
+            SVGExporter(scene).export(str(path))
+        else:
+            size = widget.size()
+            gen = QSvgGenerator()
+            gen.setFileName(str(path))
+            gen.setSize(QSize(size.width(), size.height()))
+            gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+            gen.setTitle(widget.windowTitle() or "bpviz")
+            painter = QPainter(gen)
+            try:
+                widget.render(painter)
+            finally:
+                painter.end()
+        if not path.exists():
+            raise OSError(f"could not write {path}")
+    else:
+        raise ValueError(f"cannot export a picture as {suffix or 'a file without extension'!r}; "
+                         "use .png or .svg")
+    return path
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return keep.strip("_") or "bpviz"
+
+
+def export_widget_dialog(widget: QWidget, parent: QWidget | None = None,
+                         name: str = "bpviz") -> Path | None:
+    """Ask for a PNG/SVG path and export ``widget``; errors go to a message box."""
+    path, _ = QFileDialog.getSaveFileName(parent or widget, "Export picture",
+                                          _safe_name(name) + ".png", IMAGE_FILTER)
+    if not path:
+        return None
+    try:
+        return export_widget(widget, path)
+    except (OSError, ValueError) as exc:
+        QMessageBox.warning(parent or widget, "Export failed", str(exc))
+        return None
+
+
+def save_matrix_dialog(M: np.ndarray, parent: QWidget | None = None,
+                       name: str = "matrix") -> Path | None:
+    """Ask for a CSV/.npy path and save ``M``; errors go to a message box."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Save matrix", _safe_name(name) + ".csv",
+                                          MATRIX_FILTER)
+    if not path:
+        return None
+    try:
+        return save_matrix(M, path)
+    except (OSError, ValueError) as exc:
+        QMessageBox.warning(parent, "Save failed", str(exc))
+        return None

@@ -1,0 +1,403 @@
+"""One matrix as a live heatmap with a colour bar (the pyqtgraph fast path, DESIGN.md §4).
+
+Items are created once; each frame only calls ``ImageItem.setImage``
+(``axisOrder='row-major'``). The matrix is kept as a C-contiguous float32
+array and coloured with explicit symmetric levels ``(-s, s)`` on the 256-entry
+diverging map (zero is the neutral centre colour): the LUT lookup is done here
+in NumPy (:func:`~.colormaps.map_signed`, the same ``floor`` rule pyqtgraph
+uses) and the ImageItem gets ready RGB bytes — pyqtgraph would otherwise
+rebuild a 256-entry Qt colour table in Python for every image on every frame,
+about a fifth of the panel's frame time. The y axis is inverted: row 0 is at the top, as when a
+matrix is printed. Pixel centres sit at 1, 2, ... so the axes count samples,
+neurons and inputs from 1 like the seeds (k = 1..K, i = 1..m, j = 1..n); the
+signals and :meth:`Heatmap.matrix` use 0-based NumPy indices.
+
+Scale modes (how ``s`` follows ``m_t = max |M|`` of frame t):
+
+- ``"frame"``: ``s = m_t`` — every frame uses the full colour range.
+- ``"locked"``: ``s`` is frozen at ``m_t`` of the first frame after locking
+  (:meth:`Heatmap.relock` re-locks on the next frame); larger values saturate,
+  so growth and decay over training become visible.
+- ``"smooth"``: peak hold with exponential release,
+  ``s_t = max(m_t, 0.9 s_{t-1} + 0.1 m_t)``: a new peak is shown at once (no
+  saturation ever) while a shrinking matrix fades the scale down over ~10
+  frames instead of flickering.
+
+Non-finite entries are shown as 0 (the view never draws NaN); the title then
+says how many there were.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QCursor, QFont
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QMenu, QToolTip, QVBoxLayout, QWidget
+
+from . import export
+from .colorbar import ColourBar
+from .colormaps import HIGHLIGHT, map_signed
+
+SCALE_MODES = ("frame", "locked", "smooth")
+SMOOTH_DECAY = 0.9
+
+_FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
+          True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
+
+
+def next_scale(mode: str, m: float, prev: float | None, locked: float | None) -> float:
+    """The level ``s`` for a frame whose ``max |M|`` is ``m`` (see the module notes)."""
+    if mode == "locked":
+        s = locked if locked is not None else m
+    elif mode == "smooth" and prev is not None:
+        s = max(m, SMOOTH_DECAY * prev + (1.0 - SMOOTH_DECAY) * m)
+    else:
+        s = m
+    return s if (s > 0 and math.isfinite(s)) else 1.0
+
+
+class IndexAxis(pg.AxisItem):
+    """An axis with ticks only on whole 1-based indices: 1, then multiples of 1, 2, 5, 10, ..."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 (pyqtgraph API)
+        lo, hi = math.ceil(min(minVal, maxVal)), math.floor(max(minVal, maxVal))
+        if hi < lo:
+            return []
+        font = self.style.get("tickFont")
+        px = font.pointSizeF() if font is not None and font.pointSizeF() > 0 else 9.0
+        room = px * (2.2 if self.orientation in ("left", "right") else 4.0)
+        max_ticks = max(1.0, size / room)
+        span = hi - lo + 1
+        for spacing in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
+            if span / spacing <= max_ticks:
+                break
+        vals = [float(v) for v in range(spacing * math.ceil(lo / spacing), hi + 1, spacing)]
+        if lo >= 1 and float(lo) not in vals and (not vals or vals[0] - lo >= 0.75 * spacing):
+            vals.insert(0, float(lo))
+        return [(float(spacing), vals)]
+
+
+def format_value(v: float) -> str:
+    """A number for a readout: 4 significant digits, a real minus sign."""
+    return f"{v:.4g}".replace("-", "−")
+
+
+class Heatmap(QWidget):
+    """A signed matrix ``M`` (rows × cols) with title, axis labels, colour bar and readout.
+
+    Signals
+    -------
+    rowHovered(int) : the 0-based row under the mouse, -1 when it leaves.
+    """
+
+    rowHovered = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, *, colorbar: bool = True) -> None:
+        super().__init__(parent)
+        self._data = np.zeros((1, 1), dtype=np.float32)
+        self._title = ""
+        self._labels = ("", "")
+        self._mode = "frame"
+        self._s: float | None = None
+        self._locked: float | None = None
+        self._nonfinite = 0
+        self._hover = (-1, -1)
+        self._rows_hl: list[int] = []
+        self._hl_items: list[QGraphicsRectItem] = []
+        self._presentation = False
+        self._highlighted = False
+
+        self._view = pg.GraphicsLayoutWidget()
+        self._view.setBackground("w")
+        self._view.ci.setContentsMargins(2, 2, 2, 2)
+        self._plot = self._view.addPlot(row=0, col=0, axisItems={
+            "left": IndexAxis("left"), "bottom": IndexAxis("bottom")})
+        self._plot.setMenuEnabled(False)
+        self._plot.setMouseEnabled(False, False)
+        self._plot.hideButtons()
+        self._plot.invertY(True)
+        self._plot.vb.disableAutoRange()
+        self._img = pg.ImageItem(axisOrder="row-major")
+        self._plot.addItem(self._img)
+        self._bar: ColourBar | None = None
+        if colorbar:  # beside the view box, so it spans exactly the image's height
+            self._bar = ColourBar()
+            self._plot.layout.addItem(self._bar, 2, 3)
+            self._plot.layout.setColumnSpacing(2, 6)
+        for name in ("left", "bottom"):
+            ax = self._plot.getAxis(name)
+            ax.setPen("k")
+            ax.setTextPen("k")
+            ax.enableAutoSIPrefix(False)
+        self._readout = QLabel(" ")
+        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self._view, 1)
+        lay.addWidget(self._readout, 0)
+        self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self._view.customContextMenuRequested.connect(self._show_menu)
+        self._view.scene().sigMouseMoved.connect(self._mouse_moved)
+        self._apply_fonts()
+        self._set_shape(1, 1)
+
+    # ------------------------------------------------------------ public API
+    def graphics_view(self) -> pg.GraphicsLayoutWidget:
+        """The pyqtgraph view (for SVG export)."""
+        return self._view
+
+    def image_item(self) -> pg.ImageItem:
+        return self._img
+
+    def plot_item(self) -> pg.PlotItem:
+        return self._plot
+
+    def colorbar(self) -> ColourBar | None:
+        return self._bar
+
+    def set_matrix(self, M: np.ndarray, title: str | None = None,
+                   row_label: str | None = None, col_label: str | None = None) -> None:
+        """Show ``M`` (rows, cols), or a vector (m,) as one row 1×m.
+
+        ``None`` for a label keeps the previous one.
+        """
+        A = np.asarray(M)
+        if A.ndim == 1:
+            A = A.reshape(1, -1)
+        elif A.ndim != 2:
+            raise ValueError(f"a heatmap shows a matrix or a vector, got shape {A.shape}")
+        A = np.ascontiguousarray(A, dtype=np.float32)
+        m = float(max(A.max(), -A.min())) if A.size else 0.0
+        self._nonfinite = 0
+        if not math.isfinite(m):
+            bad = ~np.isfinite(A)
+            self._nonfinite = int(bad.sum())
+            A = np.where(bad, np.float32(0), A)
+            m = float(np.abs(A).max()) if A.size else 0.0
+        shape_changed = A.shape != self._data.shape
+        self._data = A
+        s = next_scale(self._mode, m, self._s, self._locked)
+        if self._mode == "locked" and self._locked is None:
+            self._locked = s
+        scale_changed = self._s is None or s != self._s
+        self._s = s
+        self._img.setImage(map_signed(A, s), autoLevels=False, levels=None)
+        if shape_changed:
+            self._set_shape(*A.shape)
+        if scale_changed and self._bar is not None:
+            self._bar.set_scale(s)
+        if title is not None or self._nonfinite or shape_changed:
+            self._set_title(self._title if title is None else title)
+        if row_label is not None or col_label is not None:
+            self._set_labels(row_label, col_label)
+        if self._hover[0] >= 0:
+            self._update_readout()
+
+    def set_title(self, title: str, row_label: str | None = None,
+                  col_label: str | None = None) -> None:
+        """Change the title (and labels) without new data."""
+        if title != self._title:
+            self._set_title(title)
+        if row_label is not None or col_label is not None:
+            self._set_labels(row_label, col_label)
+
+    def reset(self) -> None:
+        """Forget the data and the scale (a new network): shows a blank 1×1 matrix."""
+        self._s = None
+        self._locked = None
+        self._nonfinite = 0
+        self._data = np.zeros((1, 1), dtype=np.float32)
+        self._img.setImage(map_signed(self._data, 1.0), autoLevels=False, levels=None)
+        self._set_shape(1, 1)
+        if self._bar is not None:
+            self._bar.set_scale(1.0)
+
+    def matrix(self) -> np.ndarray:
+        """The float32 array currently shown (rows, cols); non-finite entries are 0."""
+        return self._data
+
+    def title(self) -> str:
+        return self._title
+
+    def labels(self) -> tuple[str, str]:
+        """``(row_label, col_label)``."""
+        return self._labels
+
+    def levels(self) -> tuple[float, float]:
+        """The image levels ``(-s, s)``."""
+        s = self._s if self._s is not None else 1.0
+        return (-s, s)
+
+    def scale(self) -> float:
+        return self._s if self._s is not None else 1.0
+
+    def nonfinite_count(self) -> int:
+        return self._nonfinite
+
+    def scale_mode(self) -> str:
+        return self._mode
+
+    def set_scale_mode(self, mode: str) -> None:
+        """``"frame"``, ``"locked"`` or ``"smooth"`` (see the module notes)."""
+        if mode not in SCALE_MODES:
+            raise ValueError(f"scale mode must be one of {', '.join(SCALE_MODES)}, got {mode!r}")
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self._locked = self._s if mode == "locked" else None
+
+    def relock(self) -> None:
+        """Locked mode: take the scale from the next frame."""
+        self._locked = None
+
+    def highlight_rows(self, rows) -> None:
+        """Outline these 0-based rows (e.g. sample k); an empty list clears."""
+        self._rows_hl = [int(r) for r in rows]
+        self._update_row_outlines()
+
+    def set_highlighted(self, on: bool) -> None:
+        """A thick frame around the matrix (its symbol was clicked)."""
+        self._highlighted = bool(on)
+        w = 6 if self._presentation else 4
+        self._plot.vb.setBorder(pg.mkPen(HIGHLIGHT, width=w) if on else None)
+
+    def is_highlighted(self) -> bool:
+        return self._highlighted
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self._apply_fonts()
+        self._set_title(self._title)
+        self._set_labels(*self._labels)
+        self._update_row_outlines()
+        if self._highlighted:
+            self.set_highlighted(True)
+
+    def hover_cell(self, row: int, col: int) -> str:
+        """Act as if the mouse were over cell (row, col) (0-based; -1 = outside).
+
+        Emits :attr:`rowHovered` when the row changes; returns the readout text.
+        """
+        rows, cols = self._data.shape
+        if not (0 <= row < rows and 0 <= col < cols):
+            row, col = -1, -1
+        changed = row != self._hover[0]
+        self._hover = (row, col)
+        text = self._update_readout()
+        if changed:
+            self.rowHovered.emit(row)
+        return text
+
+    def readout(self) -> str:
+        return self._readout.text()
+
+    # ------------------------------------------------------------ menus
+    def context_menu(self) -> QMenu:
+        """The right-click menu: export picture, save matrix, copy, scale mode."""
+        menu = QMenu(self)
+        name = self._file_name()
+        menu.addAction("Export picture (PNG/SVG)…",
+                       lambda: export.export_widget_dialog(self, self, name))
+        menu.addAction("Save matrix (CSV/.npy)…",
+                       lambda: export.save_matrix_dialog(self._data, self, name))
+        menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self._data))
+        menu.addSeparator()
+        for mode, text in (("frame", "Scale per frame"), ("locked", "Scale locked"),
+                           ("smooth", "Scale smoothed")):
+            act = menu.addAction(text, lambda m=mode: self.set_scale_mode(m))
+            act.setCheckable(True)
+            act.setChecked(mode == self._mode)
+        act = menu.addAction("Re-lock scale now", self.relock)
+        act.setEnabled(self._mode == "locked")
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        self.context_menu().exec(self._view.mapToGlobal(pos))
+
+    def _file_name(self) -> str:
+        return self._title.split("—")[0].strip() or "matrix"
+
+    # ------------------------------------------------------------ internals
+    def _apply_fonts(self) -> None:
+        f = _FONTS[self._presentation]
+        tick = QFont()
+        tick.setPointSize(f["axis"])
+        for name in ("left", "bottom"):
+            self._plot.getAxis(name).setStyle(tickFont=tick)
+        if self._bar is not None:
+            self._bar.set_font_size(f["axis"])
+        font = QFont(self._readout.font())
+        font.setPointSize(f["readout"])
+        self._readout.setFont(font)
+
+    def _set_title(self, title: str) -> None:
+        self._title = title
+        html = title
+        if self._nonfinite:
+            html += f' <span style="color:#c00000">⚠ {self._nonfinite} non-finite → 0</span>'
+        self._plot.setTitle(html, size=f"{_FONTS[self._presentation]['title']}pt", color="k")
+
+    def _set_labels(self, row_label: str | None, col_label: str | None) -> None:
+        r = self._labels[0] if row_label is None else row_label
+        c = self._labels[1] if col_label is None else col_label
+        self._labels = (r, c)
+        style = {"color": "#000", "font-size": f"{_FONTS[self._presentation]['label']}pt"}
+        self._plot.setLabel("left", r, **style)
+        self._plot.setLabel("bottom", c, **style)
+
+    def _set_shape(self, rows: int, cols: int) -> None:
+        # pixel (r, c) covers [c+0.5, c+1.5] x [r+0.5, r+1.5]: centres on 1-based indices
+        self._img.setRect(QRectF(0.5, 0.5, cols, rows))
+        self._plot.vb.setRange(xRange=(0.5, cols + 0.5), yRange=(0.5, rows + 0.5), padding=0)
+        self._update_row_outlines()
+        if self._hover[0] >= rows or self._hover[1] >= cols:
+            self.hover_cell(-1, -1)
+
+    def _update_row_outlines(self) -> None:
+        rows, cols = self._data.shape
+        wanted = [r for r in self._rows_hl if 0 <= r < rows]
+        while len(self._hl_items) < len(wanted):
+            item = QGraphicsRectItem()
+            item.setZValue(10)
+            self._plot.addItem(item)
+            self._hl_items.append(item)
+        pen = pg.mkPen(HIGHLIGHT, width=_FONTS[self._presentation]["pen"])
+        pen.setCosmetic(True)
+        for item, r in zip(self._hl_items, wanted, strict=False):
+            item.setRect(QRectF(0.5, r + 0.5, cols, 1.0))
+            item.setPen(pen)
+            item.setVisible(True)
+        for item in self._hl_items[len(wanted):]:
+            item.setVisible(False)
+
+    def _update_readout(self) -> str:
+        row, col = self._hover
+        if row < 0:
+            text = " "
+            QToolTip.hideText()
+        else:
+            r_name = (self._labels[0].split() or ["row"])[-1]
+            c_name = (self._labels[1].split() or ["col"])[-1]
+            v = float(self._data[row, col])
+            text = (f"{r_name} = {row + 1}, {c_name} = {col + 1}:  {format_value(v)}"
+                    f"   (scale ±{format_value(self.scale())})")
+            if self.isVisible() and self.underMouse():
+                QToolTip.showText(QCursor.pos(), text, self._view)
+        self._readout.setText(text)
+        return text
+
+    def _mouse_moved(self, pos) -> None:
+        vb = self._plot.vb
+        if not vb.sceneBoundingRect().contains(pos):
+            self.hover_cell(-1, -1)
+            return
+        p = vb.mapSceneToView(pos)
+        self.hover_cell(int(math.floor(p.y() - 0.5)), int(math.floor(p.x() - 0.5)))
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.hover_cell(-1, -1)
+        super().leaveEvent(event)

@@ -1,0 +1,205 @@
+"""The loss curves: mini-batch loss per step, and train/test loss at evaluation steps.
+
+Each curve is a :class:`~.series.DecimatedSeries` (at most 4096 points, however
+long the run), drawn with ``setData`` on items made once. Records are taken
+from ``snap.history`` (and ``snap.step``) by step number, so a record seen
+twice is drawn once; a step number going backwards means training was reset.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .colormaps import CLASS_COLORS
+from .series import DEFAULT_CAP, DecimatedSeries
+from .throttle import Throttle
+
+REDRAW_S = 0.1  # the curves are redrawn at most 10 times a second
+TRAIN_BATCH = "train (mini-batch)"
+TRAIN_EVAL = "train (whole set)"
+TEST_EVAL = "test"
+_COLORS = {TRAIN_BATCH: (150, 170, 200), TRAIN_EVAL: CLASS_COLORS[0], TEST_EVAL: CLASS_COLORS[1]}
+
+
+def new_records(snap, last_step: int) -> list:
+    """The records of ``snap`` (history, then step) with a step number above ``last_step``."""
+    recs = list(snap.history)
+    if not recs or recs[-1].step != snap.step.step:
+        recs.append(snap.step)
+    out, seen = [], last_step
+    for r in recs:
+        if r.step > seen:
+            out.append(r)
+            seen = r.step
+    return out
+
+
+def percent(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+class LossPlot(QWidget):
+    """Train loss per step and train/test loss at evaluation steps, log-y optional."""
+
+    def __init__(self, ctx, parent: QWidget | None = None, cap: int = DEFAULT_CAP) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._last_step = -1
+        self._presentation = False
+        self._series = {k: DecimatedSeries(cap) for k in _COLORS}
+        self._latest: dict[str, float | None] = {}
+        self._drawn: dict[str, int] = {}
+        self._throttle = Throttle(self._redraw, REDRAW_S, self)
+
+        self._plot = pg.PlotWidget(background="w")
+        self._plot.setMenuEnabled(False)
+        pi = self._plot.getPlotItem()
+        self._legend = pi.addLegend(offset=(-10, 10), labelTextColor="k")
+        self._curves = {}
+        for key, color in _COLORS.items():
+            width = 1 if key == TRAIN_BATCH else 2.5
+            symbol = None if key == TRAIN_BATCH else "o"
+            curve = pi.plot([], [], name=key, pen=pg.mkPen(color, width=width), symbol=symbol,
+                            symbolSize=5, symbolBrush=color, symbolPen=None)
+            self._curves[key] = curve
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setPen("k")
+            pi.getAxis(name).setTextPen("k")
+            pi.getAxis(name).enableAutoSIPrefix(False)
+        self._status = QLabel("no training yet")
+        self._log = QCheckBox("log y")
+        self._log.setToolTip("Logarithmic loss axis: equal steps mean equal factors")
+        self._log.toggled.connect(self.set_log_y)
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 2, 4, 2)
+        top.addWidget(self._status, 1)
+        top.addWidget(self._log)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self._plot, 1)
+        self._apply_fonts()
+        for name in ("specChanged", "datasetChanged"):
+            sig = getattr(ctx, name, None)
+            if sig is not None:
+                sig.connect(lambda *_: self.clear())
+
+    # ------------------------------------------------------------ API
+    def plot_item(self) -> pg.PlotItem:
+        return self._plot.getPlotItem()
+
+    def curve_data(self, key: str = TRAIN_BATCH):
+        """``(x, y)`` of a curve: :data:`TRAIN_BATCH`, :data:`TRAIN_EVAL` or :data:`TEST_EVAL`."""
+        return self._series[key].data()
+
+    def series(self, key: str = TRAIN_BATCH) -> DecimatedSeries:
+        return self._series[key]
+
+    def status_text(self) -> str:
+        return self._status.text()
+
+    def clear(self) -> None:
+        self._last_step = -1
+        self._latest = {}
+        for s in self._series.values():
+            s.clear()
+        for c in self._curves.values():
+            c.setData([], [])
+        self._drawn = {}
+        self._throttle.cancel()
+        self._status.setText("no training yet")
+
+    def set_log_y(self, on: bool) -> None:
+        if self._log.isChecked() != bool(on):
+            self._log.setChecked(bool(on))
+            return
+        self._plot.getPlotItem().setLogMode(y=bool(on))
+        self._drawn = {}
+        self._redraw()
+
+    def add_records(self, records) -> None:
+        """Append step records (oldest first), without drawing."""
+        S = self._series
+        for r in records:
+            if r.diverged:
+                continue
+            S[TRAIN_BATCH].append(r.step, self._positive(r.loss))
+            if r.train_eval_loss is not None:
+                S[TRAIN_EVAL].append(r.step, self._positive(r.train_eval_loss))
+            if r.test_loss is not None:
+                S[TEST_EVAL].append(r.step, self._positive(r.test_loss))
+                self._latest["test_loss"] = r.test_loss
+                self._latest["test_acc"] = r.test_accuracy
+            self._latest["loss"] = r.loss
+            self._latest["acc"] = r.accuracy
+            self._latest["epoch"] = r.epoch
+            self._last_step = r.step
+
+    def show_snapshot(self, snap) -> None:
+        if snap is None:
+            return
+        if snap.step.step < self._last_step:  # training was reset
+            self.clear()
+        recs = new_records(snap, self._last_step)
+        if not recs:
+            return
+        self.add_records(recs)
+        self._throttle.request()
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        self._apply_fonts()
+        for key, curve in self._curves.items():
+            base = 1 if key == TRAIN_BATCH else 2.5
+            curve.setPen(pg.mkPen(_COLORS[key], width=base * (2 if on else 1)))
+            curve.setSymbolSize(10 if on else 5)
+
+    # ------------------------------------------------------------ internals
+    @staticmethod
+    def _positive(v: float) -> float:
+        """Losses are >= 0; keep exact zeros drawable on a log axis."""
+        return max(float(v), 1e-12) if math.isfinite(v) else v
+
+    def flush(self) -> None:
+        """Draw pending data now (tests, screenshots)."""
+        self._throttle.flush()
+
+    def _redraw(self) -> None:
+        for key, curve in self._curves.items():
+            s = self._series[key]
+            if self._drawn.get(key) != s.total:  # only curves with new values
+                self._drawn[key] = s.total
+                curve.setData(*s.data())
+        L = self._latest
+        parts = [f"step {self._last_step}"]
+        if "epoch" in L:
+            parts.append(f"epoch {L['epoch']}")
+        if L.get("loss") is not None:
+            parts.append(f"mini-batch loss {L['loss']:.4g}")
+        if L.get("test_loss") is not None:
+            parts.append(f"test loss {L['test_loss']:.4g}")
+        if L.get("test_acc") is not None:
+            parts.append(f"test accuracy {percent(L['test_acc'])}")
+        self._status.setText("  ·  ".join(parts))
+
+    def _apply_fonts(self) -> None:
+        big = self._presentation
+        pi = self._plot.getPlotItem()
+        tick = QFont()
+        tick.setPointSize(15 if big else 9)
+        style = {"color": "#000", "font-size": f"{17 if big else 10}pt"}
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setStyle(tickFont=tick)
+        pi.setLabel("left", "loss", **style)
+        pi.setLabel("bottom", "step", **style)
+        font = QFont(self._status.font())
+        font.setPointSize(16 if big else 10)
+        self._status.setFont(font)
+        self._log.setFont(font)
+        self._legend.setLabelTextSize(f"{15 if big else 9}pt")
+        for _, label in self._legend.items:
+            label.setText(label.text, size=f"{15 if big else 9}pt", color="k")

@@ -1,0 +1,362 @@
+"""The matrices panel: live heatmaps of a, δ, dW, W, db (and z) of one layer or all layers.
+
+Engine layer ``i`` is displayed as layer ``l = i + 1`` (see :mod:`.symbols`).
+Heatmaps are created once per (kind, layer) and reused; only the ones in the
+current layout are updated, and nothing is drawn while the panel is hidden
+(the last snapshot is kept and shown when it becomes visible).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import symbols
+from .heatmap import SCALE_MODES, Heatmap
+
+DEFAULT_KINDS = ("a", "delta", "dW", "W", "db")
+ALL_LAYERS = -1
+FLASH_MS = 1500
+_SCALE_TEXT = {"frame": "per frame", "locked": "locked", "smooth": "smoothed"}
+_ROW_KINDS = ("a", "delta", "z")  # kinds whose rows are the samples of the batch
+
+
+class MatrixPanel(QWidget):
+    """Heatmaps of the mini-batch matrices (GUI_CONTRACT.md, "View widgets").
+
+    Signals
+    -------
+    sampleHovered(int) : the data-set index (``step.batch_index[row]``) of the row
+        under the mouse in an ``a``/``δ``/``z`` heatmap, or -1.
+    """
+
+    sampleHovered = Signal(int)
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._spec = None
+        self._notation = getattr(ctx, "notation", "out_in") or "out_in"
+        self._layer = ALL_LAYERS
+        self._kinds = list(DEFAULT_KINDS)
+        self._mode = "frame"
+        self._presentation = False
+        self._maps: dict[tuple[str, int], Heatmap] = {}
+        self._shown: list[tuple[str, int]] = []
+        self._snap = None
+        self._dirty = False
+        self._batch_index = None
+        self._hover_row = -1
+        self._hover_sample = -1
+
+        self._layer_box = QComboBox()
+        self._layer_box.setToolTip("Which layer's matrices to show (l counts from 1; a⁰ = X)")
+        self._layer_box.activated.connect(self._layer_picked)
+        self._checks: dict[str, QCheckBox] = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        self._bar_labels = [QLabel("Layer:"), QLabel("Show:"), QLabel("Scale:")]
+        bar.addWidget(self._bar_labels[0])
+        bar.addWidget(self._layer_box)
+        bar.addSpacing(12)
+        bar.addWidget(self._bar_labels[1])
+        for kind in symbols.KINDS:
+            cb = QCheckBox(symbols.KIND_NAMES[kind])
+            cb.setChecked(kind in self._kinds)
+            cb.toggled.connect(self._kinds_changed)
+            self._checks[kind] = cb
+            bar.addWidget(cb)
+        bar.addSpacing(12)
+        bar.addWidget(self._bar_labels[2])
+        self._scale_box = QComboBox()
+        for mode in SCALE_MODES:
+            self._scale_box.addItem(_SCALE_TEXT[mode], mode)
+        self._scale_box.setToolTip("Colour scale ±s: per frame (s = max|M|), locked (frozen), "
+                                   "smoothed (peak hold, slow release)")
+        self._scale_box.currentIndexChanged.connect(
+            lambda i: self.set_scale_mode(self._scale_box.itemData(i)))
+        bar.addWidget(self._scale_box)
+        self._relock_btn = QPushButton("Re-lock")
+        self._relock_btn.setToolTip("Locked scale: take s from the next frame")
+        self._relock_btn.clicked.connect(self.relock)
+        self._relock_btn.setEnabled(False)
+        bar.addWidget(self._relock_btn)
+        bar.addStretch(1)
+        self._grid_host = QWidget()
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setContentsMargins(2, 2, 2, 2)
+        self._grid.setSpacing(4)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self._grid_host, 1)
+
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self._unflash)
+
+        for name, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation),
+                           ("highlightRequested", self.highlight)):
+            sig = getattr(ctx, name, None)
+            if sig is not None:
+                sig.connect(slot)
+        if getattr(ctx, "spec", None) is not None:
+            self.set_spec(ctx.spec)
+        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        if snap is not None:
+            self.show_snapshot(snap)
+
+    # ------------------------------------------------------------ public API
+    def heatmap(self, kind: str, layer: int) -> Heatmap | None:
+        """The heatmap of ``kind`` for engine layer ``layer`` (0-based), if built."""
+        return self._maps.get((kind, layer))
+
+    def shown(self) -> list[tuple[str, int]]:
+        """The (kind, layer) pairs in the current layout, row by row."""
+        return list(self._shown)
+
+    def layer(self) -> int:
+        """The engine layer shown, or -1 for all layers."""
+        return self._layer
+
+    def set_layer(self, layer: int) -> None:
+        """Show engine layer ``layer`` (0-based) or -1 for the all-layers grid."""
+        n = self._n_layers()
+        layer = ALL_LAYERS if layer is None or layer < 0 or layer >= n else int(layer)
+        self._layer = layer
+        idx = self._layer_box.findData(layer)
+        if idx >= 0:
+            self._layer_box.setCurrentIndex(idx)
+        self._relayout()
+
+    def set_kinds(self, kinds) -> None:
+        """Which matrices to show, from ``symbols.KINDS``."""
+        kinds = [k for k in symbols.KINDS if k in set(kinds)]
+        for k, cb in self._checks.items():
+            cb.blockSignals(True)
+            cb.setChecked(k in kinds)
+            cb.blockSignals(False)
+        self._kinds = kinds
+        self._relayout()
+
+    def kinds(self) -> list[str]:
+        return list(self._kinds)
+
+    def set_scale_mode(self, mode: str) -> None:
+        if mode not in SCALE_MODES:
+            raise ValueError(f"scale mode must be one of {', '.join(SCALE_MODES)}")
+        self._mode = mode
+        idx = self._scale_box.findData(mode)
+        if idx != self._scale_box.currentIndex():
+            self._scale_box.setCurrentIndex(idx)
+        self._relock_btn.setEnabled(mode == "locked")
+        for hm in self._maps.values():
+            hm.set_scale_mode(mode)
+
+    def relock(self) -> None:
+        for hm in self._maps.values():
+            hm.relock()
+
+    def set_spec(self, spec) -> None:
+        """A new network: new layer list, titles with its shapes, blank matrices."""
+        if spec is None or spec == self._spec:
+            return
+        old_n = self._n_layers()
+        self._spec = spec
+        self._snap = None
+        self._batch_index = None
+        n = len(spec.layers)
+        self._layer_box.blockSignals(True)
+        self._layer_box.clear()
+        for i in range(n):
+            m, n_in = spec.weight_shape(i)
+            act = spec.layers[i].activation
+            self._layer_box.addItem(f"Layer {i + 1}: {n_in}→{m} {act}", i)
+        self._layer_box.addItem("All layers", ALL_LAYERS)
+        self._layer_box.blockSignals(False)
+        if old_n == 0 or n != old_n:
+            self._layer = ALL_LAYERS if n <= 3 else 0
+        elif self._layer >= n:
+            self._layer = ALL_LAYERS
+        self._layer_box.setCurrentIndex(self._layer_box.findData(self._layer))
+        for key in [k for k in self._maps if k[1] >= n]:
+            hm = self._maps.pop(key)
+            hm.setParent(None)
+            hm.deleteLater()
+        for hm in self._maps.values():
+            hm.reset()
+        self._relayout()
+
+    def set_notation(self, notation: str) -> None:
+        """``"out_in"`` (W m×n, dW = δᵀa) or ``"in_out"`` (Wᵀ and dWᵀ shown, n×m)."""
+        if notation not in symbols.NOTATIONS:
+            raise ValueError(f"notation must be one of {', '.join(symbols.NOTATIONS)}")
+        if notation == self._notation:
+            return
+        self._notation = notation
+        for (kind, _), hm in self._maps.items():
+            if kind in ("W", "dW"):
+                hm.reset()
+        self._update_titles_from_spec()
+        if self._snap is not None:
+            self._dirty = True
+            self._draw()
+
+    def notation(self) -> str:
+        return self._notation
+
+    def show_snapshot(self, snap) -> None:
+        """Draw the matrices of ``snap.step`` (kept for later if the panel is hidden)."""
+        if snap is None or snap.step.backprop is None:
+            return
+        self._snap = snap
+        self._dirty = True
+        if self.isVisible():
+            self._draw()
+
+    def highlight(self, kind: str, layer: int) -> None:
+        """Flash the heatmap of ``kind`` in engine layer ``layer`` (shown first if needed)."""
+        if kind not in symbols.KINDS or layer < 0 or layer >= self._n_layers():
+            return
+        if kind not in self._kinds:
+            self.set_kinds([*self._kinds, kind])
+        if self._layer not in (ALL_LAYERS, layer):
+            self.set_layer(layer)
+        self._unflash()
+        hm = self._maps.get((kind, layer))
+        if hm is not None:
+            hm.set_highlighted(True)
+            self._flash_timer.start(FLASH_MS)
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = bool(on)
+        font = QFont(self.font())
+        font.setPointSize(16 if on else 9)
+        for w in (*self._bar_labels, self._layer_box, self._scale_box, self._relock_btn,
+                  *self._checks.values()):
+            w.setFont(font)
+        for hm in self._maps.values():
+            hm.set_presentation(on)
+
+    # ------------------------------------------------------------ internals
+    def _n_layers(self) -> int:
+        return len(self._spec.layers) if self._spec is not None else 0
+
+    def _batch_size(self) -> int:
+        if self._snap is not None:
+            return int(self._snap.step.batch_size)
+        cfg, ds = getattr(self._ctx, "config", None), getattr(self._ctx, "dataset", None)
+        K = int(getattr(cfg, "batch_size", 32) or 32)
+        if ds is not None and len(ds.X_train):
+            K = min(K, len(ds.X_train))
+        return K
+
+    def _layer_picked(self, index: int) -> None:
+        self.set_layer(self._layer_box.itemData(index))
+
+    def _kinds_changed(self) -> None:
+        self._kinds = [k for k in symbols.KINDS if self._checks[k].isChecked()]
+        self._relayout()
+
+    def _get(self, kind: str, layer: int) -> Heatmap:
+        hm = self._maps.get((kind, layer))
+        if hm is None:
+            hm = Heatmap(self._grid_host)
+            hm.set_scale_mode(self._mode)
+            if self._presentation:
+                hm.set_presentation(True)
+            if kind in _ROW_KINDS:
+                hm.rowHovered.connect(self._row_hovered)
+            self._maps[(kind, layer)] = hm
+        return hm
+
+    def _relayout(self) -> None:
+        n = self._n_layers()
+        layers = range(n) if self._layer == ALL_LAYERS else [self._layer]
+        wanted = [(k, i) for i in layers for k in self._kinds] if n else []
+        for key in self._shown:
+            if key not in wanted and key in self._maps:
+                hm = self._maps[key]
+                self._grid.removeWidget(hm)
+                hm.hide()
+        cols = max(1, len(self._kinds))
+        for pos, key in enumerate(wanted):
+            hm = self._get(*key)
+            self._grid.addWidget(hm, pos // cols, pos % cols)
+            hm.show()
+        for c in range(self._grid.columnCount()):
+            self._grid.setColumnStretch(c, 1 if c < cols else 0)
+        self._shown = wanted
+        self._update_titles_from_spec()
+        if self._snap is not None:
+            self._dirty = True
+            if self.isVisible():
+                self._draw()
+
+    def _update_titles_from_spec(self) -> None:
+        """Titles and labels from the spec's shapes, for heatmaps with no matching data yet."""
+        if self._spec is None:
+            return
+        K = self._batch_size()
+        for kind, i in self._shown:
+            hm = self._maps[(kind, i)]
+            shape = symbols.spec_shape(self._spec, kind, i, K, self._notation)
+            owner = self._spec.owner(i)
+            hm.set_title(symbols.title(kind, i, shape, self._notation, self._spec.reduction,
+                                       owner), *symbols.axis_labels(kind, self._notation))
+
+    def _draw(self) -> None:
+        if not self._dirty or self._snap is None:
+            return
+        self._dirty = False
+        step = self._snap.step
+        self._batch_index = step.batch_index
+        reduction = self._spec.reduction if self._spec is not None else "mean"
+        for kind, i in self._shown:
+            M = symbols.record_matrix(step, kind, i, self._notation)
+            if M is None:
+                continue
+            hm = self._maps[(kind, i)]
+            owner = step.backprop.layers[i].owner
+            shape = M.shape if M.ndim == 2 else (1, M.shape[0])
+            title = symbols.title(kind, i, shape, self._notation, reduction, owner)
+            if title == hm.title():
+                hm.set_matrix(M)
+            else:
+                hm.set_matrix(M, title, *symbols.axis_labels(kind, self._notation))
+        if self._hover_row >= 0:
+            self._row_hovered(self._hover_row)
+
+    def _row_hovered(self, row: int) -> None:
+        self._hover_row = row
+        rows = [row] if row >= 0 else []
+        for kind, i in self._shown:
+            if kind in _ROW_KINDS:
+                self._maps[(kind, i)].highlight_rows(rows)
+        idx = -1
+        bi = self._batch_index
+        if row >= 0 and bi is not None and row < len(bi):
+            idx = int(bi[row])
+        if idx != self._hover_sample:
+            self._hover_sample = idx
+            self.sampleHovered.emit(idx)
+
+    def _unflash(self) -> None:
+        for hm in self._maps.values():
+            if hm.is_highlighted():
+                hm.set_highlighted(False)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._dirty:
+            QTimer.singleShot(0, self._draw)
