@@ -27,7 +27,7 @@ from .snapshot import Snapshot
 from .worker import Job, TrainingWorker
 
 #: Presets tried, in order, when the app opens without one.
-DEFAULT_PRESETS = ("playground", "spiral", "circle", "xor")
+DEFAULT_PRESETS = ("circle", "spiral", "xor")
 
 
 def default_preset_name() -> str | None:
@@ -103,7 +103,6 @@ class Controller(SessionMixin, QObject):
         self.config: TrainConfig = self.preset.train
         self.worker = TrainingWorker(self._new_trainer(), parent=None)
         self.worker.snapshotReady.connect(self.snapshotReady)
-        self.worker.jobFinished.connect(self._job_finished)
         self.worker.playingChanged.connect(self.trainingStateChanged)
         self.worker.diverged.connect(self._diverged)
         self.worker.failed.connect(self.message)
@@ -143,16 +142,6 @@ class Controller(SessionMixin, QObject):
 
     def request_highlight(self, kind: str, layer: int) -> None:
         self.highlightRequested.emit(kind, int(layer))
-
-    def _job_finished(self, item: tuple[Any, Any, bool]) -> None:
-        callback, value, is_error = item
-        try:
-            if callback is not None:
-                callback(value)
-            elif is_error:
-                self.message.emit(str(value))
-        except Exception as exc:  # a panel's callback must not take the window down
-            self.message.emit(f"{type(exc).__name__}: {exc}")
 
     def _fail(self, msg: str) -> bool:
         """Say what is wrong (status bar, the panel that asked) and return False."""

@@ -58,6 +58,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.panels: dict[str, QWidget] = {}
         self._missed: dict[str, list[Any]] = {}
         self.frames = 0
+        self.last_snapshot: Any = None  # the snapshot drawn last
         self.first_frame_at: float | None = None
         self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
         self._status_t = 0.0
@@ -230,6 +231,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         snap = self.ctx.take_snapshot()
         if snap is None:
             return
+        self.last_snapshot = snap
         for name, panel in self.panels.items():
             show = getattr(panel, "show_snapshot", None)
             if show is None:

@@ -85,6 +85,7 @@ class TrainingWorker(QThread):
         self._rate_n = 0
         self.steps_per_s = 0.0
         self.total_steps = 0  # steps run by this worker (benchmarks)
+        self.jobFinished.connect(self._deliver)  # queued: runs on the GUI thread
 
     # ------------------------------------------------------------ GUI-thread API
     @property
@@ -162,6 +163,17 @@ class TrainingWorker(QThread):
     def peek_snapshot(self) -> Snapshot | None:
         with self._slot_lock:
             return self._latest
+
+    def _deliver(self, item: tuple[Any, Any, bool]) -> None:
+        """On the GUI thread: hand a job's result (or error text) to its callback."""
+        callback, value, is_error = item
+        try:
+            if callback is not None:
+                callback(value)
+            elif is_error:
+                self.failed.emit(str(value))
+        except Exception as exc:  # a panel's callback must not take the window down
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------ worker thread
     def run(self) -> None:  # noqa: D401 - QThread entry point
