@@ -205,6 +205,27 @@ def test_cupy_failure_is_a_status_line(qtbot, lab: TimingLab, monkeypatch) -> No
     assert "CuPy skipped: CuPy found no CUDA device" in lab.status.text()
 
 
+def test_two_backends_draw_four_time_curves(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from test_timing import FakeCupy
+
+    import bpviz.gui.timing_lab as tl
+
+    status = (FakeCupy(), "CuPy on a fake GPU")
+    monkeypatch.setattr(tl, "cupy_status", lambda: status)
+    monkeypatch.setattr(backend_mod, "cupy_status", lambda: status)
+    lab = TimingLab(FakeCtx())
+    qtbot.addWidget(lab)
+    lab.isolate = False  # the fake GPU lives in this process only
+    assert lab.use_cupy.isEnabled() and lab.use_cupy.isChecked()
+    lab.max_k.setValue(4)
+    lab.repeats.setValue(1)
+    res = run_and_wait(qtbot, lab)
+    assert {r.backend for r in res.rows} == {"numpy", "cupy"}
+    assert len(lab.time_plot.listDataItems()) == 4 and len(lab.speed_plot.listDataItems()) == 2
+    assert lab.table.rowCount() == 6
+    assert "CuPy" in lab.caption.text() and "NumPy" in lab.caption.text()
+
+
 def test_trainer_error_is_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
     lab = TimingLab(FakeCtx(fail="no network yet"))
     qtbot.addWidget(lab)

@@ -301,6 +301,7 @@ def test_cli_bench_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
         assert set(row) == ROW_KEYS and row["backend"] == "numpy"
         assert row["max_abs_diff"] <= 1e-5
     assert obj["meta"]["blas_threads"] == 1 and obj["meta"]["dtype"] == "float32"
+    assert obj["cupy_overtakes_numpy_at"] is None
 
 
 def test_cli_bench_table_and_skipped_gpu(capsys: pytest.CaptureFixture[str],
@@ -336,3 +337,41 @@ def test_cli_bench_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[st
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("bpviz: error:")
+
+
+class FakeCupy:
+    """NumPy dressed as CuPy: lets the two-backend paths run on a machine without a GPU."""
+
+    class cuda:  # noqa: N801 (mimics cupy.cuda)
+        class Device:
+            def synchronize(self) -> None:
+                pass
+
+    @staticmethod
+    def asnumpy(a: object) -> np.ndarray:
+        return np.asarray(a)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(np, name)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backend_mod, "cupy_status", lambda: (FakeCupy(), "CuPy on a fake GPU"))
+
+
+def test_two_backends_give_rows_for_both(fake_gpu: None) -> None:
+    res = sweep(small_spec(), None, small_data(16), repeats=1, batches=[1, 16])
+    assert [(r.backend, r.batch) for r in res.rows] == [("numpy", 1), ("cupy", 1),
+                                                      ("numpy", 16), ("cupy", 16)]
+    assert res.skipped == {} and res.meta["backends"]["cupy"] == "CuPy on a fake GPU"
+    assert all(r.max_abs_diff <= 1e-5 for r in res.rows)
+
+
+def test_cli_bench_reports_where_cupy_overtakes(capsys: pytest.CaptureFixture[str],
+                                                fake_gpu: None) -> None:
+    code, out, err = bench(capsys, "--preset", "digits", "--batches", "1,8", "--repeats", "1",
+                           "--no-progress")
+    assert code == 0, err
+    assert len([ln for ln in out.splitlines() if ln.startswith("cupy ")]) == 2
+    assert "cupy's vectorized form beats numpy's from K=" in out or "ahead of cupy's" in out

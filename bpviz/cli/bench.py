@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         obj = res.to_dict()
         obj.update(preset=getattr(preset, "name", None), data=data.describe(),
-                   headline=res.headline())
+                   headline=res.headline(), cupy_overtakes_numpy_at=res.crossover())
         print(json.dumps(obj, allow_nan=False))
     else:
         for name, why in res.skipped.items():
@@ -146,4 +146,8 @@ def run(args: argparse.Namespace) -> int:
               f"{m['repeats']} repeats (min shown), BLAS threads: {m['blas_threads']}")
         print(format_table(res))
         print(res.headline())
+        if {"numpy", "cupy"} <= set(res.backends()):
+            x, var = res.crossover(), "width" if res.mode == "width" else "K"
+            print(f"cupy's vectorized form beats numpy's from {var}={x} on" if x is not None
+                  else "numpy's vectorized form is ahead of cupy's at every point measured")
     return 0
