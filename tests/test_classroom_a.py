@@ -305,7 +305,9 @@ def test_phase_mode_steps_every_phase_and_marks_its_equation(equations, ctx, dig
                                    else rec.matrix).shape
     assert seen == list(phase_plan(DIGITS_SPEC))
     assert ("dW", 1) in highlights and ("delta", 0) in highlights and ("a", 1) in highlights
-    assert "✓" in equations.phases.phase_list.item(0).text()
+    states = equations.phases.phase_states()
+    assert [st for _, st in states] == ["done"] * (len(states) - 1) + ["current"]
+    assert states[0][0] == "forward z¹" and states[-1][0] == "update W, b"
     twin.train_step()                                   # one ordinary step on the same batch
     for k in twin.net.params:
         np.testing.assert_array_equal(ctx.trainer.net.params[k], twin.net.params[k])
@@ -334,6 +336,6 @@ def test_finish_batch_runs_to_the_update(equations, ctx):
     equations.phases.finish_batch()
     assert equations.phases.last.kind == "update"
     assert ctx.trainer.step == step0 + 1
-    texts = [equations.phases.phase_list.item(r).text()
-             for r in range(equations.phases.phase_list.count())]
-    assert all(t.startswith("✓") for t in texts[:-1]) and texts[-1].startswith("▶")
+    states = [st for _, st in equations.phases.phase_states()]
+    assert states == ["done"] * (len(states) - 1) + ["current"]
+    assert "▶&nbsp;W,b ←" in equations.phases.strip.text()

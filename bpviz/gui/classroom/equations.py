@@ -20,7 +20,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -63,7 +63,7 @@ def equation_html(eq: Equation, marked: bool = False, presentation: bool = False
     def terms(ts) -> str:
         out = []
         for t in ts:
-            text = escape(t.text)
+            text = escape(t.text).replace(" ", "&nbsp;")
             if t.kind is not None:
                 out.append(f'<a href="sym:{t.kind}:{t.layer}" style="color:{LINK}; '
                            f'text-decoration:none">{text}</a>')
@@ -71,20 +71,21 @@ def equation_html(eq: Equation, marked: bool = False, presentation: bool = False
                 out.append(text)
         return "".join(out)
 
-    formula = f"{terms(eq.lhs)} {escape(eq.rel)} {terms(eq.rhs)}"
+    # non-breaking spaces: an equation never wraps inside itself
+    formula = f"{terms(eq.lhs)}&nbsp;{escape(eq.rel)}&nbsp;{terms(eq.rhs)}"
     if marked:
         formula = f"<b>{formula}</b>"
     bg = f' bgcolor="{MARK_BG}"' if marked else ""
     label = escape(eq.label)
     if marked:
-        label = f'<a name="mark"></a><span style="color:{MARK_FG}"><b>▶ {label}</b></span>'
+        label = f'<span style="color:{MARK_FG}"><b>▶ {label}</b></span>'
     shapes = escape(eq.shapes())
     note = f'<br><span style="color:#666; font-size:{small}pt">{escape(eq.note)}</span>' \
         if eq.note else ""
     return (f'<tr{bg}><td style="color:#555; font-size:{small}pt; padding-right:10px" '
             f'valign="middle">{label}</td>'
-            f'<td style="font-family:{MATH_FONT}; font-size:{big}pt; padding-right:14px" '
-            f'valign="middle">{formula}</td>'
+            f'<td style="white-space:nowrap; font-family:{MATH_FONT}; font-size:{big}pt; '
+            f'padding-right:14px" valign="middle">{formula}</td>'
             f'<td style="font-family:monospace; color:#444; font-size:{mid}pt" '
             f'valign="middle">{shapes}{note}</td></tr>')
 
@@ -228,11 +229,26 @@ class EquationsView(ExportMenuMixin, QWidget):
             return
         self.phases.setVisible(on)
         if on:
-            total = max(self.split.height(), 400)
-            self.split.setSizes([total * 3 // 5, total * 2 // 5])
+            self._orient()
+            horizontal = self.split.orientation() == Qt.Orientation.Horizontal
+            total = max(self.split.width() if horizontal else self.split.height(), 400)
+            self.split.setSizes([total * 11 // 20, total * 9 // 20])
         else:
             self._mark = None
             self.render()
+
+    def _orient(self) -> None:
+        """Phases beside the equations in a wide, short dock; below them otherwise."""
+        wide = self.width() > 2.2 * self.height() and self.width() > 1000
+        want = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.split.orientation() != want:
+            self.split.setOrientation(want)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._orient()
+        if self._mark is not None:
+            QTimer.singleShot(0, self._center_mark)
 
     def step_phase(self) -> bool:
         """The toolbar's Step while in phase-step mode: one phase (False if not in the mode)."""
@@ -274,19 +290,28 @@ class EquationsView(ExportMenuMixin, QWidget):
         m, n = spec.weight_shape(i)
         kind = "output layer" if i == L - 1 else "hidden layer"
         tied = f", reuses W{sup(spec.owner(i) + 1)}" if spec.owner(i) != i else ""
-        red = ("mean over the batch: 1/K" if spec.reduction == "mean"
-               else "sum over the batch: no 1/K")
+        red = "mean over the batch (1/K)" if spec.reduction == "mean" else "sum: no 1/K"
         x = "; a⁰ = X, the mini-batch, one sample per row" if i == 0 else ""
         big = _SIZES[self._presentation][1]
         self.header.setText(
             f'<span style="font-size:{big}pt"><b>Layer {i + 1} of {L}</b> ({kind}{tied}): '
-            f"n = {n} in → m = {m} out, K = {K} samples; {red}{x}. "
-            f'<span style="color:{LINK}">Click a symbol</span> to find its matrix.</span>')
+            f"{n} in → {m} out, K = {K}; {red}{x}. "
+            f'<span style="color:{LINK}">Click a symbol</span> to see its matrix.</span>')
         rows = "".join(equation_html(e, e.key == self._mark, self._presentation)
                        for e in self.equations)
         self.browser.setHtml(f'<table cellspacing="0" cellpadding="6">{rows}</table>')
         if self._mark is not None:
-            self.browser.scrollToAnchor("mark")
+            self._center_mark()
+            QTimer.singleShot(0, self._center_mark)      # again once the layout has settled
+
+    def _center_mark(self) -> None:
+        """Scroll so the marked equation sits in the middle of the view."""
+        cur = self.browser.document().find("▶")
+        if self._mark is None or cur.isNull():
+            return
+        rect = self.browser.cursorRect(cur)
+        bar = self.browser.verticalScrollBar()
+        bar.setValue(bar.value() + rect.center().y() - self.browser.viewport().height() // 2)
 
     def export_matrices(self) -> dict:
         return {}

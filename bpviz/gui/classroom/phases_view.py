@@ -2,7 +2,8 @@
 
 The work is the engine's :class:`~bpviz.engine.phases.PhaseStepper`, run on
 the training thread through ``ctx.run_on_trainer``; this widget shows the
-phase list (✓ done, ▶ just computed), the matrix just computed as a heatmap
+phases of one batch as a one-line strip (done ones grey, the one just computed
+highlighted: ``z¹ a¹ z² a² C δ² δ¹ dW² db² dW¹ db¹ W,b←``), the matrix just computed as a heatmap
 (in the current notation), and emits :attr:`PhaseStepWidget.phaseShown` so the
 equations view can mark the matching equation. It also asks the matrix panel to
 highlight the heatmap of the same kind (``ctx.request_highlight``).
@@ -13,23 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...engine.phases import PhaseRecord, PhaseStepper, phase_name, phase_plan
 from ..notation import display_matrix, shape_text, sup
 from ..views.heatmap import Heatmap
 
+_DONE, _NOW_BG, _NOW_FG, _TODO = "#8a8a8a", "#ffe9a8", "#7a3e00", "#0b2e59"
+
 _ROWS = {"z": ("sample k", "neuron i"), "a": ("sample k", "neuron i"),
          "delta": ("sample k", "neuron i"), "loss": ("", "sample k"), "db": ("", "neuron i")}
+
+
+def phase_chip(kind: str, layer: int) -> str:
+    """The short symbol of a phase in the strip: ``z²``, ``δ¹``, ``C``, ``W,b←``."""
+    s = sup(layer + 1)
+    return {"z": f"z{s}", "a": f"a{s}", "loss": "C", "delta": f"δ{s}", "dW": f"dW{s}",
+            "db": f"db{s}", "update": "W,b ←"}[kind]
 
 
 def highlight_target(rec: PhaseRecord, n_layers: int) -> tuple[str, int] | None:
@@ -68,21 +69,28 @@ class PhaseStepWidget(QWidget):
         self.batch_button.setToolTip("Run the remaining phases, update included")
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.phase_list = QListWidget()
-        self.phase_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.phase_list.setMaximumWidth(240)
+        self.strip = QLabel()
+        self.strip.setTextFormat(Qt.TextFormat.RichText)
+        self.strip.setWordWrap(True)
+        self.strip.setToolTip("The phases of one mini-batch: forward, loss, errors backwards, "
+                              "gradients, update")
+        self._plan: list[tuple[str, int]] = []
+        self._states: list[str] = []
         self.heatmap = Heatmap()
+        self.heatmap.setMinimumSize(200, 150)
         row = QHBoxLayout()
         row.addWidget(self.step_button)
         row.addWidget(self.batch_button)
-        row.addWidget(self.status, 1)
-        body = QHBoxLayout()
-        body.addWidget(self.phase_list, 1)
-        body.addWidget(self.heatmap, 3)
-        lay = QVBoxLayout(self)
+        row.addStretch(1)
+        left = QVBoxLayout()
+        left.addLayout(row)
+        left.addWidget(self.status)
+        left.addWidget(self.strip)
+        left.addStretch(1)
+        lay = QHBoxLayout(self)          # controls left, the matrix right: fits a short dock
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(row)
-        lay.addLayout(body, 1)
+        lay.addLayout(left, 1)
+        lay.addWidget(self.heatmap, 1)
 
         self.step_button.clicked.connect(self.step)
         self.batch_button.clicked.connect(self.finish_batch)
@@ -97,11 +105,9 @@ class PhaseStepWidget(QWidget):
         """A new network: a fresh phase list (the trainer is new, so is the batch)."""
         self.spec = spec
         self.last = None
-        self.phase_list.clear()
-        for kind, layer in phase_plan(spec):
-            item = QListWidgetItem("   " + phase_name(kind, layer, spec))
-            item.setData(Qt.ItemDataRole.UserRole, (kind, layer))
-            self.phase_list.addItem(item)
+        self._plan = list(phase_plan(spec))
+        self._states = ["todo"] * len(self._plan)
+        self._draw_strip()
         self.status.setText("Step computes one phase of the next mini-batch.")
         self.heatmap.set_matrix([[0.0]], "—", "", "")
 
@@ -113,10 +119,7 @@ class PhaseStepWidget(QWidget):
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
         self.heatmap.set_presentation(on)
-        f = QFont(self.phase_list.font())
-        f.setPointSize(18 if on else 10)
-        self.phase_list.setFont(f)
-        self.phase_list.setMaximumWidth(420 if on else 240)
+        self._draw_strip()
 
     # ------------------------------------------------------------ stepping
     def _stepper_for(self, trainer: Any) -> PhaseStepper:
@@ -211,18 +214,31 @@ class PhaseStepWidget(QWidget):
         self.phaseShown.emit(rec)
 
     def _mark(self, rec: PhaseRecord) -> None:
-        n = self.phase_list.count()
-        if rec.total != n:
+        if rec.total != len(self._plan):
             return
-        bold = QFont(self.phase_list.font())
-        bold.setBold(True)
-        for r in range(n):
-            item = self.phase_list.item(r)
-            text = item.text()[3:]
-            mark = "✓  " if r < rec.index else ("▶  " if r == rec.index else "   ")
-            item.setText(mark + text)
-            item.setFont(bold if r == rec.index else self.phase_list.font())
-        self.phase_list.scrollToItem(self.phase_list.item(rec.index))
+        self._states = ["done" if r < rec.index else "current" if r == rec.index else "todo"
+                        for r in range(len(self._plan))]
+        self._draw_strip()
+
+    def phase_states(self) -> list[tuple[str, str]]:
+        """``(phase name, "done" | "current" | "todo")`` for every phase of the batch."""
+        return [(phase_name(k, l, self.spec), st)
+                for (k, l), st in zip(self._plan, self._states, strict=True)]
+
+    def _draw_strip(self) -> None:
+        size = 20 if self._presentation else 12
+        chips = []
+        for (kind, layer), st in zip(self._plan, self._states, strict=True):
+            text = phase_chip(kind, layer)
+            if st == "current":
+                chips.append(f'<span style="background:{_NOW_BG}; color:{_NOW_FG}">'
+                             f"<b>&nbsp;▶&nbsp;{text}&nbsp;</b></span>")
+            elif st == "done":
+                chips.append(f'<span style="color:{_DONE}">{text}</span>')
+            else:
+                chips.append(f'<span style="color:{_TODO}">{text}</span>')
+        self.strip.setText(f'<span style="font-size:{size}pt">' + " &nbsp;".join(chips)
+                           + "</span>")
 
     def _show_matrix(self, rec: PhaseRecord) -> None:
         if rec.matrix is None:
