@@ -90,9 +90,9 @@ def test_tiny_sweep_fills_table_and_plots(qtbot, lab: TimingLab) -> None:  # typ
 @pytest.fixture
 def hold_after_first_point(monkeypatch):  # type: ignore[no-untyped-def]
     """Make the panel's sweep wait after its first point until it is cancelled (max 10 s)."""
-    import bpviz.gui.timing_lab as tl
+    import bpviz.gui.timing_thread as tt
 
-    real = tl.sweep
+    real = tt.sweep
 
     def held(**kw: Any) -> Any:
         report, cancel = kw.pop("progress"), kw["cancel"]
@@ -103,7 +103,7 @@ def hold_after_first_point(monkeypatch):  # type: ignore[no-untyped-def]
                 cancel.wait(10)
         return real(progress=progress, **kw)
 
-    monkeypatch.setattr(tl, "sweep", held)
+    monkeypatch.setattr(tt, "sweep", held)
     monkeypatch.setattr(TimingLab, "isolate", False)  # the held sweep runs on the thread
 
 
@@ -159,7 +159,7 @@ def test_in_thread_mode_gives_the_same_rows(qtbot, lab: TimingLab) -> None:  # t
 
 
 def test_stop_all_sweeps_on_quit(qtbot, hold_after_first_point) -> None:  # type: ignore[no-untyped-def]
-    from bpviz.gui.timing_lab import _RUNNING, stop_all_sweeps
+    from bpviz.gui.timing_thread import _RUNNING, stop_all_sweeps
 
     lab = TimingLab(FakeCtx())
     qtbot.addWidget(lab)

@@ -2,22 +2,20 @@
 
 Run takes the current network (spec, weights) and data set from the training
 worker with ``ctx.run_on_trainer`` and sweeps the batch size K (or a hidden
-width) with :func:`bpviz.engine.sweep.sweep` on its own :class:`QThread`, not
-the training worker's; rows arrive one by one and the plots grow. Cancel sets
-a ``threading.Event`` the sweep checks between points and repeats; closing
-the panel cancels, ``quit()``s and ``wait()``s (never ``terminate()``).
+width) on a :class:`~bpviz.gui.timing_thread.SweepThread` of its own (the sweep
+itself runs in a child process), not on the training worker; rows arrive one by
+one and the plots grow (:mod:`bpviz.gui.timing_plots`). Cancel stops within one
+point; closing the panel cancels, ``quit()``s and ``wait()``s (never
+``terminate()``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,94 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.backend import cupy_status
-from ..engine.errors import BpvizError
-from ..engine.sweep import SweepResult, default_batches, sweep, sweep_worker
+from ..engine.sweep import SweepResult, default_batches
 from .timing_plots import BACKEND_LABEL, WHY, TimingPlots, caption_html
-
-
-class SweepThread(QThread):
-    """Runs one :func:`sweep`; ``result``/``error`` are read when ``finished`` fires.
-
-    With ``isolate`` (the default) the sweep runs in a child process and this
-    thread only relays its messages: the GUI thread's Python work (repaints,
-    the training worker's snapshots) then cannot hold the GIL in the middle of
-    a timed call. If no process can be started it runs here instead.
-    """
-
-    rowReady = Signal(object)
-    progressed = Signal(int, int)
-
-    def __init__(self, kwargs: dict[str, Any], isolate: bool = True) -> None:
-        super().__init__()
-        self.kwargs = kwargs
-        self.isolate = isolate
-        self.cancel = threading.Event()
-        self.result: SweepResult | None = None
-        self.error: str | None = None
-
-    def run(self) -> None:
-        if self.isolate:
-            try:
-                proc, q, ev = self._start_child()
-            except Exception:  # no processes here (embedded, sandboxed): measure in-thread
-                pass
-            else:
-                self._relay(proc, q, ev)
-                return
-        try:
-            self.result = sweep(**self.kwargs, progress=self.progressed.emit,
-                                on_row=self.rowReady.emit, cancel=self.cancel)
-        except BpvizError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # never let a sweep take the window down
-            self.error = f"the sweep failed: {type(exc).__name__}: {exc}"
-
-    def _start_child(self) -> tuple[Any, Any, Any]:
-        mp = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
-        q, ev = mp.Queue(), mp.Event()
-        proc = mp.Process(target=sweep_worker, args=(self.kwargs, q, ev), daemon=True,
-                          name="bpviz-timing")
-        proc.start()
-        return proc, q, ev
-
-    def _relay(self, proc: Any, q: Any, ev: Any) -> None:
-        grace = 0
-        while True:
-            if self.cancel.is_set():
-                ev.set()
-            try:
-                msg = q.get(timeout=0.05)
-            except queue.Empty:
-                if proc.is_alive():
-                    continue
-                grace += 1
-                if grace < 20:  # let the last messages arrive
-                    continue
-                self.error = f"the timing process stopped (exit code {proc.exitcode})"
-                break
-            if msg[0] == "progress":
-                self.progressed.emit(msg[1], msg[2])
-            elif msg[0] == "row":
-                self.rowReady.emit(msg[1])
-            else:
-                self.result, self.error = (msg[1], None) if msg[0] == "done" else (None, msg[1])
-                break
-        proc.join(10)
-        if proc.is_alive():  # pragma: no cover - a child that ignores its cancel flag
-            proc.kill()
-            proc.join()
-
-
-_RUNNING: set[SweepThread] = set()
-
-
-def stop_all_sweeps() -> None:
-    """Cancel every running sweep and wait for its thread (on application quit)."""
-    for t in list(_RUNNING):
-        t.cancel.set()
-        t.quit()
-        t.wait()
-    _RUNNING.clear()
+from .timing_thread import _RUNNING, SweepThread, stop_all_sweeps
 
 
 class TimingLab(QWidget):
@@ -288,7 +201,8 @@ class TimingLab(QWidget):
         t.rowReady.connect(self.view.add_row)
         t.progressed.connect(self._progressed)
         t.finished.connect(self._thread_done)
-        self._say("")
+        self._say("Training is running and competes for the CPU: pause it for steadier "
+                  "timings." if getattr(self.ctx, "is_playing", False) else "")
         self.progress.setFormat(f"timing {spec.describe().split(' (')[0]} on "
                                 f"{', '.join(BACKEND_LABEL.get(b, b) for b in backends)}: "
                                 "%v / %m points")
