@@ -328,6 +328,16 @@ def test_phase_step_is_refused_while_playing(equations, ctx):
     assert not equations.step_phase()                   # not in the mode: the toolbar steps
 
 
+def test_phase_mode_offers_the_toolbar_step_to_the_controller(equations, ctx):
+    handlers = []
+    ctx.set_step_handler = handlers.append               # the hook asked of gui-core
+    equations.set_phase_mode(True)
+    assert handlers[-1] == equations.step_phase
+    assert handlers[-1]() and equations.phases.last.kind == "z"
+    equations.set_phase_mode(False)
+    assert handlers[-1] is None
+
+
 def test_finish_batch_runs_to_the_update(equations, ctx):
     equations.set_phase_mode(True)
     equations.step_phase()
@@ -339,3 +349,30 @@ def test_finish_batch_runs_to_the_update(equations, ctx):
     states = [st for _, st in equations.phases.phase_states()]
     assert states == ["done"] * (len(states) - 1) + ["current"]
     assert "▶&nbsp;W,b ←" in equations.phases.strip.text()
+
+
+def test_phase_stepping_on_the_real_worker_thread(qtbot):
+    """The real Controller: jobs run on the training thread, results come back queued."""
+    from bpviz.gui.classroom.equations import EquationsView
+    from bpviz.gui.controller import Controller
+
+    ctx = Controller("phases")
+    try:
+        twin = Trainer(Network(ctx.spec, seed=ctx.config.seed), ctx.dataset, ctx.config)
+        view = EquationsView(ctx)
+        qtbot.addWidget(view)
+        view.set_phase_mode(True)
+        plan = list(phase_plan(ctx.spec))
+        seen = []
+        for _ in plan:
+            assert view.step_phase()
+            assert not view.phases.step_button.isEnabled()       # busy until the job is back
+            qtbot.waitUntil(lambda: view.phases.can_step(), timeout=20_000)
+            seen.append((view.phases.last.kind, view.phases.last.layer))
+        assert seen == plan
+        twin.train_step()
+        weights = ctx.call_on_trainer(lambda tr: tr.net.get_weights())
+        for k, W in twin.net.get_weights().items():
+            np.testing.assert_array_equal(weights[k], W)
+    finally:
+        ctx.shutdown()
