@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize
+from PySide6.QtCore import QPoint, QRectF, QSize
 from PySide6.QtGui import QGuiApplication, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -70,18 +70,6 @@ def copy_matrix(M: np.ndarray) -> str:
     return text
 
 
-def _pyqtgraph_scene_item(widget: QWidget):
-    """The pyqtgraph scene of ``widget`` if it is a GraphicsView or has ``graphics_view()``."""
-    import pyqtgraph as pg
-
-    view = getattr(widget, "graphics_view", widget)
-    if callable(view):
-        view = view()
-    if isinstance(view, pg.GraphicsView):
-        return view.scene()
-    return None
-
-
 def export_widget(widget: QWidget, path: str | Path) -> Path:
     """Save what ``widget`` shows to ``path`` (``.png`` or ``.svg``)."""
     path = Path(path)
@@ -91,23 +79,19 @@ def export_widget(widget: QWidget, path: str | Path) -> Path:
         if pix.isNull() or not pix.save(str(path), "PNG"):
             raise OSError(f"could not write {path}")
     elif suffix == ".svg":
-        scene = _pyqtgraph_scene_item(widget)
-        if scene is not None:
-            from pyqtgraph.exporters import SVGExporter
-
-            SVGExporter(scene).export(str(path))
-        else:
-            size = widget.size()
-            gen = QSvgGenerator()
-            gen.setFileName(str(path))
-            gen.setSize(QSize(size.width(), size.height()))
-            gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
-            gen.setTitle(widget.windowTitle() or "bpviz")
-            painter = QPainter(gen)
-            try:
-                widget.render(painter)
-            finally:
-                painter.end()
+        # QSvgGenerator + QWidget.render works for every widget, pyqtgraph or not
+        # (pyqtgraph's own SVGExporter trips over Qt 6 path data).
+        size = widget.size()
+        gen = QSvgGenerator()
+        gen.setFileName(str(path))
+        gen.setSize(QSize(size.width(), size.height()))
+        gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        gen.setTitle(widget.windowTitle() or "bpviz")
+        painter = QPainter(gen)
+        try:
+            widget.render(painter, QPoint(0, 0))
+        finally:
+            painter.end()
         if not path.exists():
             raise OSError(f"could not write {path}")
     else:

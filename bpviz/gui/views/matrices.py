@@ -197,6 +197,15 @@ class MatrixPanel(QWidget):
             hm.reset()
         self._relayout()
 
+    def clear(self) -> None:
+        """Training was reset: blank matrices, scales forgotten (re-locked on the next frame)."""
+        self._snap = None
+        self._dirty = False
+        self._batch_index = None
+        for hm in self._maps.values():
+            hm.reset()
+        self._update_titles_from_spec()
+
     def set_notation(self, notation: str) -> None:
         """``"out_in"`` (W m×n, dW = δᵀa) or ``"in_out"`` (Wᵀ and dWᵀ shown, n×m)."""
         if notation not in symbols.NOTATIONS:
