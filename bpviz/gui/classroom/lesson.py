@@ -10,7 +10,8 @@ what to try. It may use a little structure, rendered here:
 - ``*text*`` is emphasised;
 - a paragraph of one short line ("What to watch") is a heading;
 - the ASCII math of preset files reads as the equations view writes it:
-  ``delta1^T a0`` -> ``δ¹ᵀ a⁰``, ``16x8`` -> ``16×8``, ``delta_k`` -> ``δₖ``.
+  ``delta1^T a0`` -> ``δ¹ᵀ a⁰``, ``16x8`` -> ``16×8``, ``delta_k`` -> ``δₖ``,
+  ``(delta2 W2) * f'(z1)`` -> ``(δ² W²) ⊙ f'(z¹)``.
 
 The panel follows the controller: it reads ``ctx.preset`` (None when the
 network was built by hand) and listens to ``ctx.presetChanged(object)``.
@@ -39,7 +40,7 @@ _EM = re.compile(r"\*([^*\s][^*]*?)\*")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 
 STYLE = """
-h1 { margin: 0 0 4px 0; }
+h2 { margin: 0 0 4px 0; }
 h3 { margin: 10px 0 2px 0; color: #1a4f8a; }
 p.desc { color: #444; font-style: italic; margin-top: 0; }
 p, li { line-height: 135%; }
@@ -52,7 +53,9 @@ _SUBS = str.maketrans("0123456789aeijklmnox", "₀₁₂₃₄₅₆₇₈₉ₐ
 _MATH = (  # ASCII math of preset files -> the symbols of the equations view
     (re.compile(r"\bdelta(?=\d|\b|_)"), lambda m: "δ"),
     (re.compile(r"(?<=\d)x(?=\d)"), lambda m: "×"),
-    (re.compile(r"\b([A-Za-z]|\d+) x ([A-Za-z]|\d+)\b"), lambda m: f"{m[1]} × {m[2]}"),
+    (re.compile(r"\b([A-Za-z]|\d+|out|in) x ([A-Za-z]|\d+|out|in)\b"),
+     lambda m: f"{m[1]} × {m[2]}"),
+    (re.compile(r"(?<=\S) \* (?=\S)"), lambda m: " ⊙ "),       # element-wise product
     (re.compile(r"\b(dW|db|W|b|a|z|δ)(\d{1,2})(?![A-Za-z0-9_])"),
      lambda m: m[1] + m[2].translate(_SUPS)),
     (re.compile(r"(?<=[\w⁰¹²³⁴⁵⁶⁷⁸⁹])_([aeijklmnox0-9])(?![A-Za-z0-9_])"),
@@ -121,9 +124,9 @@ def preset_html(preset: Any) -> str:
         return NO_PRESET_HTML
     title = getattr(preset, "title", "") or getattr(preset, "name", "")
     desc = getattr(preset, "description", "")
-    out = [f"<h1>{html.escape(title)}</h1>"]
+    out = [f"<h2>{html.escape(pretty_math(title))}</h2>"]
     if desc:
-        out.append(f"<p class='desc'>{html.escape(desc)}</p>")
+        out.append(f"<p class='desc'>{html.escape(pretty_math(desc))}</p>")
     out.append(lesson_html(getattr(preset, "lesson", "")) or "<p>(no lesson text)</p>")
     meta = []
     spec, data = getattr(preset, "spec", None), getattr(preset, "data", None)
