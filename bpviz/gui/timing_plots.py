@@ -87,7 +87,6 @@ class TimingPlots(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.plots.setMinimumSize(360, 170)
         self.table.setMinimumSize(200, 90)
         self.split = split = QSplitter(Qt.Orientation.Vertical)
@@ -185,7 +184,8 @@ class TimingPlots(QWidget):
         """Label the x axes with the swept values themselves (1, 4, 16, …), at most 7."""
         xs = sorted({self._x(r) for r in self.rows})
         step = max(1, math.ceil(len(xs) / 7))
-        ticks = [[(math.log10(x), str(x)) for x in xs[::step]], []]
+        shown = xs[::-1][::step][::-1]  # every step-th value, always the largest
+        ticks = [[(math.log10(x), str(x)) for x in shown], []]
         for p in (self.time_plot, self.speed_plot):
             p.getAxis("bottom").setTicks(ticks)
 
