@@ -131,6 +131,29 @@ def test_running_sum_equals_loop_partial_sums_and_dW_at_K(outer, ctx, layer):
     assert "1/K" in outer.heatmaps["vectorized"].title()
 
 
+def _coloured_pixels(widget) -> int:
+    """Pixels of a rendered widget that are clearly red or blue (not grey/white/black)."""
+    img = widget.grab().toImage()
+    return sum(abs(img.pixelColor(x, y).red() - img.pixelColor(x, y).blue()) > 60
+               for y in range(0, img.height(), 3) for x in range(0, img.width(), 3))
+
+
+def test_sum_vectorized_and_difference_share_one_colour_scale(outer, ctx):
+    outer.set_layer(1)
+    ly = ctx.snap.step.backprop.layers[1]
+    outer.set_k(5)
+    big = max(np.abs(ly.dW).max(), np.abs(outer.heatmaps["running"].matrix()).max())
+    outer.resize(900, 600)
+    outer.show()
+    for name in ("running", "vectorized"):                  # drawn: red and blue pixels
+        assert _coloured_pixels(outer.heatmaps[name]) > 20, name
+    bar = outer.heatmaps["difference"].colorbar()
+    assert bar.scale() == pytest.approx(big, rel=1e-5)
+    outer.set_k(32)                                  # difference ≈ 0: the neutral colour
+    img = np.asarray(outer.heatmaps["difference"].image_item().image).astype(int)
+    assert np.ptp(img.reshape(-1, img.shape[-1]), axis=0).max() <= 3   # the two mid entries
+
+
 def test_sum_reduction_has_no_1_over_K(qtbot, digits):
     from bpviz.gui.classroom.outer_product import OuterProductView
 

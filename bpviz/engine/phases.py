@@ -11,10 +11,12 @@ layers (engine layer ``i`` is the displayed layer ``l = i + 1``):
 5. ``dW^l = (1/K) δ^lᵀ a^{l-1}`` and ``db^l`` for every layer, last first
 6. the update, by the trainer's own optimizer
 
-That is ``5L + 2`` phases. The arithmetic is the vectorized path's, operation
-for operation, so after the update the weights are exactly those of one
-ordinary :meth:`Trainer.train_step` on the same batch. The stepper only reads
-the trainer's batch order, data and optimizer; it never imports Qt.
+That is ``5L + 2`` phases, each computed when it is stepped (the vectorized
+formulas, so they equal the engine's matrices to rounding). The update applies
+the trainer's optimizer to the gradients of the engine's own backprop of the
+batch (the same call ``train_step`` makes), so after it the weights are exactly
+those of one ordinary :meth:`Trainer.train_step` on the same batch. The stepper
+only reads the trainer's batch order, data and optimizer; it never imports Qt.
 """
 
 from __future__ import annotations
@@ -228,7 +230,7 @@ class PhaseStepper:
             count[0] += 1
             return r
 
-        # forward, exactly as Network._forward_cache
+        # forward, layer by layer
         acts, zs = [X], []
         a = X
         for i, (wk, bk, act, _) in enumerate(plan):
@@ -240,14 +242,14 @@ class PhaseStepper:
             acts.append(a)
             yield rec("a", i, a)
 
-        # loss, exactly as Network._loss_of
+        # loss: the mean (or sum) of the per-sample costs
         per_sample = sample_losses(spec.loss, zs[-1], acts[-1], Y, xp)
         C = float(per_sample.sum())
         loss = C / K if spec.reduction == "mean" else C
         loss_box[0] = loss
         yield rec("loss", L - 1, per_sample)
 
-        # errors, backwards (Network._vectorized: δ^{l-1} from δ^l before dW^l is needed)
+        # errors, backwards
         deltas: list[Any] = [None] * L
         deltas[-1] = output_delta(spec.loss, plan[-1][2], zs[-1], acts[-1], Y, xp)
         yield rec("delta", L - 1, deltas[-1])
@@ -256,40 +258,35 @@ class PhaseStepper:
             deltas[l - 1] = backprop_activation(plan[l - 1][2], g, zs[l - 1], acts[l], xp)
             yield rec("delta", l - 1, deltas[l - 1])
 
-        # gradients, last layer first; tied uses add up in the same order as the engine
+        # gradients, last layer first
         scale = 1.0 / K if spec.reduction == "mean" else 1.0
-        layers: list[Any] = [None] * L
-        grads: dict[str, Any] = {}
         for l in range(L - 1, -1, -1):
-            wk, bk, _, owner = plan[l]
-            dW = deltas[l].T @ acts[l]
-            db = deltas[l].sum(axis=0)
+            dW = deltas[l].T @ acts[l]              # (m, K)(K, n): the K outer products at once
+            db = deltas[l].sum(axis=0)              # column sums of δ
             if scale != 1.0:
                 dW *= scale
                 db *= scale
-            layers[l] = (acts[l], zs[l], acts[l + 1], deltas[l], dW, db, owner)
-            if wk in grads:
-                grads[wk] = grads[wk] + dW
-                grads[bk] = grads[bk] + db
-            else:
-                grads[wk], grads[bk] = dW, db
             yield rec("dW", l, dW)
             yield rec("db", l, db)
 
-        # the update: the trainer's optimizer, as in train_step
+        # the update, exactly as train_step: the engine's own backprop of this batch
+        # (same weights, same method) gives the gradients the trainer's optimizer applies;
+        # the phases above are the same numbers to rounding, computed one step at a time
+        eng_loss, eng_layers, eng_grads = net._backprop(X, Y, cfg.method)
         record = BackpropRecord(
-            loss,
+            eng_loss,
             tuple(LayerRecord(*(np.array(host(x), copy=True) for x in t[:6]), owner=t[6])
-                  for t in layers),
-            {k: np.array(host(v), copy=True) for k, v in grads.items()},
-            "vectorized", K)
+                  for t in eng_layers),
+            {k: np.array(host(v), copy=True) for k, v in eng_grads.items()},
+            cfg.method, K)
         used = net.get_weights()
-        if math.isfinite(loss):
-            tr.optimizer.step(P, grads, xp)
+        if math.isfinite(eng_loss):
+            tr.optimizer.step(P, eng_grads, xp)
         else:
             tr._restore_checkpoint()
         tr.step += 1
         self._step = tr.step
+        loss_box[0] = eng_loss
         yield rec("update", -1, None, record, used)
 
     def step_record(self, rec: PhaseRecord) -> StepRecord:

@@ -64,12 +64,13 @@ def _set_levels(hm: Heatmap, s: float) -> None:
     if hasattr(hm, "set_levels"):
         hm.set_levels(s)
         return
-    hm.image_item().setLevels((-s, s))      # until Heatmap offers set_levels (asked for)
+    # until Heatmap offers set_levels (asked of gui-plots): recolour with the same map
+    from ..views.colormaps import map_signed
+
+    hm.image_item().setImage(map_signed(hm.matrix(), s), autoLevels=False, levels=None)
     bar = hm.colorbar()
-    if hasattr(bar, "set_scale"):
+    if bar is not None:
         bar.set_scale(s)
-    elif hasattr(bar, "setLevels"):
-        bar.setLevels((-s, s), update_items=False)
 
 
 class OuterProductView(ExportMenuMixin, QWidget):
