@@ -175,10 +175,11 @@ def test_highlight_rows_and_frame(hm):
 
 def test_presentation_enlarges_text(hm):
     hm.set_matrix(np.ones((3, 3)), "W¹ — 3×3", "neuron i", "input j")
-    small = hm.plot_item().titleLabel.opts.get("size")
+    small = hm.title_label().nominal_point_size()
     hm.set_presentation(True)
-    big = hm.plot_item().titleLabel.opts.get("size")
-    assert float(big.rstrip("pt")) >= 1.8 * float(small.rstrip("pt"))
+    big = hm.title_label().nominal_point_size()
+    assert big >= 1.8 * small
+    assert hm.title_label().point_size() <= big  # shrinks to fit, never clipped
     assert hm.title() == "W¹ — 3×3"
 
 

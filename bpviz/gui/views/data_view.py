@@ -185,10 +185,9 @@ class DataView(QWidget):
                 pred = predict_labels(np.asarray(snap.test_output))
                 self._grid.set_predictions(pred)
                 acc = float(np.mean(pred == ds.y_test)) if len(pred) else 0.0
-                self._header.setText(
-                    f"step {snap.step.step}: test accuracy {100 * acc:.1f}% on "
-                    f"{len(pred)} images — label = predicted/true, red = wrong "
-                    f"({self._grid.mistakes_shown()} of {self._grid.visible_count()} shown)")
+                self._header.setText(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% "
+                                     f"on {len(pred)} images · label = predicted/true, "
+                                     "red = wrong")
         elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
             self._show_boundary(snap)
 
@@ -294,10 +293,10 @@ class DataView(QWidget):
         self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         acc = snap.step.test_accuracy
         if acc is not None:
-            self._header.setText(f"step {snap.step.step}: test accuracy {100 * acc:.1f}% — "
+            self._header.setText(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% · "
                                  "filled = train, rings = test")
         elif snap.step.test_loss is not None:
-            self._header.setText(f"step {snap.step.step}: test loss {snap.step.test_loss:.4g}")
+            self._header.setText(f"step {snap.step.step} · test loss {snap.step.test_loss:.4g}")
 
     def _apply_fonts(self) -> None:
         big = self._presentation

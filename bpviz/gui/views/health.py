@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from .axes import LogAxis
 from .colormaps import LINE_COLORS
 from .loss_plot import new_records
 from .series import DEFAULT_CAP, DecimatedSeries
@@ -44,7 +45,7 @@ class GradientHealthPlot(QWidget):
         self._plots = {}
         self._legends = {}
         for row, q in enumerate(QUANTITIES):
-            p = self._view.addPlot(row=row, col=0)
+            p = self._view.addPlot(row=row, col=0, axisItems={"left": LogAxis("left")})
             p.setMenuEnabled(False)
             p.setLogMode(y=True)
             for name in ("left", "bottom"):
@@ -52,7 +53,8 @@ class GradientHealthPlot(QWidget):
                 p.getAxis(name).setTextPen("k")
                 p.getAxis(name).enableAutoSIPrefix(False)
             self._plots[q] = p
-            self._legends[q] = p.addLegend(offset=(-10, 10), labelTextColor="k")
+            self._legends[q] = p.addLegend(offset=(-10, 5), labelTextColor="k",
+                                           brush=(255, 255, 255, 190))
         self._plots["delta"].setXLink(self._plots["dW"])
         self._hint = QLabel("Lines far apart = some layers learn much slower (vanishing "
                             "gradients); lines shooting up = exploding.")
@@ -148,6 +150,8 @@ class GradientHealthPlot(QWidget):
         self._series.clear()
         self._drawn = {}
         self._n = n
+        for legend in self._legends.values():
+            legend.setColumnCount(max(1, min(n, 4)))  # one row of entries, not a column
         for q in QUANTITIES:
             for i in range(n):
                 name = ("‖dW" if q == "dW" else "‖δ") + f"{sup(i + 1)}‖"

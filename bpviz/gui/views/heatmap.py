@@ -38,8 +38,10 @@ from PySide6.QtGui import QCursor, QFont
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QMenu, QToolTip, QVBoxLayout, QWidget
 
 from . import export
+from .axes import IndexAxis
 from .colorbar import ColourBar
 from .colormaps import HIGHLIGHT, map_signed
+from .fitlabel import FitLabel
 
 SCALE_MODES = ("frame", "locked", "smooth")
 SMOOTH_DECAY = 0.9
@@ -57,27 +59,6 @@ def next_scale(mode: str, m: float, prev: float | None, locked: float | None) ->
     else:
         s = m
     return s if (s > 0 and math.isfinite(s)) else 1.0
-
-
-class IndexAxis(pg.AxisItem):
-    """An axis with ticks only on whole 1-based indices: 1, then multiples of 1, 2, 5, 10, ..."""
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 (pyqtgraph API)
-        lo, hi = math.ceil(min(minVal, maxVal)), math.floor(max(minVal, maxVal))
-        if hi < lo:
-            return []
-        font = self.style.get("tickFont")
-        px = font.pointSizeF() if font is not None and font.pointSizeF() > 0 else 9.0
-        room = px * (2.2 if self.orientation in ("left", "right") else 4.0)
-        max_ticks = max(1.0, size / room)
-        span = hi - lo + 1
-        for spacing in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
-            if span / spacing <= max_ticks:
-                break
-        vals = [float(v) for v in range(spacing * math.ceil(lo / spacing), hi + 1, spacing)]
-        if lo >= 1 and float(lo) not in vals and (not vals or vals[0] - lo >= 0.75 * spacing):
-            vals.insert(0, float(lo))
-        return [(float(spacing), vals)]
 
 
 def format_value(v: float) -> str:
@@ -132,11 +113,13 @@ class Heatmap(QWidget):
             ax.setPen("k")
             ax.setTextPen("k")
             ax.enableAutoSIPrefix(False)
+        self._title_label = FitLabel(self, _FONTS[False]["title"])
         self._readout = QLabel(" ")
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addWidget(self._title_label, 0)
         lay.addWidget(self._view, 1)
         lay.addWidget(self._readout, 0)
         self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -146,6 +129,9 @@ class Heatmap(QWidget):
         self._set_shape(1, 1)
 
     # ------------------------------------------------------------ public API
+    def title_label(self) -> FitLabel:
+        return self._title_label
+
     def graphics_view(self) -> pg.GraphicsLayoutWidget:
         """The pyqtgraph view (for SVG export)."""
         return self._view
@@ -327,9 +313,12 @@ class Heatmap(QWidget):
         tick = QFont()
         tick.setPointSize(f["axis"])
         for name in ("left", "bottom"):
-            self._plot.getAxis(name).setStyle(tickFont=tick)
+            # let the end labels (1 and the size) overhang the axis a little
+            self._plot.getAxis(name).setStyle(tickFont=tick,
+                                              hideOverlappingLabels=int(2.5 * f["axis"]))
         if self._bar is not None:
             self._bar.set_font_size(f["axis"])
+        self._title_label.set_point_size(f["title"])
         font = QFont(self._readout.font())
         font.setPointSize(f["readout"])
         self._readout.setFont(font)
@@ -339,7 +328,7 @@ class Heatmap(QWidget):
         html = title
         if self._nonfinite:
             html += f' <span style="color:#c00000">⚠ {self._nonfinite} non-finite → 0</span>'
-        self._plot.setTitle(html, size=f"{_FONTS[self._presentation]['title']}pt", color="k")
+        self._title_label.set_text(title, html if html != title else None)
 
     def _set_labels(self, row_label: str | None, col_label: str | None) -> None:
         r = self._labels[0] if row_label is None else row_label

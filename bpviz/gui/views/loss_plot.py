@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .axes import LogAxis
 from .colormaps import CLASS_COLORS
 from .series import DEFAULT_CAP, DecimatedSeries
 from .throttle import Throttle
@@ -55,10 +56,11 @@ class LossPlot(QWidget):
         self._drawn: dict[str, int] = {}
         self._throttle = Throttle(self._redraw, REDRAW_S, self)
 
-        self._plot = pg.PlotWidget(background="w")
+        self._plot = pg.PlotWidget(background="w", axisItems={"left": LogAxis("left")})
         self._plot.setMenuEnabled(False)
         pi = self._plot.getPlotItem()
-        self._legend = pi.addLegend(offset=(-10, 10), labelTextColor="k")
+        self._legend = pi.addLegend(offset=(-10, 10), labelTextColor="k",
+                                    brush=(255, 255, 255, 190))
         self._curves = {}
         for key, color in _COLORS.items():
             width = 1 if key == TRAIN_BATCH else 2.5
