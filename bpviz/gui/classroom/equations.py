@@ -43,6 +43,7 @@ MARK_BG = "#ffe9a8"
 MARK_FG = "#7a3e00"
 MATH_FONT = "'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif"
 _SIZES = {False: (16, 11, 10), True: (30, 19, 17)}   # equation, shapes, notes (pt)
+_NOTATION_TEXT = {"out_in": "W out×in · dW = δᵀa", "in_out": "W in×out · dW = aᵀδ"}
 
 
 def parse_link(href: str) -> tuple[str, int] | None:
@@ -108,7 +109,7 @@ class EquationsView(ExportMenuMixin, QWidget):
         self.layer_box = QComboBox()
         self.notation_group = QButtonGroup(self)
         self.notation_buttons: dict[str, QRadioButton] = {}
-        for name, text in (("out_in", "W out×in · dW = δᵀa"), ("in_out", "W in×out · dW = aᵀδ")):
+        for name, text in _NOTATION_TEXT.items():
             b = QRadioButton(text)
             b.setToolTip(LABELS[name])
             self.notation_group.addButton(b)
@@ -190,7 +191,12 @@ class EquationsView(ExportMenuMixin, QWidget):
             self.render()
 
     def set_presentation(self, on: bool) -> None:
+        """Big equations; the switch and the mode box keep only their short names."""
         self._presentation = bool(on)
+        short = {"out_in": "W out×in", "in_out": "W in×out"}
+        for name, b in self.notation_buttons.items():
+            b.setText(short[name] if on else _NOTATION_TEXT[name])
+        self.phase_box.setText("Phases" if on else "Phase-step mode")
         self.phases.set_presentation(on)
         self.render()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...engine.phases import PhaseRecord, PhaseStepper, phase_name, phase_plan
@@ -119,6 +120,10 @@ class PhaseStepWidget(QWidget):
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
         self.heatmap.set_presentation(on)
+        font = QFont()                      # not the app font ×1.8: the status must fit
+        if on:
+            font.setPointSize(16)
+        self.status.setFont(font)
         self._draw_strip()
 
     # ------------------------------------------------------------ stepping
@@ -206,8 +211,16 @@ class PhaseStepWidget(QWidget):
         self._mark(rec)
         self._show_matrix(rec)
         loss = f", C = {rec.loss:.4g}" if rec.loss is not None else ""
+        done = ""
+        if rec.kind == "update":
+            cfg = getattr(self.ctx, "config", None)
+            opt = getattr(cfg, "optimizer", "sgd")
+            lr = getattr(cfg, "lr", None)
+            eta = f", η = {lr:g}" if lr is not None else ""
+            done = (f"<br>Every layer's W and b moved ({opt}{eta}): mini-batch {rec.step + 1} "
+                    "is done; the next Step starts a new one.")
         self.status.setText(f"Step {rec.step + 1}, phase {rec.index + 1}/{rec.total}: "
-                            f"<b>{rec.equation}</b>{loss}")
+                            f"<b>{rec.equation}</b>{loss}{done}")
         target = highlight_target(rec, len(self.spec.layers) if self.spec else 0)
         if target is not None and hasattr(self.ctx, "request_highlight"):
             self.ctx.request_highlight(*target)
@@ -241,8 +254,8 @@ class PhaseStepWidget(QWidget):
                            + "</span>")
 
     def _show_matrix(self, rec: PhaseRecord) -> None:
+        self.heatmap.setVisible(rec.matrix is not None)    # the update has no one matrix
         if rec.matrix is None:
-            self.heatmap.set_matrix([[0.0]], "update done: W and b changed", "", "")
             return
         M = display_matrix(rec.kind, rec.matrix, self.notation)
         s = sup(rec.layer + 1)
