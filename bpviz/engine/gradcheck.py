@@ -1,8 +1,12 @@
 """Gradient check: backprop against central differences, in float64.
 
 For each parameter entry θ, ``(C(θ+h) − C(θ−h)) / 2h`` is compared with the
-backprop gradient; the relative error is ``|g − n| / max(|g|, |n|, floor)``
-so entries that are both ~0 do not blow up.
+backprop gradient; the relative error is ``|g − n| / max(|g|, |n|, floor)``.
+Central differences carry a rounding error of about ``ε·|C|/h`` whatever the
+gradient, so an entry much smaller than that cannot be checked relatively:
+the floor is the gradient size at which a pessimistic rounding bound
+(``64·ε·max(|C|, 1)/h``) would be exactly :data:`TOLERANCE` of it. A real bug
+(a missing ``f'(z)``, a transposed product) is far above that floor.
 """
 
 from __future__ import annotations
@@ -43,8 +47,14 @@ class GradCheck:
         return self.worst < tol
 
 
-def relative_error(g: np.ndarray, n: np.ndarray, floor: float = 1e-8) -> np.ndarray:
+def relative_error(g: np.ndarray, n: np.ndarray, floor: float) -> np.ndarray:
+    """``|g − n| / max(|g|, |n|, floor)`` elementwise."""
     return np.abs(g - n) / np.maximum(np.maximum(np.abs(g), np.abs(n)), floor)
+
+
+def noise_floor(loss: float, h: float, tol: float = TOLERANCE) -> float:
+    """Gradient size below which central differences cannot reach ``tol``."""
+    return 64 * np.finfo(np.float64).eps * max(abs(loss), 1.0) / h / tol
 
 
 def gradcheck(
@@ -67,6 +77,7 @@ def gradcheck(
     work.set_weights(net.get_weights())
     Xd, Yd = work.prepare(np.asarray(X), np.asarray(Y))
     _, _, grads = work._backprop(Xd, Yd, "vectorized", drop_fprime=broken)
+    floor = noise_floor(work._loss_of(*work._last(Xd), Yd), h)
     rng = np.random.default_rng(seed)
     analytic, numeric, rel, checked = {}, {}, {}, {}
     for key, p in work.params.items():
@@ -87,5 +98,5 @@ def gradcheck(
             flat[i] = old
             num.flat[i] = (up - down) / (2 * h)
         analytic[key], numeric[key], checked[key] = g, num, mask
-        rel[key] = np.where(mask, relative_error(g, num), 0.0)
+        rel[key] = np.where(mask, relative_error(g, num, floor), 0.0)
     return GradCheck(analytic, numeric, rel, checked)

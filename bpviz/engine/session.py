@@ -106,43 +106,10 @@ class Session:
         if opt is not None and opt.get("name") == trainer.config.optimizer:
             slots = {k: np.asarray(v, dtype=net.dtype) for k, v in opt.get("slots", {}).items()}
             state["optimizer"] = {**opt, "slots": slots}
+        if not (cfg.seed == self.config.seed and data is None and dataset is None):
+            state.pop("sampler", None)  # other data or seed: start a fresh epoch
         trainer.load_state_dict(state)
-        sampler = state.get("sampler")
-        if sampler and cfg.seed == self.config.seed and data is None and dataset is None:
-            _restore_sampler(trainer, sampler)
         return net, trainer, ds
-
-
-# ------------------------------------------------------------------ sampler state
-# Trainer.state_dict() does not (yet) carry the mini-batch sampler: its random
-# generator, the current epoch's order and the position in it. Without them a
-# resumed run draws different batches than an uninterrupted one.
-
-
-def _sampler_state(trainer: Trainer) -> dict[str, Any] | None:
-    rng = getattr(trainer, "_rng", None)
-    perm = getattr(trainer, "_perm", None)
-    pos = getattr(trainer, "_pos", None)
-    if not isinstance(rng, np.random.Generator) or perm is None or pos is None:
-        return None
-    return {
-        "rng": rng.bit_generator.state,
-        "perm": np.asarray(perm, dtype=np.int64),
-        "pos": int(pos),
-    }
-
-
-def _restore_sampler(trainer: Trainer, sampler: dict[str, Any]) -> None:
-    n = len(trainer.data.X_train)
-    perm = np.asarray(sampler["perm"], dtype=np.int64)
-    if perm.size and (perm.size != n or perm.min() < 0 or perm.max() >= n):
-        return  # the data changed size: start a fresh epoch instead
-    rng = np.random.default_rng()
-    try:
-        rng.bit_generator.state = sampler["rng"]
-    except (TypeError, ValueError, KeyError):
-        return
-    trainer._rng, trainer._perm, trainer._pos = rng, perm, int(sampler["pos"])
 
 
 # ------------------------------------------------------------------ saving
@@ -171,7 +138,7 @@ def save_session(
         trainer = trainer_or_config
         state = trainer.state_dict()
         config = trainer.config
-        sampler = _sampler_state(trainer)
+        sampler = state.pop("sampler", None)
     elif isinstance(trainer_or_config, TrainConfig):
         trainer, state, sampler = None, {"step": 0, "epoch": 0}, None
         config = trainer_or_config

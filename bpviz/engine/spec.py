@@ -229,7 +229,7 @@ class NetworkSpec:
             raise SpecError(f"a network spec must be a JSON object, got {type(d).__name__}")
         unknown = set(d) - {"inputs", "layers", "loss", "reduction", "init"}
         if unknown:
-            raise SpecError(f"unknown spec keys: {', '.join(sorted(map(str, unknown)))}; "
+            raise SpecError(f"unknown spec keys: {', '.join(sorted(map(repr, unknown)))}; "
                             "allowed: inputs, layers, loss, reduction, init")
         if "inputs" not in d or "layers" not in d:
             raise SpecError("a network spec needs 'inputs' and 'layers'")
@@ -242,7 +242,8 @@ class NetworkSpec:
                 raise SpecError(f"layer {i} must be an object with 'units'")
             extra = set(ly) - {"units", "activation", "tie_to"}
             if extra:
-                raise SpecError(f"layer {i}: unknown keys {', '.join(sorted(map(str, extra)))}")
+                raise SpecError(f"layer {i}: unknown keys {', '.join(sorted(map(repr, extra)))}; "
+                                "allowed: units, activation, tie_to")
             layers.append(LayerSpec(ly["units"], ly.get("activation", "tanh"), ly.get("tie_to")))
         for key in ("loss", "reduction", "init"):
             if key in d and not isinstance(d[key], str):

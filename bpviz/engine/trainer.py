@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -178,6 +178,12 @@ class Trainer:
     def batch_size(self) -> int:
         return min(self.config.batch_size, len(self.data.X_train))
 
+    @property
+    def completed_epochs(self) -> int:
+        """Epochs finished so far (the current one counts once its batches ran out)."""
+        exhausted = len(self._perm) and self._pos + self.batch_size > len(self._perm)
+        return self.epoch + (1 if exhausted else 0)
+
     def next_batch(self) -> np.ndarray:
         """Indices of the next mini-batch; a new shuffled epoch when one runs out."""
         B = self.batch_size
@@ -198,11 +204,11 @@ class Trainer:
         ``diverged=True`` and ends.
         """
         done = 0
-        start_epoch = self.epoch
+        start_epoch = self.completed_epochs
         while not self._stop.is_set():
             if steps is not None and done >= steps:
                 return
-            if epochs is not None and self.epoch - start_epoch >= epochs:
+            if epochs is not None and self.completed_epochs - start_epoch >= epochs:
                 return
             while not self._running.wait(0.1):
                 if self._stop.is_set():
@@ -251,7 +257,6 @@ class Trainer:
         return StepRecord(self.step, epoch, loss, acc, ms, cfg.method, len(idx), cfg.lr, **extra)
 
     def _accuracy(self, out: Any, labels: Any) -> float:
-        xp = self.net.xp
         pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
         return float((pred == labels).mean())
 
@@ -273,16 +278,36 @@ class Trainer:
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
-        """Step, epoch, settings and optimizer state (host arrays) for a session file."""
+        """Step, epoch, settings, optimizer state and the batch sampler (its random
+        generator, this epoch's order and the position in it), as plain data and
+        host arrays, so a resumed run draws the same batches as an uninterrupted one."""
         return {"step": self.step, "epoch": self.epoch, "config": self.config.to_dict(),
-                "optimizer": self.optimizer.state_dict(self.net.backend.to_host)}
+                "optimizer": self.optimizer.state_dict(self.net.backend.to_host),
+                "sampler": {"rng": self._rng.bit_generator.state,
+                            "perm": np.asarray(self._perm, dtype=np.int64), "pos": self._pos}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` gave (the config must already match)."""
+        """Restore what :meth:`state_dict` gave (the config must already match).
+
+        A sampler whose order does not fit the training set (the data changed)
+        is ignored: training goes on with a fresh epoch.
+        """
         self.step = int(state.get("step", 0))
         self.epoch = int(state.get("epoch", 0))
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"], self.net.xp)
+        sampler = state.get("sampler")
+        if sampler:
+            n = len(self.data.X_train)
+            perm = np.asarray(sampler["perm"], dtype=np.int64)
+            if perm.size and (perm.size != n or perm.min() < 0 or perm.max() >= n):
+                return
+            rng = np.random.default_rng()
+            try:
+                rng.bit_generator.state = sampler["rng"]
+            except (TypeError, ValueError, KeyError):
+                return
+            self._rng, self._perm, self._pos = rng, perm, int(sampler["pos"])
 
     # ------------------------------------------------------------ checkpoints
     def _save_checkpoint(self) -> None:
