@@ -9,10 +9,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from bpviz.gui.views import export  # noqa: E402
 from bpviz.gui.views.colormaps import diverging_lut, map_signed, signed_index  # noqa: E402
-from bpviz.gui.views.heatmap import Heatmap, next_scale  # noqa: E402
+from bpviz.gui.views.heatmap import Heatmap  # noqa: E402
+from bpviz.gui.views.scaling import next_scale  # noqa: E402
 
 
 @pytest.fixture
@@ -157,6 +159,14 @@ def test_hover_readout_and_row_signal(hm, qtbot):
     with qtbot.waitSignal(hm.rowHovered) as sig:
         hm.hover_cell(-1, -1)
     assert sig.args == [-1]
+    assert hm.readout().startswith("colour scale ±")
+    # a real mouse move over cell (row 1, col 2)
+    view = hm.graphics_view()
+    vp = view.mapFromScene(hm.plot_item().vb.mapViewToScene(QPointF(3.0, 2.0)))
+    with qtbot.waitSignal(hm.rowHovered) as sig:
+        QTest.mouseMove(view.viewport(), vp)
+    assert sig.args == [1]
+    assert hm.readout().startswith("k = 2, j = 3:  7")
 
 
 def test_highlight_rows_and_frame(hm):
@@ -171,6 +181,18 @@ def test_highlight_rows_and_frame(hm):
     assert hm.is_highlighted()
     hm.set_highlighted(False)
     assert not hm.is_highlighted()
+
+
+def test_narrow_heatmap_gets_compact_colour_bar(hm, qtbot):
+    hm.set_matrix(np.array([[-3.0, 1.0]]))
+    assert not hm.colorbar().is_compact()
+    hm.resize(200, 300)
+    qtbot.waitUntil(lambda: hm.colorbar().is_compact())
+    assert hm.colorbar().labels() == ("+", "0", "−")
+    assert "±3" in hm.readout()
+    hm.resize(500, 300)
+    qtbot.waitUntil(lambda: not hm.colorbar().is_compact())
+    assert hm.colorbar().labels() == ("+3", "0", "−3")
 
 
 def test_presentation_enlarges_text(hm):

@@ -34,6 +34,8 @@ class ColourBar(pg.ViewBox):
         super().__init__(enableMouse=False, enableMenu=False, defaultPadding=0)
         self._bar_px = bar_px
         self._s = 1.0
+        self._compact = False
+        self._points = 9
         self._font = QFont()
         ramp = np.ascontiguousarray(np.linspace(-1.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None])
         self._ramp = pg.ImageItem(ramp, axisOrder="row-major", levels=(-1.0, 1.0),
@@ -62,8 +64,20 @@ class ColourBar(pg.ViewBox):
         self.set_font_size(9)
         self.set_scale(1.0)
 
+    def set_compact(self, on: bool) -> None:
+        """Compact: the ends read just "+" and "−" (the heatmap shows ±s elsewhere)."""
+        if bool(on) != self._compact:
+            self._compact = bool(on)
+            self.set_font_size(self._points)
+            s, self._s = self._s, float("nan")
+            self.set_scale(s)
+
+    def is_compact(self) -> bool:
+        return self._compact
+
     def set_font_size(self, points: int) -> None:
         """Text size; the bar's width follows so the labels are never clipped."""
+        self._points = points
         self._font.setPointSize(points)
         h = QFontMetrics(self._font).height()
         for key, t in self._texts.items():
@@ -71,7 +85,8 @@ class ColourBar(pg.ViewBox):
             # anchor: top label hangs below +s, middle is centred on 0, bottom sits on −s
             shift = {"top": 0.0, "mid": -h / 2, "bottom": -h}[key]
             t.setTransform(QTransform.fromTranslate(0, shift))
-        text_px = QFontMetrics(self._font).horizontalAdvance("−0.000123") + 6
+        widest = "−0" if self._compact else "−0.000123"
+        text_px = QFontMetrics(self._font).horizontalAdvance(widest) + 6
         bar_px = self._bar_px if points < 12 else int(self._bar_px * 1.6)
         total = bar_px + text_px
         self.setFixedWidth(total)
@@ -82,10 +97,10 @@ class ColourBar(pg.ViewBox):
     def set_scale(self, s: float) -> None:
         """Label the ends ``+s`` and ``−s`` (texts change only if their digits do)."""
         self._s = float(s)
-        top = "+" + format_level(s)
+        top = "+" if self._compact else "+" + format_level(s)
         if self._texts["top"].text() != top:
             self._texts["top"].setText(top)
-            self._texts["bottom"].setText(format_level(-s))
+            self._texts["bottom"].setText("−" if self._compact else format_level(-s))
 
     def scale(self) -> float:
         return self._s

@@ -30,6 +30,7 @@ from .digit_grid import DigitGrid, to_qimage
 
 MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
 PALE = 0.5  # how far the boundary colours are mixed towards white
+HOVER_HINT = "hover a row of a or δ: that training sample shows here"
 
 
 def class_probabilities(out: np.ndarray) -> np.ndarray:
@@ -96,17 +97,20 @@ class DataView(QWidget):
         self._grid = DigitGrid()
         self._sample = QLabel()
         self._sample.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._sample_text = QLabel("hover a row of a or δ to see that training sample here")
+        self._sample_text = QLabel(HOVER_HINT)
         self._sample_text.setWordWrap(True)
         img_page = QWidget()
-        side = QVBoxLayout()
+        self._side = QWidget()
+        self._side.setMaximumWidth(170)
+        side = QVBoxLayout(self._side)
+        side.setContentsMargins(4, 4, 4, 4)
         side.addWidget(self._sample)
         side.addWidget(self._sample_text)
         side.addStretch(1)
         il = QHBoxLayout(img_page)
         il.setContentsMargins(0, 0, 0, 0)
         il.addWidget(self._grid, 1)
-        il.addLayout(side)
+        il.addWidget(self._side)
         # ---- message page
         self._message = QLabel("no data set")
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -207,8 +211,7 @@ class DataView(QWidget):
         elif self._mode == "images":
             if index < 0:
                 self._sample.clear()
-                self._sample_text.setText("hover a row of a or δ to see that training "
-                                          "sample here")
+                self._sample_text.setText(HOVER_HINT)
             else:
                 img = to_qimage(ds.X_train[index], ds.image_shape)
                 side = 160 if self._presentation else 96
@@ -228,6 +231,7 @@ class DataView(QWidget):
         self._presentation = bool(on)
         self._apply_fonts()
         self._grid.set_big(on)
+        self._side.setMaximumWidth(260 if on else 170)
         if self._ds is not None and self._mode in ("classify2d", "regress2d"):
             self._setup_points(self._ds)
         if self._highlight >= 0:

@@ -12,16 +12,7 @@ matrix is printed. Pixel centres sit at 1, 2, ... so the axes count samples,
 neurons and inputs from 1 like the seeds (k = 1..K, i = 1..m, j = 1..n); the
 signals and :meth:`Heatmap.matrix` use 0-based NumPy indices.
 
-Scale modes (how ``s`` follows ``m_t = max |M|`` of frame t):
-
-- ``"frame"``: ``s = m_t`` — every frame uses the full colour range.
-- ``"locked"``: ``s`` is frozen at ``m_t`` of the first frame after locking
-  (:meth:`Heatmap.relock` re-locks on the next frame); larger values saturate,
-  so growth and decay over training become visible.
-- ``"smooth"``: peak hold with exponential release,
-  ``s_t = max(m_t, 0.9 s_{t-1} + 0.1 m_t)``: a new peak is shown at once (no
-  saturation ever) while a shrinking matrix fades the scale down over ~10
-  frames instead of flickering.
+Scale modes (per frame, locked, smoothed): see :mod:`.scaling`.
 
 Non-finite entries are shown as 0 (the view never draws NaN); the title then
 says how many there were.
@@ -35,35 +26,27 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QFont
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QMenu, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsRectItem,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import export
 from .axes import IndexAxis
 from .colorbar import ColourBar
 from .colormaps import HIGHLIGHT, map_signed
 from .fitlabel import FitLabel
+from .scaling import SCALE_MODES, format_value, next_scale
 
-SCALE_MODES = ("frame", "locked", "smooth")
-SMOOTH_DECAY = 0.9
+COMPACT_BELOW_PX = {False: 300, True: 460}  # narrower heatmaps get the compact colour bar
 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
-
-
-def next_scale(mode: str, m: float, prev: float | None, locked: float | None) -> float:
-    """The level ``s`` for a frame whose ``max |M|`` is ``m`` (see the module notes)."""
-    if mode == "locked":
-        s = locked if locked is not None else m
-    elif mode == "smooth" and prev is not None:
-        s = max(m, SMOOTH_DECAY * prev + (1.0 - SMOOTH_DECAY) * m)
-    else:
-        s = m
-    return s if (s > 0 and math.isfinite(s)) else 1.0
-
-
-def format_value(v: float) -> str:
-    """A number for a readout: 4 significant digits, a real minus sign."""
-    return f"{v:.4g}".replace("-", "−")
 
 
 class Heatmap(QWidget):
@@ -86,6 +69,7 @@ class Heatmap(QWidget):
         self._locked: float | None = None
         self._nonfinite = 0
         self._hover = (-1, -1)
+        self._hover_shown = False
         self._rows_hl: list[int] = []
         self._hl_items: list[QGraphicsRectItem] = []
         self._presentation = False
@@ -115,6 +99,7 @@ class Heatmap(QWidget):
             ax.enableAutoSIPrefix(False)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         self._readout = QLabel(" ")
+        self._readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -180,7 +165,7 @@ class Heatmap(QWidget):
             self._set_title(self._title if title is None else title)
         if row_label is not None or col_label is not None:
             self._set_labels(row_label, col_label)
-        if self._hover[0] >= 0:
+        if self._hover[0] >= 0 or scale_changed:
             self._update_readout()
 
     def set_title(self, title: str, row_label: str | None = None,
@@ -199,6 +184,7 @@ class Heatmap(QWidget):
         self._data = np.zeros((1, 1), dtype=np.float32)
         self._img.setImage(map_signed(self._data, 1.0), autoLevels=False, levels=None)
         self._set_shape(1, 1)
+        self._update_readout()
         if self._bar is not None:
             self._bar.set_scale(1.0)
 
@@ -257,6 +243,7 @@ class Heatmap(QWidget):
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
         self._apply_fonts()
+        self._fit_colorbar()
         self._set_title(self._title)
         self._set_labels(*self._labels)
         self._update_row_outlines()
@@ -366,8 +353,10 @@ class Heatmap(QWidget):
     def _update_readout(self) -> str:
         row, col = self._hover
         if row < 0:
-            text = " "
-            QToolTip.hideText()
+            text = f"colour scale ±{format_value(self.scale())}"
+            if self._hover_shown:
+                self._hover_shown = False
+                QToolTip.hideText()
         else:
             r_name = (self._labels[0].split() or ["row"])[-1]
             c_name = (self._labels[1].split() or ["col"])[-1]
@@ -375,6 +364,7 @@ class Heatmap(QWidget):
             text = (f"{r_name} = {row + 1}, {c_name} = {col + 1}:  {format_value(v)}"
                     f"   (scale ±{format_value(self.scale())})")
             if self.isVisible() and self.underMouse():
+                self._hover_shown = True
                 QToolTip.showText(QCursor.pos(), text, self._view)
         self._readout.setText(text)
         return text
@@ -386,6 +376,16 @@ class Heatmap(QWidget):
             return
         p = vb.mapSceneToView(pos)
         self.hover_cell(int(math.floor(p.y() - 0.5)), int(math.floor(p.x() - 0.5)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_colorbar()
+
+    def _fit_colorbar(self) -> None:
+        """Narrow heatmaps get the compact bar ("+", "0", "−"; ±s is in the readout line)."""
+        if self._bar is not None:
+            limit = COMPACT_BELOW_PX[self._presentation]
+            self._bar.set_compact(0 < self.width() < limit)
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.hover_cell(-1, -1)
