@@ -37,8 +37,11 @@ from .panel_menu import ExportMenuMixin
 
 #: From this relative error on, the check fails (a bug, not rounding).
 FAIL_AT = 1e-2
-#: Auto re-run at most this often (ms), so a playing network is not slowed.
+#: Auto re-run at most this often (ms), and never more than a third of the time.
 AUTO_INTERVAL_MS = 1000
+#: Seconds a check may keep the training thread busy: big layers are sampled to fit.
+TIME_BUDGET_S = 2.0
+MIN_ENTRIES, MAX_ENTRIES = 8, 2000
 
 
 @dataclass(frozen=True)
@@ -50,19 +53,50 @@ class GradCheckRun:
     batch_size: int
     broken: bool
     step: int | None
+    seconds: float = 0.0
 
 
-def gradcheck_job(trainer: Any, idx: np.ndarray | None, broken: bool) -> GradCheckRun:
+def entries_for_budget(net: Any, X: np.ndarray, Y: np.ndarray,
+                       budget_s: float = TIME_BUDGET_S) -> int:
+    """How many entries per parameter fit the time budget (two forward passes each)."""
+    from time import perf_counter
+
+    from ...engine import Network
+
+    work = Network(net.spec, seed=0, dtype="float64", backend="numpy")
+    work.set_weights(net.get_weights())
+    work.loss(X, Y)                               # warm up
+    times = []
+    for _ in range(3):
+        t0 = perf_counter()
+        work.loss(X, Y)
+        times.append(perf_counter() - t0)
+    per_forward = max(float(np.median(times)), 1e-6)
+    n = budget_s / (2.0 * per_forward * max(1, len(work.params)))
+    return int(np.clip(n, MIN_ENTRIES, MAX_ENTRIES))
+
+
+def gradcheck_job(trainer: Any, idx: np.ndarray | None, broken: bool,
+                  budget_s: float = TIME_BUDGET_S) -> GradCheckRun:
     """Run on the training thread: check ``trainer.net`` on rows ``idx`` of the
-    training set (the first mini-batch's worth of rows when ``idx`` is None)."""
+    training set (the first mini-batch's worth of rows when ``idx`` is None).
+
+    Parameters with more entries than fit ``budget_s`` are checked on a random
+    sample of their entries (``GradCheck.checked`` marks which).
+    """
+    from time import perf_counter
+
     data = trainer.data
     if idx is None:
         idx = np.arange(min(int(trainer.batch_size), len(data.X_train)))
     idx = np.asarray(idx, dtype=np.int64)
     X = np.asarray(data.X_train)[idx]
     Y = np.asarray(data.y_train)[idx]
-    check = gradcheck(trainer.net, X, Y, broken=broken)
-    return GradCheckRun(check, trainer.net.spec, len(idx), broken, getattr(trainer, "step", None))
+    t0 = perf_counter()
+    n = entries_for_budget(trainer.net, X, Y, budget_s)
+    check = gradcheck(trainer.net, X, Y, broken=broken, max_entries=n)
+    return GradCheckRun(check, trainer.net.spec, len(idx), broken,
+                        getattr(trainer, "step", None), perf_counter() - t0)
 
 
 def verdict(worst: float) -> str:
@@ -164,6 +198,9 @@ class GradCheckView(ExportMenuMixin, QWidget):
                                 self._on_error)
 
     def _on_done(self, run: GradCheckRun) -> None:
+        from time import monotonic
+
+        self._last_auto = monotonic()
         self._busy = False
         self.run_button.setEnabled(True)
         self._run = run
@@ -181,8 +218,10 @@ class GradCheckView(ExportMenuMixin, QWidget):
         if not self.auto_box.isChecked() or self._busy or not self.isVisible():
             return
         from time import monotonic
-        if (monotonic() - self._last_auto) * 1000 >= AUTO_INTERVAL_MS:
-            self._last_auto = monotonic()
+
+        took = self._run.seconds if self._run is not None else 0.0
+        wait_ms = max(AUTO_INTERVAL_MS, 3000 * took)   # checks take at most 1/4 of the time
+        if (monotonic() - self._last_auto) * 1000 >= wait_ms:
             self.run_check()
 
     # ------------------------------------------------------------ panel API
@@ -283,7 +322,8 @@ class GradCheckView(ExportMenuMixin, QWidget):
         sampled = "" if nW == totW else f" ({nW} of {totW} weights sampled; grey = not checked)"
         self.info.setText(f"mini-batch of K = {run.batch_size} samples, float64, central "
                           f"differences with h = 1e-6; tolerance {fmt_err(TOLERANCE)}{sampled}."
-                          + ("" if run.step is None else f" Weights after step {run.step}."))
+                          + ("" if run.step is None else f" Weights after step {run.step}.")
+                          + f" Took {run.seconds:.1f} s.")
 
     def _summary_html(self, chk: GradCheck) -> str:
         colors = {"pass": "#1a7f37", "warn": "#b36b00", "fail": "#c62828"}
