@@ -158,6 +158,22 @@ def test_gradcheck_runs_on_the_real_worker_thread(qtbot):
         ctx.shutdown()
 
 
+def test_big_layers_are_sampled_to_fit_the_time_budget(qtbot):
+    from bpviz.gui.classroom.gradcheck_view import MIN_ENTRIES, gradcheck_job
+
+    big = NetworkSpec(2, (LayerSpec(64, "tanh"), LayerSpec(64, "tanh"), LayerSpec(1, "sigmoid")),
+                      loss="binary_cross_entropy")
+    ctx = make_ctx(big)
+    run = gradcheck_job(ctx.trainer, None, False, budget_s=0.02)
+    n = int(run.check.checked["W1"].sum())
+    assert MIN_ENTRIES <= n < 64 * 64 and run.check.passed()
+    view = GradCheckView(ctx)
+    qtbot.addWidget(view)
+    view._on_done(run)
+    view.layer_box.setCurrentIndex(1)
+    assert "grey = not checked" in view.info.text()
+
+
 def test_verdict_and_formatting():
     assert verdict(3e-9) == "pass" and verdict(5e-4) == "warn" and verdict(0.87) == "fail"
     assert fmt_err(3e-9) == "3e-9" and fmt_err(4.2e-5) == "4.2e-5" and fmt_err(0.87) == "0.87"
