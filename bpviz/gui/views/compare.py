@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .colormaps import CLASS_COLORS
+from .fitlabel import FitLabel
 from .loss_plot import new_records
 
 RECENT = 30  # steps in the live median
@@ -104,11 +105,12 @@ class ComparePanel(QWidget):
                                           "vectorized": deque(maxlen=RECENT)}
         self._last_step = -1
         self._presentation = False
-        self._method = QLabel("method in use: —")
-        self._live = QLabel("—")
+        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+        self._method = FitLabel(align=left, text="method in use: —")
+        self._live = FitLabel(align=left, text="—", bold=True)
         self._live.setToolTip("Median milliseconds per backprop over the last steps")
-        self._names: list[QLabel] = []
-        self._values: dict[str, QLabel] = {}
+        self._names: list[FitLabel] = []
+        self._values: dict[str, FitLabel] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         rows = (("loop", "loop (one sample at a time)"),
@@ -116,15 +118,16 @@ class ComparePanel(QWidget):
                 ("speedup", "speed-up"),
                 ("diff", "max |dW_loop − dW_vec|"))
         for r, (key, text) in enumerate(rows):
-            name = QLabel(text)
-            value = QLabel("—")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            name = FitLabel(align=left, text=text)
+            value = FitLabel(align=right, text="—", bold=True)
             grid.addWidget(name, r, 0)
             grid.addWidget(value, r, 1)
             self._names.append(name)
             self._values[key] = value
         self._batch = QLabel("measured on the same mini-batch about once a second")
         self._batch.setWordWrap(True)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
         self._bars = TimeBars()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
@@ -139,8 +142,9 @@ class ComparePanel(QWidget):
     # ------------------------------------------------------------ API
     def texts(self) -> dict[str, str]:
         """What the panel shows, by key: method, live, loop, vectorized, speedup, diff, batch."""
-        out = {k: v.text() for k, v in self._values.items()}
-        out.update(method=self._method.text(), live=self._live.text(), batch=self._batch.text())
+        out = {k: v.plain_text() for k, v in self._values.items()}
+        out.update(method=self._method.plain_text(), live=self._live.plain_text(),
+                   batch=self._batch.text())
         return out
 
     def clear(self) -> None:
@@ -148,8 +152,8 @@ class ComparePanel(QWidget):
         for d in self._recent.values():
             d.clear()
         for v in self._values.values():
-            v.setText("—")
-        self._live.setText("—")
+            v.set_text("—")
+        self._live.set_text("—")
         self._bars.set_times(None, None)
 
     def show_snapshot(self, snap) -> None:
@@ -164,14 +168,14 @@ class ComparePanel(QWidget):
         method = snap.step.method
         recent = self._recent.get(method)
         live = statistics.median(recent) if recent else snap.step.backprop_ms
-        self._method.setText(f"method in use: {method}")
-        self._live.setText(f"{fmt_ms(live)} per backprop   (K = {snap.step.batch_size})")
+        self._method.set_text(f"method in use: {method}")
+        self._live.set_text(f"{fmt_ms(live)} per backprop   (K = {snap.step.batch_size})")
         c = snap.comparison
         if c is not None:
-            self._values["loop"].setText(fmt_ms(c.loop_ms))
-            self._values["vectorized"].setText(fmt_ms(c.vectorized_ms))
-            self._values["speedup"].setText(fmt_speedup(c.speedup))
-            self._values["diff"].setText(fmt_diff(c.max_abs_diff))
+            self._values["loop"].set_text(fmt_ms(c.loop_ms))
+            self._values["vectorized"].set_text(fmt_ms(c.vectorized_ms))
+            self._values["speedup"].set_text(fmt_speedup(c.speedup))
+            self._values["diff"].set_text(fmt_diff(c.max_abs_diff))
             self._batch.setText(f"both timed on the same mini-batch (K = {c.batch_size}), "
                                 "about once a second; the tiny difference is rounding")
             self._bars.set_times(c.loop_ms, c.vectorized_ms)
@@ -184,18 +188,12 @@ class ComparePanel(QWidget):
     # ------------------------------------------------------------ internals
     def _apply_fonts(self) -> None:
         big = self._presentation
-
-        def font(pt: int, bold: bool = False) -> QFont:
-            f = QFont(self.font())
-            f.setPointSize(pt)
-            f.setBold(bold)
-            return f
-
-        self._method.setFont(font(18 if big else 10))
-        self._live.setFont(font(34 if big else 20, bold=True))
+        self._method.set_point_size(18 if big else 10)
+        self._live.set_point_size(34 if big else 20)
         for name in self._names:
-            name.setFont(font(18 if big else 10))
+            name.set_point_size(18 if big else 10)
         for key, v in self._values.items():
-            v.setFont(font((30 if big else 16) if key == "speedup" else (22 if big else 12),
-                           bold=True))
-        self._batch.setFont(font(13 if big else 8))
+            v.set_point_size((30 if big else 16) if key == "speedup" else (22 if big else 12))
+        f = QFont(self.font())
+        f.setPointSize(13 if big else 8)
+        self._batch.setFont(f)

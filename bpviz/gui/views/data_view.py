@@ -27,6 +27,7 @@ from ...engine.network import predict_labels
 from .colorbar import ColourBar
 from .colormaps import HIGHLIGHT, class_color, class_colors, map_signed
 from .digit_grid import DigitGrid, to_qimage
+from .fitlabel import FitLabel
 
 MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
 PALE = 0.5  # how far the boundary colours are mixed towards white
@@ -119,8 +120,7 @@ class DataView(QWidget):
         self._stack = QStackedWidget()
         for w in (self._plot, img_page, self._message):
             self._stack.addWidget(w)
-        self._header = QLabel(" ")
-        self._header.setWordWrap(True)
+        self._header = FitLabel(align=Qt.AlignmentFlag.AlignLeft, text=" ")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self._header)
@@ -144,7 +144,7 @@ class DataView(QWidget):
         return self._image
 
     def header_text(self) -> str:
-        return self._header.text()
+        return self._header.plain_text()
 
     def highlighted(self) -> int:
         return self._highlight
@@ -167,7 +167,7 @@ class DataView(QWidget):
             self._grid.set_images(ds.X_test, ds.y_test, ds.image_shape, ds.class_names)
             self._sample.clear()
             self._stack.setCurrentIndex(1)
-            self._header.setText(f"{ds.name}: test images, label = predicted/true, "
+            self._header.set_text(f"{ds.name}: test images, label = predicted/true, "
                                  "red = wrong")
         elif ds.n_features == 2:
             self._mode = "classify2d" if ds.n_classes > 0 else "regress2d"
@@ -178,7 +178,7 @@ class DataView(QWidget):
             self._message.setText(f"{ds.name}: {ds.n_features} features — no picture for "
                                   "more than two; watch the loss and the matrices.")
             self._stack.setCurrentIndex(2)
-            self._header.setText(" ")
+            self._header.set_text(" ")
 
     def show_snapshot(self, snap) -> None:
         ds = self._ds
@@ -189,7 +189,7 @@ class DataView(QWidget):
                 pred = predict_labels(np.asarray(snap.test_output))
                 self._grid.set_predictions(pred)
                 acc = float(np.mean(pred == ds.y_test)) if len(pred) else 0.0
-                self._header.setText(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% "
+                self._header.set_text(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% "
                                      f"on {len(pred)} images · label = predicted/true, "
                                      "red = wrong")
         elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
@@ -280,7 +280,7 @@ class DataView(QWidget):
         pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
                     yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
         kind = "classes" if ds.n_classes > 0 else "target (colour bar)"
-        self._header.setText(f"{ds.name}: points coloured by {kind}; background = the "
+        self._header.set_text(f"{ds.name}: points coloured by {kind}; background = the "
                              f"network's {'decision' if ds.n_classes > 0 else 'output'}")
 
     def _show_boundary(self, snap) -> None:
@@ -297,10 +297,10 @@ class DataView(QWidget):
         self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         acc = snap.step.test_accuracy
         if acc is not None:
-            self._header.setText(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% · "
+            self._header.set_text(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% · "
                                  "filled = train, rings = test")
         elif snap.step.test_loss is not None:
-            self._header.setText(f"step {snap.step.step} · test loss {snap.step.test_loss:.4g}")
+            self._header.set_text(f"step {snap.step.step} · test loss {snap.step.test_loss:.4g}")
 
     def _apply_fonts(self) -> None:
         big = self._presentation
@@ -315,7 +315,8 @@ class DataView(QWidget):
         self._bar.set_font_size(15 if big else 9)
         font = QFont(self.font())
         font.setPointSize(16 if big else 10)
-        for w in (self._header, self._message, self._sample_text):
+        for w in (self._message, self._sample_text):
             w.setFont(font)
+        self._header.set_point_size(16 if big else 10)
         self._legend.setLabelTextSize(f"{15 if big else 9}pt")
 

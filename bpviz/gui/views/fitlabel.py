@@ -15,19 +15,26 @@ MIN_FRACTION = 0.55  # never below this fraction of the nominal size
 
 
 class FitLabel(QLabel):
+    """Its width never drives the layout (size policy Ignored): text changing every
+    frame cannot make a dock or splitter re-layout."""
+
     def __init__(self, parent: QWidget | None = None, point_size: int = 11,
-                 bold: bool = False) -> None:
+                 bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
+                 text: str = "") -> None:
         super().__init__(parent)
         self._pt = point_size
         self._bold = bold
-        self._plain = ""
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._plain = text
+        self.setText(text)
+        self.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(1)
         self.set_point_size(point_size)
 
-    def set_point_size(self, pt: int) -> None:
+    def set_point_size(self, pt: int, bold: bool | None = None) -> None:
         self._pt = pt
+        if bold is not None:
+            self._bold = bold
         f = QFont(self.font())
         f.setPointSize(pt)
         f.setBold(self._bold)
@@ -36,6 +43,8 @@ class FitLabel(QLabel):
 
     def set_text(self, plain: str, html: str | None = None) -> None:
         """Show ``html`` (or ``plain``); the fit is measured on ``plain``."""
+        if plain == self._plain and html is None and self.text() == plain:
+            return
         self._plain = plain
         self.setText(html if html is not None else plain)
         self._fit()

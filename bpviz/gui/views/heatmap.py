@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QFont
 from PySide6.QtWidgets import (
+    QGraphicsItem,
     QGraphicsRectItem,
     QLabel,
     QMenu,
@@ -97,6 +98,8 @@ class Heatmap(QWidget):
             ax.setPen("k")
             ax.setTextPen("k")
             ax.enableAutoSIPrefix(False)
+            # index axes change only with the shape: blit a cached pixmap, not replay
+            ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         self._readout = QLabel(" ")
         self._readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

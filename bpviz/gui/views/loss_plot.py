@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from .axes import LogAxis
 from .colormaps import CLASS_COLORS
+from .fitlabel import FitLabel
 from .series import DEFAULT_CAP, DecimatedSeries
 from .throttle import Throttle
 
@@ -72,7 +74,7 @@ class LossPlot(QWidget):
             pi.getAxis(name).setPen("k")
             pi.getAxis(name).setTextPen("k")
             pi.getAxis(name).enableAutoSIPrefix(False)
-        self._status = QLabel("no training yet")
+        self._status = FitLabel(align=Qt.AlignmentFlag.AlignLeft, text="no training yet")
         self._log = QCheckBox("log y")
         self._log.setToolTip("Logarithmic loss axis: equal steps mean equal factors")
         self._log.toggled.connect(self.set_log_y)
@@ -102,7 +104,7 @@ class LossPlot(QWidget):
         return self._series[key]
 
     def status_text(self) -> str:
-        return self._status.text()
+        return self._status.plain_text()
 
     def clear(self) -> None:
         self._last_step = -1
@@ -113,7 +115,7 @@ class LossPlot(QWidget):
             c.setData([], [])
         self._drawn = {}
         self._throttle.cancel()
-        self._status.setText("no training yet")
+        self._status.set_text("no training yet")
 
     def set_log_y(self, on: bool) -> None:
         if self._log.isChecked() != bool(on):
@@ -186,7 +188,7 @@ class LossPlot(QWidget):
             parts.append(f"test loss {L['test_loss']:.4g}")
         if L.get("test_acc") is not None:
             parts.append(f"test accuracy {percent(L['test_acc'])}")
-        self._status.setText("  ·  ".join(parts))
+        self._status.set_text("  ·  ".join(parts))
 
     def _apply_fonts(self) -> None:
         big = self._presentation
@@ -198,9 +200,9 @@ class LossPlot(QWidget):
             pi.getAxis(name).setStyle(tickFont=tick)
         pi.setLabel("left", "loss", **style)
         pi.setLabel("bottom", "step", **style)
-        font = QFont(self._status.font())
+        self._status.set_point_size(16 if big else 10)
+        font = QFont(self._log.font())
         font.setPointSize(16 if big else 10)
-        self._status.setFont(font)
         self._log.setFont(font)
         self._legend.setLabelTextSize(f"{15 if big else 9}pt")
         for _, label in self._legend.items:
