@@ -364,3 +364,30 @@ def test_every_view_presentation_and_clear(qtbot, digits):
         if hasattr(v, "clear"):
             v.clear()
         assert not v.grab().isNull()
+
+
+def test_panel_menus_export_picture_and_data(qtbot, digits, tmp_path):
+    from bpviz.gui.views import export
+
+    ctx = _fresh_ctx(digits)
+    mp, lp, gh = MatrixPanel(ctx), LossPlot(ctx), GradientHealthPlot(ctx)
+    views = [mp, lp, gh, DataView(ctx), ComparePanel(ctx)]
+    for v in views:
+        qtbot.addWidget(v)
+        v.show()
+        v.show_snapshot(digits.snapshots[-1])
+        getattr(v, "flush", lambda: None)()
+    for v in views:
+        mats = v.export_matrices() if hasattr(v, "export_matrices") else None
+        menu = export.panel_menu(v, "p", (lambda m=mats: m) if mats else None)
+        texts = [a.text() for a in menu.actions()]
+        assert texts[0].startswith("Export panel as picture")
+        path = export.export_widget(v, tmp_path / f"{type(v).__name__}.png")
+        assert path.stat().st_size > 1000
+    mats = mp.export_matrices()
+    step = digits.snapshots[-1].step
+    np.testing.assert_array_equal(mats["δ²"], step.backprop.layers[1].delta)
+    loss = lp.export_matrices()[f"loss {TRAIN_BATCH}"]
+    assert loss.shape[1] == 2 and loss[-1, 0] == step.step
+    norms = gh.export_matrices()["dW1 norm"]
+    assert norms[-1, 1] == pytest.approx(step.grad_norms["dW0"])

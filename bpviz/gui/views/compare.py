@@ -17,6 +17,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from . import export
 from .colormaps import CLASS_COLORS
 from .fitlabel import FitLabel
 from .loss_plot import new_records
@@ -138,6 +139,7 @@ class ComparePanel(QWidget):
         lay.addWidget(self._bars, 1)
         lay.addWidget(self._batch)
         self._apply_fonts()
+        export.install_panel_menu(self, "loop-vs-vectorized")
 
     # ------------------------------------------------------------ API
     def texts(self) -> dict[str, str]:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ...engine.network import predict_labels
+from . import export
 from .colorbar import ColourBar
 from .colormaps import HIGHLIGHT, class_color, class_colors, map_signed
 from .digit_grid import DigitGrid, to_qimage
@@ -126,6 +127,7 @@ class DataView(QWidget):
         lay.addWidget(self._header)
         lay.addWidget(self._stack, 1)
         self._apply_fonts()
+        export.install_panel_menu(self, "data", None, (self._plot, self._grid))
         sig = getattr(ctx, "datasetChanged", None)
         if sig is not None:
             sig.connect(self.set_dataset)

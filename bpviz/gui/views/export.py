@@ -10,13 +10,14 @@ digits, enough to load a float32 matrix back bit-for-bit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRectF, QSize
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 IMAGE_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
 MATRIX_FILTER = "CSV table (*.csv);;NumPy array (*.npy)"
@@ -131,3 +132,29 @@ def save_matrix_dialog(M: np.ndarray, parent: QWidget | None = None,
     except (OSError, ValueError) as exc:
         QMessageBox.warning(parent, "Save failed", str(exc))
         return None
+
+
+def panel_menu(widget: QWidget, name: str,
+               matrices: Callable[[], dict[str, np.ndarray]] | None = None) -> QMenu:
+    """Right-click menu of a panel: export it as a picture; save/copy its data arrays."""
+    menu = QMenu(widget)
+    menu.addAction("Export panel as picture (PNG/SVG)…",
+                   lambda: export_widget_dialog(widget, widget, name))
+    mats = matrices() if matrices is not None else {}
+    if mats:
+        menu.addSeparator()
+    for key, M in mats.items():
+        sub = menu.addMenu(key)
+        sub.addAction("Save (CSV/.npy)…", lambda M=M, key=key: save_matrix_dialog(M, widget, key))
+        sub.addAction("Copy to clipboard", lambda M=M: copy_matrix(M))
+    return menu
+
+
+def install_panel_menu(widget: QWidget, name: str,
+                       matrices: Callable[[], dict[str, np.ndarray]] | None = None,
+                       targets: tuple[QWidget, ...] = ()) -> None:
+    """Give ``widget`` (and child ``targets``, e.g. its plots) the :func:`panel_menu`."""
+    for t in (widget, *targets):
+        t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        t.customContextMenuRequested.connect(
+            lambda pos, t=t: panel_menu(widget, name, matrices).exec(t.mapToGlobal(pos)))

@@ -9,10 +9,12 @@ matrices. Each line is a bounded :class:`~.series.DecimatedSeries`.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from . import export
 from .axes import LogAxis
 from .colormaps import LINE_COLORS
 from .loss_plot import new_records
@@ -64,6 +66,7 @@ class GradientHealthPlot(QWidget):
         lay.addWidget(self._view, 1)
         lay.addWidget(self._hint)
         self._apply_fonts()
+        export.install_panel_menu(self, "gradient-health", self.export_matrices, (self._view,))
         for name in ("specChanged",):
             sig = getattr(ctx, name, None)
             if sig is not None:
@@ -81,6 +84,15 @@ class GradientHealthPlot(QWidget):
     def curve_data(self, quantity: str, layer: int):
         """``(steps, norms)`` of ``quantity`` ("dW" or "delta") for engine layer ``layer``."""
         return self._series[(quantity, layer)].data()
+
+    def export_matrices(self) -> dict[str, np.ndarray]:
+        """Each line as an (N, 2) array of (step, norm) rows, for the panel menu."""
+        out = {}
+        for (q, i), s in self._series.items():
+            x, y = s.data()
+            if len(x):
+                out[f"{'dW' if q == 'dW' else 'delta'}{i + 1} norm"] = np.column_stack([x, y])
+        return out
 
     def set_spec(self, spec) -> None:
         n = len(spec.layers) if spec is not None else 0

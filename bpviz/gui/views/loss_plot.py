@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
+from . import export
 from .axes import LogAxis
 from .colormaps import CLASS_COLORS
 from .fitlabel import FitLabel
@@ -87,6 +89,7 @@ class LossPlot(QWidget):
         lay.addLayout(top)
         lay.addWidget(self._plot, 1)
         self._apply_fonts()
+        export.install_panel_menu(self, "loss", self.export_matrices, (self._plot,))
         for name in ("specChanged", "datasetChanged"):
             sig = getattr(ctx, name, None)
             if sig is not None:
@@ -102,6 +105,15 @@ class LossPlot(QWidget):
 
     def series(self, key: str = TRAIN_BATCH) -> DecimatedSeries:
         return self._series[key]
+
+    def export_matrices(self) -> dict[str, np.ndarray]:
+        """Each curve as an (N, 2) array of (step, loss) rows, for the panel menu."""
+        out = {}
+        for key, s in self._series.items():
+            x, y = s.data()
+            if len(x):
+                out[f"loss {key}"] = np.column_stack([x, y])
+        return out
 
     def status_text(self) -> str:
         return self._status.plain_text()

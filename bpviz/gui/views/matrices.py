@@ -8,6 +8,7 @@ current layout are updated, and nothing is drawn while the panel is hidden
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import symbols
+from . import export, symbols
 from .heatmap import SCALE_MODES, Heatmap
 
 DEFAULT_KINDS = ("a", "delta", "dW", "W", "db")
@@ -101,6 +102,7 @@ class MatrixPanel(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self._grid_host, 1)
 
+        export.install_panel_menu(self, "matrices", self.export_matrices)
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._unflash)
@@ -120,6 +122,11 @@ class MatrixPanel(QWidget):
     def heatmap(self, kind: str, layer: int) -> Heatmap | None:
         """The heatmap of ``kind`` for engine layer ``layer`` (0-based), if built."""
         return self._maps.get((kind, layer))
+
+    def export_matrices(self) -> dict[str, np.ndarray]:
+        """Every matrix in the layout, by its symbol (what the panel menu saves)."""
+        return {self._maps[k].title().split(" — ")[0]: self._maps[k].matrix()
+                for k in self._shown if self._maps[k].matrix().size > 1}
 
     def shown(self) -> list[tuple[str, int]]:
         """The (kind, layer) pairs in the current layout, row by row."""
