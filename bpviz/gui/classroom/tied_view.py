@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..notation import T, sup
 from ..presentation import base_font, scaled_font
+from ..views.colormaps import map_signed
 from ..views.heatmap import Heatmap
 from .panel_menu import ExportMenuMixin
 
@@ -205,6 +207,10 @@ class TiedView(ExportMenuMixin, QWidget):
         self._style()
         self._redraw()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._redraw()                       # the cell numbers fit the new cell size
+
     def groups(self) -> list[TiedGroup]:
         return list(self._groups)
 
@@ -264,25 +270,29 @@ class TiedView(ExportMenuMixin, QWidget):
         self._ensure_heatmaps(len(mats))
         sym = "dW" if use_W else "db"
         s = max(float(np.abs(M).max()) for M in [*mats, total]) or 1.0
+        e10 = int(np.floor(np.log10(s)))      # cells show value / 10^e10: one or two digits
         for k, (hm, u, M) in enumerate(zip(self.heatmaps, g.users, mats, strict=True)):
             A = M.T if tr else M
             hm.set_matrix(A, f"use {k + 1}: {sym} from layer {u + 1}", *self._labels(use_W, tr))
             _set_levels(hm, s)
-            self._annotate(hm, A, s)
+            self._annotate(hm, A, s, e10)
         A = total.T if tr else total
         self.sum_map.set_matrix(A, "sum = what the update uses", *self._labels(use_W, tr))
         _set_levels(self.sum_map, s)
-        self._annotate(self.sum_map, A, s)
+        self._annotate(self.sum_map, A, s, e10)
+        unit = ("" if e10 == 0 or A.size > MAX_ANNOTATED
+                else f", numbers in units of 10<sup>{e10}</sup>".replace("-", "−"))
         self.equation.setText(self._equation_html(g, use_W) + "&nbsp;&nbsp;&nbsp; "
-                              f"<span style='color:#555'>(each {_shape(A, use_W)})</span>")
+                              f"<span style='color:#555'>(each {_shape(A, use_W)}{unit})</span>")
         err = g.check()
         ok = err <= 1e-5 * max(s, 1e-30) + 1e-12
         self.check_label.setText(
             f"check: max |sum − Σ uses| = {err:.1e}  {'✓' if ok else '✗'}   "
             f"(one colour scale for all: ±{s:.3g})")
 
-    def _annotate(self, hm: Heatmap, A: np.ndarray, s: float) -> None:
-        """Write the value into each cell of a small matrix, so sums can be checked by eye."""
+    def _annotate(self, hm: Heatmap, A: np.ndarray, s: float, k: int) -> None:
+        """Write ``value / 10^k`` into each cell of a small matrix, so sums can be checked
+        by eye; the font shrinks until the widest number fits its cell."""
         A = np.atleast_2d(A)
         items = self._texts.setdefault(id(hm), [])
         n = A.size if A.size <= MAX_ANNOTATED else 0
@@ -291,10 +301,18 @@ class TiedView(ExportMenuMixin, QWidget):
             t.setZValue(5)
             hm.plot_item().addItem(t)
             items.append(t)
-        font = scaled_font(base_font(), 1.4 if self._presentation else 1.2, bold=True)
-        for t, (r, c) in zip(items, np.ndindex(*A.shape), strict=False):
+        texts = [_cell_text(float(v) / 10.0 ** k) for v in A.ravel()[:n]]
+        vb = hm.plot_item().vb
+        cell_w, cell_h = vb.width() / max(1, A.shape[1]), vb.height() / max(1, A.shape[0])
+        font = scaled_font(base_font(), 1.6, bold=True)
+        widest = max(texts, key=len, default="0")
+        while font.pointSizeF() > 7 and (
+                QFontMetrics(font).horizontalAdvance(widest) > 0.85 * cell_w
+                or QFontMetrics(font).height() > 0.5 * cell_h):
+            font.setPointSizeF(font.pointSizeF() - 1)
+        for t, text, (r, c) in zip(items, texts, np.ndindex(*A.shape), strict=False):
             v = float(A[r, c])
-            t.setText(f"{v:.2g}".replace("-", "−"))
+            t.setText(text)
             t.setColor("w" if abs(v) > 0.6 * s else "k")
             t.setFont(font)
             t.setPos(c + 1, r + 1)          # Heatmap pixel centres are 1-based
@@ -336,12 +354,17 @@ def _set_levels(hm: Heatmap, s: float) -> None:
     if hasattr(hm, "set_fixed_scale"):      # the Heatmap API, once it has one
         hm.set_fixed_scale(s)
         return
-    hm.image_item().setLevels((-s, s))
+    # meanwhile: recolour the image on the shared scale (what Heatmap does with its own)
+    hm.image_item().setImage(map_signed(hm.matrix(), s), autoLevels=False, levels=None)
     bar = hm.colorbar()
     if bar is not None and hasattr(bar, "set_scale"):
         bar.set_scale(s)
-    elif bar is not None and hasattr(bar, "setLevels"):
-        bar.setLevels((-s, s), update_items=False)
+
+
+def _cell_text(x: float) -> str:
+    """A cell's number, short: ``-1.4`` -> ``−1.4``, ``0.0951`` -> ``0.095``."""
+    text = f"{x:.2g}" if abs(x) >= 0.01 else "0"
+    return text.replace("-", "−")
 
 
 def _shape(A: np.ndarray, matrix: bool) -> str:
