@@ -183,7 +183,7 @@ def test_tied_layer_shows_owner_weights(qtbot):
     step = run.snapshots[-1].step
     assert step.backprop.layers[2].owner == 1
     np.testing.assert_array_equal(p.heatmap("W", 2).matrix(), step.weights["W1"])
-    assert "= W², tied" in p.heatmap("W", 2).title()
+    assert p.heatmap("W", 2).title() == "W³ = W² (tied) — 8×8"
 
 
 def test_symbols_helpers():

@@ -169,8 +169,8 @@ class DataView(QWidget):
             self._grid.set_images(ds.X_test, ds.y_test, ds.image_shape, ds.class_names)
             self._sample.clear()
             self._stack.setCurrentIndex(1)
-            self._header.set_text(f"{ds.name}: test images, label = predicted/true, "
-                                 "red = wrong")
+            self._header.set_text(f"{ds.name} · test images · label = predicted/true · "
+                                  "red = wrong")
         elif ds.n_features == 2:
             self._mode = "classify2d" if ds.n_classes > 0 else "regress2d"
             self._setup_points(ds)
@@ -191,9 +191,8 @@ class DataView(QWidget):
                 pred = predict_labels(np.asarray(snap.test_output))
                 self._grid.set_predictions(pred)
                 acc = float(np.mean(pred == ds.y_test)) if len(pred) else 0.0
-                self._header.set_text(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% "
-                                     f"on {len(pred)} images · label = predicted/true, "
-                                     "red = wrong")
+                self._header.set_text(f"step {snap.step.step} · test acc. {100 * acc:.1f}% "
+                                      f"({len(pred)} images) · predicted/true · red = wrong")
         elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
             self._show_boundary(snap)
 
@@ -281,9 +280,12 @@ class DataView(QWidget):
         pad = 0.1 * (hi - lo)
         pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
                     yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
-        kind = "classes" if ds.n_classes > 0 else "target (colour bar)"
-        self._header.set_text(f"{ds.name}: points coloured by {kind}; background = the "
-                             f"network's {'decision' if ds.n_classes > 0 else 'output'}")
+        if ds.n_classes > 0:
+            self._header.set_text(f"{ds.name} · colour = class · background = the network's "
+                                  "decision")
+        else:
+            self._header.set_text(f"{ds.name} · colour = target · background = the network's "
+                                  "output")
 
     def _show_boundary(self, snap) -> None:
         ds = self._ds
@@ -299,8 +301,8 @@ class DataView(QWidget):
         self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         acc = snap.step.test_accuracy
         if acc is not None:
-            self._header.set_text(f"step {snap.step.step} · test accuracy {100 * acc:.1f}% · "
-                                 "filled = train, rings = test")
+            self._header.set_text(f"step {snap.step.step} · test acc. {100 * acc:.1f}% · "
+                                  "dots = train, rings = test")
         elif snap.step.test_loss is not None:
             self._header.set_text(f"step {snap.step.step} · test loss {snap.step.test_loss:.4g}")
 

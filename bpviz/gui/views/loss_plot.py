@@ -195,12 +195,12 @@ class LossPlot(QWidget):
         if "epoch" in L:
             parts.append(f"epoch {L['epoch']}")
         if L.get("loss") is not None:
-            parts.append(f"mini-batch loss {L['loss']:.4g}")
+            parts.append(f"batch loss {L['loss']:.3g}")
         if L.get("test_loss") is not None:
-            parts.append(f"test loss {L['test_loss']:.4g}")
+            parts.append(f"test loss {L['test_loss']:.3g}")
         if L.get("test_acc") is not None:
-            parts.append(f"test accuracy {percent(L['test_acc'])}")
-        self._status.set_text("  ·  ".join(parts))
+            parts.append(f"test acc. {percent(L['test_acc'])}")
+        self._status.set_text(" · ".join(parts))
 
     def _apply_fonts(self) -> None:
         big = self._presentation

@@ -53,10 +53,9 @@ def symbol(kind: str, layer: int, notation: str = "out_in", reduction: str = "me
         prod = "aᵀδ" if notation == "in_out" else "δᵀa"
         return f"dW{sup(l)} = {prod}" + ("/K" if reduction == "mean" else "")
     if kind == "W":
-        text = f"W{sup(l)} ({'in×out' if notation == 'in_out' else 'out×in'})"
         if owner is not None and owner != layer:
-            text += f" = W{sup(owner + 1)}, tied"
-        return text
+            return f"W{sup(l)} = W{sup(owner + 1)} (tied)"
+        return f"W{sup(l)} ({'in×out' if notation == 'in_out' else 'out×in'})"
     if kind == "db":
         return f"db{sup(l)}"
     raise ValueError(f"unknown matrix kind {kind!r}; use one of {', '.join(KINDS)}")
