@@ -265,7 +265,8 @@ def test_data_view_digits_grid(qtbot, digits):
     for k in range(grid.visible_count()):
         text, wrong = grid.label(k)
         assert text == f"{pred[k]}/{y[k]}" and wrong == (pred[k] != y[k])
-    assert "test accuracy" in dv.header_text()
+    acc = 100 * np.mean(pred == y)
+    assert f"test acc. {acc:.1f}%" in dv.header_text()
     img = grid.grab().toImage()
     assert not img.isNull() and img.pixelColor(img.width() // 8, img.height() // 8).isValid()
     i = int(snap.step.batch_index[0])
