@@ -241,7 +241,8 @@ class DataView(QWidget):
     # ------------------------------------------------------------ internals
     def _setup_points(self, ds) -> None:
         pi = self._plot.getPlotItem()
-        size = 12 if self._presentation else 7
+        few = len(ds.X_train) <= 100  # a handful of points (xor): draw them big
+        size = (18 if few else 12) if self._presentation else (13 if few else 7)
         self._legend.clear()
         tr = _subset(len(ds.X_train), MAX_POINTS)
         te = _subset(len(ds.X_test), MAX_POINTS)
@@ -257,7 +258,9 @@ class DataView(QWidget):
                 name = ds.class_names[c] if c < len(ds.class_names) else str(c)
                 self._legend.addItem(pg.ScatterPlotItem(size=size, brush=brushes[c], pen="w"),
                                      f"class {name}")
-            self._legend.addItem(pg.ScatterPlotItem(size=size, brush=None, pen="k"), "test (ring)")
+            if len(ds.X_test):
+                self._legend.addItem(pg.ScatterPlotItem(size=size, brush=None, pen="k"),
+                                     "test (ring)")
             if self._bar_added:
                 pi.layout.removeItem(self._bar)
                 self._bar.setParentItem(None)
@@ -275,7 +278,7 @@ class DataView(QWidget):
                 pi.layout.addItem(self._bar, 2, 3)
                 self._bar_added = True
             self._bar.set_scale(self._s)
-        self._ring.setSize(30 if self._presentation else 22)
+        self._ring.setSize(size + 15)
         lo, hi = ds.X_train.min(axis=0), ds.X_train.max(axis=0)
         pad = 0.1 * (hi - lo)
         pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
