@@ -1,0 +1,103 @@
+"""bpviz's gradients against PyTorch autograd (float64), tied weights included.
+
+PyTorch builds the same network from the same weights with its own layers and
+losses; autograd differentiates it. Skipped where torch is not installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import HIDDEN, OUTPUTS, make_spec, random_batch, random_net, rel_diff
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+ACT = {
+    "identity": lambda z: z,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
+}
+
+
+def torch_grads(net, X, Y):
+    """Loss and gradients of ``net``'s weights by autograd (tied layers share tensors)."""
+    spec = net.spec
+    params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+              for k, v in net.get_weights().items()}
+    a = torch.tensor(X)
+    y = torch.tensor(Y)
+    z = None
+    for i, ly in enumerate(spec.layers):
+        o = spec.owner(i)
+        z = F.linear(a, params[f"W{o}"], params[f"b{o}"])
+        a = z if ly.activation == "softmax" else ACT[ly.activation](z)
+    red = spec.reduction
+    if spec.loss == "cross_entropy":
+        loss = F.cross_entropy(z, y, reduction=red)           # softmax inside, from z
+    elif spec.loss == "binary_cross_entropy":
+        loss = F.binary_cross_entropy_with_logits(z, y, reduction="sum")
+        loss = loss / len(X) if red == "mean" else loss
+    else:
+        loss = 0.5 * ((a - y) ** 2).sum()
+        loss = loss / len(X) if red == "mean" else loss
+    loss.backward()
+    return loss.item(), {k: p.grad.numpy() for k, p in params.items()}
+
+
+CASES = [
+    ("tanh", ("softmax", "cross_entropy"), "mean", {}),
+    ("relu", ("softmax", "cross_entropy"), "sum", {}),
+    ("leaky_relu", ("sigmoid", "binary_cross_entropy"), "mean", {}),
+    ("sigmoid", ("identity", "squared_error"), "sum", {}),
+    ("identity", ("tanh", "squared_error"), "mean", {}),
+    ("tanh", ("relu", "squared_error"), "mean", {}),
+    ("relu", ("leaky_relu", "squared_error"), "sum", {}),
+    ("sigmoid", ("sigmoid", "squared_error"), "mean", {}),
+    ("tanh", ("softmax", "cross_entropy"), "mean", {2: 1}),
+    ("relu", ("identity", "squared_error"), "sum", {2: 1, 3: 1}),
+]
+
+
+@pytest.mark.parametrize(("hidden", "output", "reduction", "ties"), CASES,
+                         ids=[f"{c[0]}-{c[1][0]}-{c[2]}{'-tied' if c[3] else ''}" for c in CASES])
+@pytest.mark.parametrize("method", ["vectorized", "loop"])
+def test_gradients_match_autograd(hidden, output, reduction, ties, method):
+    out_act, loss = output
+    rng = np.random.default_rng(len(hidden) + 7 * len(ties))
+    spec = make_spec(5, [(6, hidden)] * 4, (4, out_act), loss, reduction,
+                     ties=ties)
+    net = random_net(spec, 11)
+    X, Y = random_batch(spec, 9, rng)
+    rec = net.backprop(X, Y, method)
+    t_loss, t_grads = torch_grads(net, X, Y)
+    assert rec.loss == pytest.approx(t_loss, rel=1e-12)
+    assert rec.grads.keys() == t_grads.keys()
+    for k, g in t_grads.items():
+        assert rel_diff(rec.grads[k], g) < 1e-10, (k, rel_diff(rec.grads[k], g))
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("output", OUTPUTS, ids=[f"{a}-{b}" for a, b in OUTPUTS])
+def test_every_pairing_matches_autograd(hidden, output):
+    spec = make_spec(3, [(5, hidden)], (3, output[0]), output[1])
+    net = random_net(spec, 2)
+    X, Y = random_batch(spec, 6, np.random.default_rng(2))
+    rec = net.backprop(X, Y)
+    t_loss, t_grads = torch_grads(net, X, Y)
+    assert rec.loss == pytest.approx(t_loss, rel=1e-12)
+    for k, g in t_grads.items():
+        assert rel_diff(rec.grads[k], g) < 1e-10, k
+
+
+def test_float32_gradients_match_autograd_to_float32_rounding():
+    spec = make_spec(20, [(32, "relu"), (32, "tanh")], (10, "softmax"), "cross_entropy")
+    net = random_net(spec, 4, dtype="float32")
+    X, Y = random_batch(spec, 64, np.random.default_rng(4))
+    rec = net.backprop(X, Y)
+    t_loss, t_grads = torch_grads(net, X, Y)            # float64 reference on float32 weights
+    assert rec.loss == pytest.approx(t_loss, rel=1e-5)
+    for k, g in t_grads.items():
+        assert rel_diff(rec.grads[k], g) < 1e-5, k
