@@ -272,9 +272,6 @@ def test_set_method_and_batch_size_apply_at_the_next_step(blobs3):
     assert tr.train_step().method == "vectorized"
 
 
-@pytest.mark.xfail(strict=True, reason="each queued setter replaces the whole config with "
-                   "a copy taken when it was called, so a second change between two steps "
-                   "undoes the first")
 def test_several_changes_between_two_steps_all_apply(blobs3):
     tr = Trainer(classifier(), blobs3, TrainConfig(batch_size=16, lr=0.1))
     tr.train_step()

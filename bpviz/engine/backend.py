@@ -67,7 +67,8 @@ def cupy_status() -> tuple[Any, str]:
             name = name.decode()
         return cupy, f"CuPy on {name}"
     except Exception as exc:
-        return None, f"CuPy cannot use the GPU: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        detail = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        return None, f"CuPy cannot use the GPU: {detail}"
 
 
 def gpu_available() -> bool:

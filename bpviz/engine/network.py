@@ -110,9 +110,12 @@ class Network:
         if not isinstance(spec, NetworkSpec):
             raise SpecError(f"Network needs a NetworkSpec, got {type(spec).__name__}")
         self.spec = spec.validate()
-        if np.dtype(dtype).name not in DTYPES:
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            self.dtype = None
+        if self.dtype is None or self.dtype.name not in DTYPES:
             raise BpvizError(f"dtype must be float32 or float64, got {dtype!r}")
-        self.dtype = np.dtype(dtype)
         self.backend = get_backend(backend)
         self.xp = self.backend.xp
         self.seed = seed

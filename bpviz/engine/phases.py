@@ -21,7 +21,6 @@ only reads the trainer's batch order, data and optimizer; it never imports Qt.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +28,8 @@ from typing import Any
 import numpy as np
 
 from .functions import activate, backprop_activation, output_delta, sample_losses
-from .records import BackpropRecord, LayerRecord, StepRecord
+from .records import BackpropRecord, StepRecord
 from .spec import NetworkSpec
-from .trainer import grad_norms
 
 PHASE_KINDS = ("z", "a", "loss", "delta", "dW", "db", "update")
 
@@ -163,6 +161,7 @@ class PhaseStepper:
         self._gen: Iterator[PhaseRecord] | None = None
         self._net: Any = None
         self._step = -1
+        self._done: StepRecord | None = None
         self.last: PhaseRecord | None = None
 
     @property
@@ -203,17 +202,13 @@ class PhaseStepper:
     # ------------------------------------------------------------------ one batch
     def _batch(self) -> Iterator[PhaseRecord]:
         tr = self.trainer
-        tr._apply_pending()                     # as train_step: queued settings first
+        step = tr.step
+        idx, X, Y = tr.begin_batch()            # as train_step: settings, batch, checkpoint
         net, cfg = tr.net, tr.config
         spec, xp, P = net.spec, net.xp, net.params
         host = net.backend.to_host
-        self._net, self._step = net, tr.step
-        step = tr.step
-        idx = tr.next_batch()
-        X, Y = tr._X[idx], tr._Y[idx]
-        if tr.step % cfg.checkpoint_every == 0:
-            tr._save_checkpoint()
-        bidx = np.asarray(host(idx) if not isinstance(idx, np.ndarray) else idx).copy()
+        self._net, self._step = net, step
+        bidx = np.array(idx, copy=True)
         plan = [(f"W{spec.owner(i)}", f"b{spec.owner(i)}", ly.activation, spec.owner(i))
                 for i, ly in enumerate(spec.layers)]
         L, K = len(plan), int(X.shape[0])
@@ -272,37 +267,16 @@ class PhaseStepper:
         # the update, exactly as train_step: the engine's own backprop of this batch
         # (same weights, same method) gives the gradients the trainer's optimizer applies;
         # the phases above are the same numbers to rounding, computed one step at a time
-        eng_loss, eng_layers, eng_grads = net._backprop(X, Y, cfg.method)
-        record = BackpropRecord(
-            eng_loss,
-            tuple(LayerRecord(*(np.array(host(x), copy=True) for x in t[:6]), owner=t[6])
-                  for t in eng_layers),
-            {k: np.array(host(v), copy=True) for k, v in eng_grads.items()},
-            cfg.method, K)
-        used = net.get_weights()
-        if math.isfinite(eng_loss):
-            tr.optimizer.step(P, eng_grads, xp)
-        else:
-            tr._restore_checkpoint()
-        tr.step += 1
+        tr.request_matrices()
+        done = tr.finish_batch(idx, net._backprop(X, Y, cfg.method))
         self._step = tr.step
-        loss_box[0] = eng_loss
-        yield rec("update", -1, None, record, used)
+        self._done = done
+        loss_box[0] = done.loss
+        yield rec("update", -1, None, done.backprop, done.weights)
 
     def step_record(self, rec: PhaseRecord) -> StepRecord:
-        """The :class:`StepRecord` an ordinary ``train_step`` would yield for the batch of
-        ``rec`` (an update phase): loss, accuracy, backprop record and weights."""
-        if rec.kind != "update" or rec.record is None:
+        """The :class:`StepRecord` of the batch that the update phase ``rec`` finished:
+        what an ordinary ``train_step`` yields (loss, accuracy, backprop record, weights)."""
+        if rec.kind != "update" or self._done is None or self._done.step != rec.step + 1:
             raise ValueError("only the update phase finishes a step")
-        tr = self.trainer
-        acc = None
-        if tr.classification:
-            labels = np.asarray(tr.data.y_train)[rec.batch_index]
-            out = rec.record.output
-            pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
-            acc = float((pred == labels).mean())
-        return StepRecord(rec.step + 1, tr.epoch, float(rec.loss), acc, 0.0, "vectorized",
-                          len(rec.batch_index), float(tr.config.lr),
-                          batch_index=rec.batch_index, backprop=rec.record,
-                          weights=rec.weights, grad_norms=grad_norms(rec.record),
-                          diverged=not math.isfinite(float(rec.loss)))
+        return self._done

@@ -116,39 +116,35 @@ class Trainer:
         while self._pending:
             self._pending.pop(0)()
 
-    def set_lr(self, lr: float) -> None:
-        """Change the learning rate before the next mini-batch (thread-safe)."""
-        lr = check_hyper("learning rate", lr, strict=True, high=1e3)
+    def _change(self, fresh_optimizer: bool = False, **changes: Any) -> None:
+        """Check ``changes`` to the config now (bad values raise at once), apply
+        them before the next mini-batch on top of whatever else was queued."""
+        replace(self.config, **changes).validate()
 
         def apply() -> None:
-            self.config = replace(self.config, lr=lr)
-            self.optimizer.lr = lr
+            self.config = cfg = replace(self.config, **changes)
+            if fresh_optimizer:
+                self.optimizer = cfg.make_optimizer()
+            else:
+                self.optimizer.lr, self.optimizer.l1, self.optimizer.l2 = cfg.lr, cfg.l1, cfg.l2
         self._queue(apply)
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate before the next mini-batch (thread-safe)."""
+        self._change(lr=check_hyper("learning rate", lr, strict=True, high=1e3))
 
     def set_optimizer(self, name: str, **hyper: Any) -> None:
         """Switch optimizer (its state starts fresh) before the next mini-batch."""
-        cfg = replace(self.config, optimizer=name, **hyper).validate()
-
-        def apply() -> None:
-            self.config = cfg
-            self.optimizer = cfg.make_optimizer()
-        self._queue(apply)
+        self._change(fresh_optimizer=True, optimizer=name, **hyper)
 
     def set_regularization(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        cfg = replace(self.config, l1=l1, l2=l2).validate()
-
-        def apply() -> None:
-            self.config = cfg
-            self.optimizer.l1, self.optimizer.l2 = cfg.l1, cfg.l2
-        self._queue(apply)
+        self._change(l1=l1, l2=l2)
 
     def set_method(self, method: str) -> None:
-        cfg = replace(self.config, method=method).validate()
-        self._queue(lambda: setattr(self, "config", cfg))
+        self._change(method=method)
 
     def set_batch_size(self, batch_size: int) -> None:
-        cfg = replace(self.config, batch_size=batch_size).validate()
-        self._queue(lambda: setattr(self, "config", cfg))
+        self._change(batch_size=batch_size)
 
     def request_matrices(self) -> None:
         """Ask for the matrices (backprop record and weights) in the next record."""
@@ -223,17 +219,33 @@ class Trainer:
 
     def train_step(self) -> StepRecord:
         """One mini-batch: backprop, then the optimizer's update."""
-        self._apply_pending()
-        net, cfg, be = self.net, self.config, self.net.backend
-        want = self._matrices
-        self._matrices = False
-        idx = self.next_batch()
-        X, Y = self._X[idx], self._Y[idx]
-        if self.step % cfg.checkpoint_every == 0:
-            self._save_checkpoint()
+        idx, X, Y = self.begin_batch()
+        be = self.net.backend
         t0 = be.timer()
-        loss, layers, grads = net._backprop(X, Y, cfg.method)
-        ms = (be.timer() - t0) * 1000.0
+        result = self.net._backprop(X, Y, self.config.method)
+        return self.finish_batch(idx, result, (be.timer() - t0) * 1000.0)
+
+    def begin_batch(self) -> tuple[np.ndarray, Any, Any]:
+        """Apply queued settings, draw the next mini-batch, checkpoint if due.
+
+        Returns ``(idx, X, Y)``: training-set rows and the batch on the device.
+        """
+        self._apply_pending()
+        idx = self.next_batch()
+        if self.step % self.config.checkpoint_every == 0:
+            self._save_checkpoint()
+        return idx, self._X[idx], self._Y[idx]
+
+    def finish_batch(self, idx: np.ndarray, result: tuple[float, list, dict],
+                     ms: float = 0.0) -> StepRecord:
+        """Update from a backprop ``result`` of the batch ``idx`` and make its record.
+
+        ``result`` is ``(loss, layers, grads)`` as ``Network._backprop`` gives.
+        A non-finite loss restores the last checkpoint instead (``diverged``).
+        """
+        net, cfg = self.net, self.config
+        loss, layers, grads = result
+        want, self._matrices = self._matrices, False
         epoch = self.epoch
         if not math.isfinite(loss):
             self._restore_checkpoint()
@@ -245,9 +257,8 @@ class Trainer:
         extra: dict[str, Any] = {}
         if want:
             extra["backprop"] = net.to_record(loss, layers, grads, cfg.method)
-            extra["weights"] = net.get_weights()
-            extra["batch_index"] = np.asarray(be.to_host(idx) if not isinstance(idx, np.ndarray)
-                                              else idx).copy()
+            extra["weights"] = net.get_weights()          # the weights this batch used
+            extra["batch_index"] = np.array(idx, copy=True)
             extra["grad_norms"] = grad_norms(extra["backprop"])
         self.optimizer.step(net.params, grads, net.xp)
         self.step += 1
