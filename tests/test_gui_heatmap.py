@@ -237,3 +237,190 @@ def test_export_files_load_back_equal(hm, tmp_path, qapp):
         export.save_matrix(M, tmp_path / "m.xlsx")
     with pytest.raises(ValueError):
         export.export_widget(hm, tmp_path / "h.gif")
+
+
+# ------------------------------------------------------------ a shared (fixed) scale
+def test_fixed_scale_overrides_the_mode_everywhere(hm):
+    M = np.array([[-0.5, 0.0], [0.25, 2.0]], dtype=np.float32)
+    hm.set_matrix(M, "t", "sample k", "input j")
+    hm.set_fixed_scale(4.0)  # after set_matrix: recolours at once
+    assert hm.fixed_scale() == 4.0 and hm.scale() == 4.0 and hm.levels() == (-4.0, 4.0)
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M, 4.0))
+    assert hm.colorbar().labels() == ("+4", "0", "−4")
+    assert hm.readout() == "colour scale ±4"
+    assert hm.hover_cell(1, 1).endswith("2   (scale ±4)")
+    hm.hover_cell(-1, -1)
+    hm.set_matrix(M * 10)  # new data: still the fixed scale (saturates)
+    assert hm.levels() == (-4.0, 4.0)
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 4.0))
+    menu = [a for a in hm.context_menu().actions() if a.text()]
+    assert "±4" in menu[3].text() and not menu[3].isEnabled()  # says it is shared
+    assert not any(a.isEnabled() for a in menu if a.text().startswith("Scale "))
+    hm.set_fixed_scale(None)  # back to the mode (per frame), without new data
+    assert hm.fixed_scale() is None and hm.levels() == (-20.0, 20.0)
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 20.0))
+    assert hm.colorbar().labels() == ("+20", "0", "−20")
+    assert hm.readout() == "colour scale ±20"
+    hm.set_fixed_scale(0.0)  # all-zero matrices: any scale works, as for the modes
+    assert hm.levels() == (-1.0, 1.0)
+    hm.set_fixed_scale(float("nan"))
+    assert hm.levels() == (-1.0, 1.0)
+
+
+def test_fixed_scale_set_before_data_and_mode_tracked_underneath(hm):
+    hm.set_scale_mode("locked")
+    hm.set_fixed_scale(0.5)
+    hm.set_matrix(np.full((2, 2), 3.0))  # locks the mode at 3 while 0.5 is shown
+    assert hm.scale() == 0.5
+    hm.set_matrix(np.full((2, 2), 7.0))
+    hm.set_fixed_scale(None)
+    assert hm.scale() == 3.0  # the lock taken underneath
+    hm.set_fixed_scale(2.0)
+    hm.reset()  # a new network: the shared scale is a setting and stays
+    assert hm.scale() == 2.0 and hm.colorbar().labels() == ("+2", "0", "−2")
+
+
+def test_heatmaps_sharing_a_scale_colour_equal_values_equally(qtbot):
+    maps = [Heatmap() for _ in range(2)]
+    for w, M in zip(maps, (np.array([[1.0, -1.0]]), np.array([[1.0, 8.0]])), strict=True):
+        qtbot.addWidget(w)
+        w.set_fixed_scale(8.0)
+        w.set_matrix(M)
+    np.testing.assert_array_equal(_rgb(maps[0])[0, 0], _rgb(maps[1])[0, 0])
+
+
+# ------------------------------------------------------------ colour bar labels
+@pytest.mark.parametrize("s, text", [(2.0, "2"), (-0.01234, "−0.0123"), (123.4, "123"),
+                                     (9.91e-5, "9.9e-5"), (-4.6e-5, "−4.6e-5"),
+                                     (1e-12, "1e-12"), (2.5e6, "2.5e6"), (999.7, "1e3"),
+                                     (0.009999, "0.01"), (0.0, "0")])
+def test_format_level_is_short(s, text):
+    from bpviz.gui.views.colorbar import format_level
+
+    assert format_level(s) == text.replace("e-", "e−")
+    assert len(format_level(-abs(s))) <= 8
+
+
+# float32 magnitudes; 2-digit exponents make the widest labels
+MAGNITUDES = [1e-12, 4.4e-12, 7.7e-20, 3.3e-9, 9.91e-5, 4.6e-5, 0.00123, 0.0456, 0.999, 1.0,
+              77.7, 999.9, 8.88e4, 1e6, 3.3e37]
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_colour_bar_labels_fit_their_column(hm, qtbot, presentation):
+    """The labels' width (QFontMetrics) fits the text column, and on screen they lie
+    inside the bar's rectangle (a ViewBox clips its children)."""
+    hm.set_presentation(presentation)
+    hm.resize(700, 400)
+    qtbot.waitUntil(lambda: not hm.colorbar().is_compact())
+    bar, view = hm.colorbar(), hm.graphics_view()
+    room = bar.text_room_px()
+    for s in MAGNITUDES:
+        for sign in (1.0, -1.0):
+            hm.set_matrix(np.array([[sign * s, -0.3 * sign * s]]))
+            top, mid, bottom = bar.labels()
+            assert top.startswith("+") and bottom.startswith("−") and mid == "0"
+            assert max(map(bar.label_px, bar.labels())) <= bar.text_room_px(), (s, top)
+            assert bar.text_room_px() == room  # fixed width: no re-layout for any float32
+    for s in (4.4e-12, -7.7e-20, 0.0456):  # and as drawn
+        hm.set_matrix(np.array([[s, 0.0]]))
+        qtbot.wait(10)
+        box = view.mapFromScene(bar.sceneBoundingRect()).boundingRect()
+        vt = view.viewportTransform()
+        for t in bar._texts.values():
+            r = t.deviceTransform(vt).mapRect(t.boundingRect())
+            assert box.left() <= r.left() and r.right() <= box.right() + 1, (t.text(), r, box)
+
+
+def test_colour_bar_widens_for_a_three_digit_exponent():
+    from bpviz.gui.views.colorbar import ColourBar
+
+    bar = ColourBar()
+    room = bar.text_room_px()
+    bar.set_scale(1.5e-300)  # only a float64 fixed scale gets here
+    assert bar.labels()[0] == "+1.5e−300"
+    assert bar.text_room_px() > room
+    assert max(map(bar.label_px, bar.labels())) <= bar.text_room_px()
+
+
+def test_format_value_has_a_bare_exponent():
+    from bpviz.gui.views.scaling import format_value
+
+    assert format_value(-7.9224e-05) == "−7.922e−5"
+    assert format_value(2.44e6) == "2.44e6"
+    assert format_value(0.5) == "0.5"
+
+
+# ------------------------------------------------------------ narrow heatmaps
+LONG_TITLE = "dW¹ = (1/K) δ¹ᵀ a⁰, the mean over the mini-batch of the outer products — 32×784"
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_long_title_never_pushes_the_colour_bar_out(hm, qtbot, presentation):
+    hm.set_presentation(presentation)
+    hm.resize(200, 300)
+    hm.set_matrix(np.ones((4, 6)) * 1e-5, "W — 4×6", "sample k", "input j")
+    qtbot.waitUntil(lambda: hm.width() == 200)
+    min_w = hm.minimumSizeHint().width()
+    hm.set_matrix(np.ones((4, 6)) * 1e-5, LONG_TITLE)
+    qtbot.wait(10)
+    assert hm.minimumSizeHint().width() == min_w and hm.width() == 200
+    label = hm.title_label()
+    assert label.is_elided() and label.text().endswith("…")
+    assert label.plain_text() == LONG_TITLE == hm.title() == label.toolTip()
+    assert label.point_size() < label.nominal_point_size()  # shrank before it cut
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    bar, view = hm.colorbar(), hm.graphics_view()
+    box = view.mapFromScene(bar.sceneBoundingRect()).boundingRect()
+    right = view.mapTo(hm, box.topRight()).x()
+    assert 0 < right <= hm.width()
+    readout = hm._readout
+    assert readout.fontMetrics().horizontalAdvance(readout.text()) <= readout.width()
+    hm.resize(1200, 300)  # room again: the whole title, no tooltip
+    qtbot.waitUntil(lambda: not label.is_elided())
+    assert label.text() == LONG_TITLE and label.toolTip() == ""
+
+
+def test_non_finite_warning_survives_a_narrow_title(hm, qtbot):
+    hm.resize(200, 300)
+    hm.set_matrix(np.array([[np.nan, 1.0]]), LONG_TITLE)
+    qtbot.wait(10)
+    assert hm.title_label().text().startswith("⚠ 1 non-finite")
+
+
+# ------------------------------------------------------------ export of a GraphicsView
+def test_export_a_pyqtgraph_graphics_view(hm, qtbot, tmp_path):
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage
+
+    pw = pg.PlotWidget(background="w")
+    qtbot.addWidget(pw)
+    pw.plot([0, 1, 2, 3], [0, 3, 1, 2], pen=pg.mkPen("r", width=3))
+    pw.resize(300, 200)
+    hm.set_matrix(np.array([[1.0, -1.0], [0.5, 0.0]]), "M — 2×2")
+    for w in (pw, hm.graphics_view()):
+        png = export.export_widget(w, tmp_path / "v.png")
+        img = QImage(str(png))
+        assert img.size() == w.size()
+        colours = {img.pixel(x, y) for y in range(0, img.height(), 3)
+                   for x in range(0, img.width(), 3)}
+        assert len(colours) > 10  # a drawing, not a blank page
+        svg = export.export_widget(w, tmp_path / "v.svg").read_text()
+        assert "<svg" in svg and "<path" in svg and len(svg) > 2000
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_last_column_number_is_not_cut_without_a_colour_bar(qtbot, presentation):
+    from PySide6.QtGui import QFontMetrics
+
+    hm = Heatmap(colorbar=False)
+    qtbot.addWidget(hm)
+    hm.set_presentation(presentation)
+    hm.resize(300, 250)
+    hm.set_matrix(np.ones((4, 32)))
+    hm.show()
+    qtbot.waitExposed(hm)
+    ax = hm.plot_item().getAxis("bottom")
+    half = QFontMetrics(ax.style["tickFont"]).horizontalAdvance("32") / 2
+    x = hm.plot_item().vb.mapViewToScene(QPointF(32.0, 1.0)).x()  # centre of column 32
+    assert x + half <= hm.graphics_view().width()

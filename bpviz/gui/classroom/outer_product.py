@@ -58,21 +58,6 @@ def running_sum(delta: np.ndarray, a_prev: np.ndarray, k: int, scale: float) -> 
     return scale * (d.T @ a)
 
 
-def _set_levels(hm: Heatmap, s: float) -> None:
-    """Show ``hm`` with the symmetric levels (-s, s) (a common scale across heatmaps)."""
-    s = s if s > 0 and np.isfinite(s) else 1.0
-    if hasattr(hm, "set_levels"):
-        hm.set_levels(s)
-        return
-    # until Heatmap offers set_levels (asked of gui-plots): recolour with the same map
-    from ..views.colormaps import map_signed
-
-    hm.image_item().setImage(map_signed(hm.matrix(), s), autoLevels=False, levels=None)
-    bar = hm.colorbar()
-    if bar is not None:
-        bar.set_scale(s)
-
-
 class OuterProductView(ExportMenuMixin, QWidget):
     """The running sum of outer products against the vectorized ``δᵀa`` (see module notes)."""
 
@@ -336,11 +321,11 @@ class OuterProductView(ExportMenuMixin, QWidget):
         else:
             titles = (f"sample {k}:  {frac}{prod_k}", f"sum of samples 1…{k}",
                       f"{frac}{prod} = dW{l}", "sum − vectorized")
+        for name in ("running", "vectorized", "difference"):   # one shared colour scale
+            h[name].set_fixed_scale(big)
         for name, M, title in zip(("outer", "running", "vectorized", "difference"),
                                   (outer, run, vec, diff), titles, strict=True):
             h[name].set_matrix(disp(M), title, rows, cols)
-        for name in ("running", "vectorized", "difference"):
-            _set_levels(h[name], big)
 
         step = f" of step {self._step}" if self._step is not None else ""
         scale_txt = (f"mean over the batch: every term carries 1/K = 1/{K}" if mean

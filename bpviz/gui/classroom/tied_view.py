@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 
 from ..notation import T, sup
 from ..presentation import base_font, scaled_font
-from ..views.colormaps import map_signed
 from ..views.heatmap import Heatmap
 from .panel_menu import ExportMenuMixin
 
@@ -273,12 +272,12 @@ class TiedView(ExportMenuMixin, QWidget):
         e10 = int(np.floor(np.log10(s)))      # cells show value / 10^e10: one or two digits
         for k, (hm, u, M) in enumerate(zip(self.heatmaps, g.users, mats, strict=True)):
             A = M.T if tr else M
+            hm.set_fixed_scale(s)      # one colour scale (-s, s) for all the heatmaps
             hm.set_matrix(A, f"use {k + 1}: {sym} from layer {u + 1}", *self._labels(use_W, tr))
-            _set_levels(hm, s)
             self._annotate(hm, A, s, e10)
         A = total.T if tr else total
+        self.sum_map.set_fixed_scale(s)
         self.sum_map.set_matrix(A, "sum = what the update uses", *self._labels(use_W, tr))
-        _set_levels(self.sum_map, s)
         self._annotate(self.sum_map, A, s, e10)
         unit = ("" if e10 == 0 or A.size > MAX_ANNOTATED
                 else f", numbers in units of 10<sup>{e10}</sup>".replace("-", "−"))
@@ -347,18 +346,6 @@ class TiedView(ExportMenuMixin, QWidget):
         self.check_label.setFont(scaled_font(base_font(), 1.1 if p else 1.0))
         for lab in self._ops:
             lab.setFont(scaled_font(base_font(), 2.0 if p else 2.2, bold=True))
-
-
-def _set_levels(hm: Heatmap, s: float) -> None:
-    """One colour scale ``(-s, s)`` for all the heatmaps of the view."""
-    if hasattr(hm, "set_fixed_scale"):      # the Heatmap API, once it has one
-        hm.set_fixed_scale(s)
-        return
-    # meanwhile: recolour the image on the shared scale (what Heatmap does with its own)
-    hm.image_item().setImage(map_signed(hm.matrix(), s), autoLevels=False, levels=None)
-    bar = hm.colorbar()
-    if bar is not None and hasattr(bar, "set_scale"):
-        bar.set_scale(s)
 
 
 def _cell_text(x: float) -> str:

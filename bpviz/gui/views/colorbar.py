@@ -10,6 +10,8 @@ only when their formatted value changes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
@@ -23,8 +25,29 @@ TEXT_X = 1.25
 
 
 def format_level(s: float) -> str:
-    """3 significant digits, a real minus sign: ``format_level(-0.01234) == '−0.0123'``."""
-    return f"{s:.3g}".replace("-", "−")
+    """A short colour-bar label with a real minus sign.
+
+    3 significant digits for ``0.01 <= |s| < 1000`` (``-0.01234`` -> ``'−0.0123'``),
+    otherwise 2 digits and a bare exponent (``9.91e-05`` -> ``'9.9e−5'``,
+    ``1234567`` -> ``'1.2e6'``): at most 8 characters with the sign for any float32,
+    so the bar's fixed text column (:data:`LABEL_TEMPLATES`) always holds it.
+    The readout line under the heatmap gives ``s`` to 4 digits.
+    """
+    s = float(s)
+    if s == 0.0 or not math.isfinite(s):
+        return f"{s:g}".replace("-", "−")
+    r = float(f"{s:.3g}")  # decide on the rounded value: 0.009999 -> "0.01", 999.7 -> "1e3"
+    if 0.01 <= abs(r) < 1000.0:
+        return f"{r:.3g}".replace("-", "−")
+    mant, exp = f"{s:.1e}".split("e")
+    mant = mant.removesuffix(".0")
+    return f"{mant}e{int(exp)}".replace("-", "−")
+
+
+#: The widest labels :func:`format_level` makes (2-digit exponents; ``8`` is a wide digit).
+LABEL_TEMPLATES = ("+0.0888", "−0.0888", "+8.8e−88", "−8.8e−88", "+888", "−888")
+#: Extra pixels in the text column beyond the measured text (anti-aliasing, rounding).
+TEXT_MARGIN_PX = 4
 
 
 class ColourBar(pg.ViewBox):
@@ -36,6 +59,8 @@ class ColourBar(pg.ViewBox):
         self._s = 1.0
         self._compact = False
         self._points = 9
+        self._bar_px_now = bar_px
+        self._room = 0
         self._font = QFont()
         ramp = np.ascontiguousarray(np.linspace(-1.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None])
         self._ramp = pg.ImageItem(ramp, axisOrder="row-major", levels=(-1.0, 1.0),
@@ -79,28 +104,46 @@ class ColourBar(pg.ViewBox):
         """Text size; the bar's width follows so the labels are never clipped."""
         self._points = points
         self._font.setPointSize(points)
-        h = QFontMetrics(self._font).height()
+        fm = QFontMetrics(self._font)
+        h = fm.height()
         for key, t in self._texts.items():
             t.setFont(self._font)
             # anchor: top label hangs below +s, middle is centred on 0, bottom sits on −s
             shift = {"top": 0.0, "mid": -h / 2, "bottom": -h}[key]
             t.setTransform(QTransform.fromTranslate(0, shift))
-        widest = "−0" if self._compact else "−0.000123"
-        text_px = QFontMetrics(self._font).horizontalAdvance(widest) + 6
-        bar_px = self._bar_px if points < 12 else int(self._bar_px * 1.6)
-        total = bar_px + text_px
+        self._bar_px_now = self._bar_px if points < 12 else int(self._bar_px * 1.6)
+        widest = ("+", "−", "0") if self._compact else LABEL_TEMPLATES
+        self._set_text_room(max(self.label_px(t) for t in widest) + TEXT_MARGIN_PX)
+
+    def _set_text_room(self, room: int) -> None:
+        """Make the text column ``room`` pixels wide (the whole bar is wider by the ramp)."""
+        bar_px = self._bar_px_now
+        self._room = int(room)
+        total = math.ceil(TEXT_X * bar_px) + self._room
         self.setFixedWidth(total)
         # the ramp fills bar_px pixels: x range so that BAR_WIDTH units = bar_px pixels
         self.setRange(xRange=(0.0, BAR_WIDTH * total / bar_px), yRange=(-1.0, 1.0), padding=0)
         self.setYRange(-1.0, 1.0, padding=0)
+
+    def label_px(self, text: str) -> int:
+        """The width in pixels that ``text`` needs in the bar's font."""
+        return QFontMetrics(self._font).horizontalAdvance(text)
+
+    def text_room_px(self) -> int:
+        """The width in pixels of the text column (right of the ramp and its ticks)."""
+        return self._room
 
     def set_scale(self, s: float) -> None:
         """Label the ends ``+s`` and ``−s`` (texts change only if their digits do)."""
         self._s = float(s)
         top = "+" if self._compact else "+" + format_level(s)
         if self._texts["top"].text() != top:
+            bottom = "−" if self._compact else format_level(-s)
             self._texts["top"].setText(top)
-            self._texts["bottom"].setText("−" if self._compact else format_level(-s))
+            self._texts["bottom"].setText(bottom)
+            need = max(self.label_px(top), self.label_px(bottom)) + TEXT_MARGIN_PX
+            if need > self._room:  # beyond the templates (|exponent| >= 100): widen once
+                self._set_text_room(need)
 
     def scale(self) -> float:
         return self._s

@@ -71,18 +71,34 @@ def copy_matrix(M: np.ndarray) -> str:
     return text
 
 
+def _render(widget: QWidget, painter: QPainter) -> None:
+    """Paint ``widget`` (and its children) at the painter's origin.
+
+    ``QWidget.render`` called unbound: a pyqtgraph ``GraphicsView`` (``PlotWidget``,
+    ``GraphicsLayoutWidget``, ...) is a ``QGraphicsView``, whose own ``render``
+    draws the *scene* and takes no target offset. Painting the widget instead
+    runs its paint event, which pyqtgraph prepares itself (``prepareForPaint``).
+    """
+    QWidget.render(widget, painter, QPoint(0, 0))
+
+
 def export_widget(widget: QWidget, path: str | Path) -> Path:
-    """Save what ``widget`` shows to ``path`` (``.png`` or ``.svg``)."""
+    """Save what ``widget`` shows to ``path`` (``.png`` or ``.svg``).
+
+    Works for any widget, a pyqtgraph ``GraphicsView`` itself included.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
+    size = widget.size()
+    if size.width() <= 0 or size.height() <= 0:
+        raise ValueError(f"cannot export an empty widget ({size.width()}×{size.height()} px)")
     if suffix == ".png":
-        pix = widget.grab()
+        pix = widget.grab()  # QWidget.grab: fine for a GraphicsView too
         if pix.isNull() or not pix.save(str(path), "PNG"):
             raise OSError(f"could not write {path}")
     elif suffix == ".svg":
         # QSvgGenerator + QWidget.render works for every widget, pyqtgraph or not
         # (pyqtgraph's own SVGExporter trips over Qt 6 path data).
-        size = widget.size()
         gen = QSvgGenerator()
         gen.setFileName(str(path))
         gen.setSize(QSize(size.width(), size.height()))
@@ -90,10 +106,10 @@ def export_widget(widget: QWidget, path: str | Path) -> Path:
         gen.setTitle(widget.windowTitle() or "bpviz")
         painter = QPainter(gen)
         try:
-            widget.render(painter, QPoint(0, 0))
+            _render(widget, painter)
         finally:
             painter.end()
-        if not path.exists():
+        if not path.exists() or path.stat().st_size == 0:
             raise OSError(f"could not write {path}")
     else:
         raise ValueError(f"cannot export a picture as {suffix or 'a file without extension'!r}; "

@@ -1,8 +1,10 @@
-"""A one-line label that shrinks its font (down to a floor) rather than be clipped.
+"""A one-line label that shrinks its font (down to a floor), then elides, rather than be clipped.
 
 Heatmap titles such as ``"dW¹ = δᵀa/K — 32×64"`` must stay whole in a narrow
 grid cell and in presentation mode; a pyqtgraph title would instead widen the
-plot's layout and push the colour bar out of sight.
+plot's layout and push the colour bar out of sight. When even the smallest
+allowed font is too wide, the text is cut with "…" and the whole text goes to
+the tooltip; :meth:`FitLabel.plain_text` always returns the whole text.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class FitLabel(QLabel):
         self._pt = point_size
         self._bold = bold
         self._plain = text
+        self._html: str | None = None
+        self._elided = False
         self.setText(text)
         self.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -43,14 +47,20 @@ class FitLabel(QLabel):
 
     def set_text(self, plain: str, html: str | None = None) -> None:
         """Show ``html`` (or ``plain``); the fit is measured on ``plain``."""
-        if plain == self._plain and html is None and self.text() == plain:
+        if plain == self._plain and html == self._html:
             return
         self._plain = plain
+        self._html = html
+        self._elided = False
         self.setText(html if html is not None else plain)
         self._fit()
 
     def plain_text(self) -> str:
         return self._plain
+
+    def is_elided(self) -> bool:
+        """True when the text is cut with "…" (too long even at the smallest font)."""
+        return self._elided
 
     def point_size(self) -> int:
         """The size in use now (<= the nominal size)."""
@@ -77,3 +87,15 @@ class FitLabel(QLabel):
         f.setPointSize(size)
         if f != self.font():
             self.setFont(f)
+        fm = QFontMetrics(f)
+        elide = self.width() > 1 and fm.horizontalAdvance(self._plain) > room
+        if elide:
+            cut = fm.elidedText(self._plain, Qt.TextElideMode.ElideRight, max(room, 0))
+            if cut != self.text():  # rich text would need its own elision: the cut plain text
+                self.setText(cut)
+        elif self._elided:
+            self.setText(self._html if self._html is not None else self._plain)
+        tip = self._plain if elide else ""
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+        self._elided = elide

@@ -12,7 +12,10 @@ matrix is printed. Pixel centres sit at 1, 2, ... so the axes count samples,
 neurons and inputs from 1 like the seeds (k = 1..K, i = 1..m, j = 1..n); the
 signals and :meth:`Heatmap.matrix` use 0-based NumPy indices.
 
-Scale modes (per frame, locked, smoothed): see :mod:`.scaling`.
+Scale modes (per frame, locked, smoothed): see :mod:`.scaling`. A fixed scale
+(:meth:`Heatmap.set_fixed_scale`) overrides the mode, so that several heatmaps
+share one colour scale; the mode keeps following the data underneath and takes
+over again when the fixed scale is cleared.
 
 Non-finite entries are shown as 0 (the view never draws NaN); the title then
 says how many there were.
@@ -20,18 +23,17 @@ says how many there were.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QCursor, QFont
+from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
-    QLabel,
     QMenu,
-    QSizePolicy,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -66,7 +68,9 @@ class Heatmap(QWidget):
         self._title = ""
         self._labels = ("", "")
         self._mode = "frame"
-        self._s: float | None = None
+        self._s: float | None = None  # the scale in use (fixed or the mode's)
+        self._mode_s: float | None = None  # the mode's own scale, tracked even while fixed
+        self._fixed: float | None = None
         self._locked: float | None = None
         self._nonfinite = 0
         self._hover = (-1, -1)
@@ -101,8 +105,9 @@ class Heatmap(QWidget):
             # index axes change only with the shape: blit a cached pixmap, not replay
             ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
-        self._readout = QLabel(" ")
-        self._readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # shrinks, then elides, in a narrow heatmap; never widens the widget
+        self._readout = FitLabel(self, _FONTS[False]["readout"],
+                                 align=Qt.AlignmentFlag.AlignLeft, text=" ")
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -154,22 +159,43 @@ class Heatmap(QWidget):
             m = float(np.abs(A).max()) if A.size else 0.0
         shape_changed = A.shape != self._data.shape
         self._data = A
-        s = next_scale(self._mode, m, self._s, self._locked)
+        self._mode_s = next_scale(self._mode, m, self._mode_s, self._locked)
         if self._mode == "locked" and self._locked is None:
-            self._locked = s
-        scale_changed = self._s is None or s != self._s
-        self._s = s
-        self._img.setImage(map_signed(A, s), autoLevels=False, levels=None)
+            self._locked = self._mode_s
+        scale_changed = self._show_scale()
+        self._img.setImage(map_signed(A, self._s), autoLevels=False, levels=None)
         if shape_changed:
             self._set_shape(*A.shape)
-        if scale_changed and self._bar is not None:
-            self._bar.set_scale(s)
         if title is not None or self._nonfinite or shape_changed:
             self._set_title(self._title if title is None else title)
         if row_label is not None or col_label is not None:
             self._set_labels(row_label, col_label)
         if self._hover[0] >= 0 or scale_changed:
             self._update_readout()
+
+    def set_fixed_scale(self, s: float | None) -> None:
+        """Use the levels ``(-s, s)`` whatever the scale mode; ``None`` returns to the mode.
+
+        For several heatmaps that share one colour scale (the same ``s`` given to
+        each). The colour bar, the readout line and the hover text show ``s``. A
+        non-positive or non-finite ``s`` (all matrices zero) counts as 1. Recolours
+        the current matrix at once if the scale changes, so it may be called before
+        or after :meth:`set_matrix`.
+        """
+        if s is not None:
+            s = float(s)
+            if not (s > 0 and math.isfinite(s)):
+                s = 1.0
+        if s == self._fixed:
+            return
+        self._fixed = s
+        if self._show_scale():
+            self._img.setImage(map_signed(self._data, self._s), autoLevels=False, levels=None)
+            self._update_readout()
+
+    def fixed_scale(self) -> float | None:
+        """The fixed scale set by :meth:`set_fixed_scale`, or ``None`` (the mode decides)."""
+        return self._fixed
 
     def set_title(self, title: str, row_label: str | None = None,
                   col_label: str | None = None) -> None:
@@ -180,16 +206,18 @@ class Heatmap(QWidget):
             self._set_labels(row_label, col_label)
 
     def reset(self) -> None:
-        """Forget the data and the scale (a new network): shows a blank 1×1 matrix."""
-        self._s = None
+        """Forget the data and the mode's scale (a new network): shows a blank 1×1 matrix.
+
+        A fixed scale (:meth:`set_fixed_scale`) is a setting, like the mode, and stays.
+        """
+        self._mode_s = None
         self._locked = None
         self._nonfinite = 0
         self._data = np.zeros((1, 1), dtype=np.float32)
-        self._img.setImage(map_signed(self._data, 1.0), autoLevels=False, levels=None)
+        self._show_scale()
+        self._img.setImage(map_signed(self._data, self._s), autoLevels=False, levels=None)
         self._set_shape(1, 1)
         self._update_readout()
-        if self._bar is not None:
-            self._bar.set_scale(1.0)
 
     def matrix(self) -> np.ndarray:
         """The float32 array currently shown (rows, cols); non-finite entries are 0."""
@@ -223,7 +251,7 @@ class Heatmap(QWidget):
         if mode == self._mode:
             return
         self._mode = mode
-        self._locked = self._s if mode == "locked" else None
+        self._locked = self._mode_s if mode == "locked" else None
 
     def relock(self) -> None:
         """Locked mode: take the scale from the next frame."""
@@ -269,7 +297,8 @@ class Heatmap(QWidget):
         return text
 
     def readout(self) -> str:
-        return self._readout.text()
+        """The whole readout line (the label may show it cut short in a narrow heatmap)."""
+        return self._readout.plain_text()
 
     # ------------------------------------------------------------ menus
     def context_menu(self) -> QMenu:
@@ -282,13 +311,18 @@ class Heatmap(QWidget):
                        lambda: export.save_matrix_dialog(self._data, self, name))
         menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self._data))
         menu.addSeparator()
+        fixed = self._fixed is not None
+        if fixed:
+            note = menu.addAction(f"Colour scale shared: ±{format_value(self._fixed)}")
+            note.setEnabled(False)
         for mode, text in (("frame", "Scale per frame"), ("locked", "Scale locked"),
                            ("smooth", "Scale smoothed")):
             act = menu.addAction(text, lambda m=mode: self.set_scale_mode(m))
             act.setCheckable(True)
             act.setChecked(mode == self._mode)
+            act.setEnabled(not fixed)
         act = menu.addAction("Re-lock scale now", self.relock)
-        act.setEnabled(self._mode == "locked")
+        act.setEnabled(self._mode == "locked" and not fixed)
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:
@@ -298,6 +332,17 @@ class Heatmap(QWidget):
         return self._title.split("—")[0].strip() or "matrix"
 
     # ------------------------------------------------------------ internals
+    def _show_scale(self) -> bool:
+        """Take ``s`` from the fixed scale or the mode; label the bar. True if it changed."""
+        s = self._fixed if self._fixed is not None else self._mode_s
+        if s is None:
+            s = 1.0
+        changed = s != self._s
+        self._s = s
+        if changed and self._bar is not None:
+            self._bar.set_scale(s)
+        return changed
+
     def _apply_fonts(self) -> None:
         f = _FONTS[self._presentation]
         tick = QFont()
@@ -306,19 +351,22 @@ class Heatmap(QWidget):
             # let the end labels (1 and the size) overhang the axis a little
             self._plot.getAxis(name).setStyle(tickFont=tick,
                                               hideOverlappingLabels=int(2.5 * f["axis"]))
+        self._tick_font = tick
+        self._fit_right_margin()
         if self._bar is not None:
             self._bar.set_font_size(f["axis"])
         self._title_label.set_point_size(f["title"])
-        font = QFont(self._readout.font())
-        font.setPointSize(f["readout"])
-        self._readout.setFont(font)
+        self._readout.set_point_size(f["readout"])
 
     def _set_title(self, title: str) -> None:
         self._title = title
-        html = title
-        if self._nonfinite:
-            html += f' <span style="color:#c00000">⚠ {self._nonfinite} non-finite → 0</span>'
-        self._title_label.set_text(title, html if html != title else None)
+        if not self._nonfinite:
+            self._title_label.set_text(title)
+            return
+        # the warning first: if a narrow heatmap cuts the title, the warning stays
+        warn = f"⚠ {self._nonfinite} non-finite → 0"
+        self._title_label.set_text(f"{warn}  {title}", f'<span style="color:#c00000">{warn}'
+                                   f"</span>&nbsp; {html.escape(title)}")
 
     def _set_labels(self, row_label: str | None, col_label: str | None) -> None:
         r = self._labels[0] if row_label is None else row_label
@@ -328,7 +376,16 @@ class Heatmap(QWidget):
         self._plot.setLabel("left", r, **style)
         self._plot.setLabel("bottom", c, **style)
 
+    def _fit_right_margin(self) -> None:
+        """Without a colour bar, room on the right for the last column's number ("32"),
+        which is centred on the last column and would otherwise be cut in half."""
+        if self._bar is not None:
+            return
+        half = QFontMetrics(self._tick_font).horizontalAdvance(str(self._data.shape[1])) // 2
+        self._view.ci.setContentsMargins(2, 2, half + 2, 2)
+
     def _set_shape(self, rows: int, cols: int) -> None:
+        self._fit_right_margin()
         # pixel (r, c) covers [c+0.5, c+1.5] x [r+0.5, r+1.5]: centres on 1-based indices
         self._img.setRect(QRectF(0.5, 0.5, cols, rows))
         self._plot.vb.setRange(xRange=(0.5, cols + 0.5), yRange=(0.5, rows + 0.5), padding=0)
@@ -369,7 +426,7 @@ class Heatmap(QWidget):
             if self.isVisible() and self.underMouse():
                 self._hover_shown = True
                 QToolTip.showText(QCursor.pos(), text, self._view)
-        self._readout.setText(text)
+        self._readout.set_text(text)
         return text
 
     def _mouse_moved(self, pos) -> None:

@@ -34,5 +34,12 @@ def next_scale(mode: str, m: float, prev: float | None, locked: float | None) ->
 
 
 def format_value(v: float) -> str:
-    """A number for a readout: 4 significant digits, a real minus sign."""
-    return f"{v:.4g}".replace("-", "−")
+    """A number for a readout: 4 significant digits, a real minus sign, a bare exponent.
+
+    ``format_value(-7.922e-05) == '−7.922e−5'``, ``format_value(2.44e6) == '2.44e6'``.
+    """
+    text = f"{v:.4g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        text = f"{mant}e{int(exp)}"
+    return text.replace("-", "−")
