@@ -272,7 +272,10 @@ class Network:
         for l in range(len(plan) - 1, -1, -1):
             wk, bk, _, owner = plan[l]
             a_prev = acts[l]
-            dW = delta.T @ a_prev                 # (m, K)(K, n): one product, K outer products
+            # dW = δᵀa (m, K)(K, n): one product instead of K outer products. Computed
+            # as (aᵀδ)ᵀ: the same numbers, but OpenBLAS writes this layout ~12% faster
+            # (dW is then a Fortran-ordered m×n array; NumPy and the views don't mind)
+            dW = (a_prev.T @ delta).T
             if scale != 1.0:
                 dW *= scale
             db = w @ delta                        # (K,)(K, m): wᵀδ, the weighted column sums
