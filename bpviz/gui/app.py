@@ -90,7 +90,12 @@ class AutoRun:
                  screenshot: str | None, stats: bool) -> None:
         from PySide6.QtCore import QTimer
 
+        from PySide6.QtCore import QEventLoop
+
         self.app, self.ctx, self.win = app, ctx, win
+        # a local loop, not app.exec()/app.exit(): exit() would make every later event
+        # loop in this process return at once (tests run several apps in one process)
+        self.loop = QEventLoop()
         self.seconds, self.screenshot, self.stats = max(0.0, seconds), screenshot, stats
         self.first_frame_s: float | None = None
         self.rc = 0
@@ -135,7 +140,10 @@ class AutoRun:
                 "steps": steps, "frames": frames, "seconds": round(elapsed, 2),
             }), flush=True)
         self.win.close()
-        self.app.exit(self.rc)
+        self.loop.exit(self.rc)
+
+    def exec(self) -> int:
+        return int(self.loop.exec())
 
 
 def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
@@ -153,7 +161,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     if not automated:
         return int(app.exec())
     auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats)
-    rc = int(app.exec())
+    rc = auto.exec()
     ctx.shutdown()
     win.deleteLater()
     return rc or auto.rc

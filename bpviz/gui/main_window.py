@@ -14,14 +14,17 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
+    QSizePolicy,
     QWidget,
 )
 
@@ -35,8 +38,64 @@ from .document import DocumentMixin
 LAYOUT_VERSION = 3
 #: Records kept for a hidden panel (it gets them when shown again).
 MAX_MISSED = 200_000
-#: Modules whose absence is tolerated while other engineers write them.
-_OPTIONAL_PREFIXES: tuple[str, ...] = ("bpviz.gui.views", "bpviz.gui.classroom")
+
+
+class StatusField(QWidget):
+    """A status-bar field that paints its text and never changes its size.
+
+    A QLabel asks for a new geometry with every new text, and in the status
+    bar that re-lays out the whole main window, moving and repainting every
+    dock, on every frame. This one is sized once for ``template``.
+    """
+
+    def __init__(self, template: str) -> None:
+        super().__init__()
+        self._template = template
+        self._text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel-like API
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance(self._template) + 12, fm.height() + 4)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return self.sizeHint()
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt API
+        if e.type() == QEvent.Type.FontChange:  # presentation mode: a new size, once
+            self.updateGeometry()
+        super().changeEvent(e)
+
+    def paintEvent(self, _e: Any) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        p.drawText(self.rect().adjusted(4, 0, -4, 0),
+                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self._text)
+        p.end()
+
+
+def shield(widget: QWidget) -> QWidget:
+    """``widget`` in a frameless, resizable scroll area.
+
+    A panel whose size hints change every frame (live labels, colour bars)
+    would otherwise re-layout the whole window on every frame, repainting
+    every dock; the scroll area absorbs those changes (and offers scroll bars
+    instead of squeezing a panel below its minimum size).
+    """
+    area = QScrollArea()
+    area.setObjectName(f"{widget.objectName() or type(widget).__name__}-area")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(DocumentMixin, QMainWindow):
@@ -70,22 +129,24 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.apply_default_layout()
         if restore_layout:
             self.restore_layout()
+        self.show_preset_views(ctx.preset)
         self._sync_actions()
         self._update_title()
+        self._frame_t0: float | None = None
+        self._beat = QTimer(self)
+        self._beat.setInterval(10)
+        self._beat.timeout.connect(self._heartbeat)
+        self._beat.start()
+        ctx.worker.attach_gui()
         QTimer.singleShot(0, self._on_snapshot)  # the snapshot published before we connected
 
     # ------------------------------------------------------------ docks
     def _build_docks(self) -> None:
         for info in registry.PANELS:
-            try:
-                widget = info.factory(self.ctx)
-            except ModuleNotFoundError as exc:  # a view another engineer has not written yet
-                if not (exc.name or "").startswith(_OPTIONAL_PREFIXES) or not _OPTIONAL_PREFIXES:
-                    raise
-                continue
+            widget = info.factory(self.ctx)
             dock = QDockWidget(info.title, self)
             dock.setObjectName(info.name)
-            dock.setWidget(widget)
+            dock.setWidget(shield(widget))
             dock.visibilityChanged.connect(lambda vis, n=info.name: self._dock_shown(n, vis))
             self.docks[info.name] = dock
             self.panels[info.name] = widget
@@ -120,13 +181,13 @@ class MainWindow(DocumentMixin, QMainWindow):
         w, h = max(self.width(), 1200), max(self.height(), 800)
         L, R = registry.LEFT, registry.RIGHT
         cols = [d for d in (placed.get(L, [])[:1] + placed.get(R, [])[:1])]
-        sizes = [int(w * 0.22), int(w * 0.26)][:len(cols)]
+        sizes = [int(w * 0.2), int(w * 0.25)][:len(cols)]
         if cols:
             self.resizeDocks(cols, sizes, Qt.Orientation.Horizontal)
         top = placed.get(registry.TOP, [])[:1]
         bottom = placed.get(registry.BOTTOM, [])[:1]
         if top and bottom:
-            self.resizeDocks(top + bottom, [int(h * 0.68), int(h * 0.25)],
+            self.resizeDocks(top + bottom, [int(h * 0.7), int(h * 0.22)],
                              Qt.Orientation.Vertical)
         left = placed.get(L, [])
         if len(left) >= 2:
@@ -196,9 +257,13 @@ class MainWindow(DocumentMixin, QMainWindow):
             if callable(fn):
                 fn()
 
-    def _on_preset(self, preset: Any) -> None:
-        for view in getattr(preset, "views", ()):
+    def show_preset_views(self, preset: Any) -> None:
+        """Open the views a preset asks for; the first one listed ends up in front."""
+        for view in reversed(tuple(getattr(preset, "views", ()))):
             self.raise_view(view)
+
+    def _on_preset(self, preset: Any) -> None:
+        self.show_preset_views(preset)
         i = self.actions_.preset_combo.findData(preset.name)
         if i >= 0:
             self.actions_.preset_combo.setCurrentIndex(i)
@@ -227,10 +292,29 @@ class MainWindow(DocumentMixin, QMainWindow):
         panel.show_snapshot(snap)
 
     # ------------------------------------------------------------ frames
+    def _heartbeat(self) -> None:
+        """Tell the worker the event loop runs; end a frame that drew nothing."""
+        self.ctx.worker.gui_alive()
+        if self._frame_t0 is not None and time.perf_counter() - self._frame_t0 > 0.1:
+            self._end_frame()
+
+    def _end_frame(self) -> None:
+        if self._frame_t0 is not None:
+            cost = time.perf_counter() - self._frame_t0
+            self._frame_t0 = None
+            self.ctx.worker.frame_done(cost)
+
+    def event(self, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        done = super().event(e)
+        if e.type() == QEvent.Type.UpdateRequest and self._frame_t0 is not None:
+            self._end_frame()  # the window's backing store is painted: the frame is on screen
+        return done
+
     def _on_snapshot(self) -> None:
         snap = self.ctx.take_snapshot()
         if snap is None:
             return
+        self._frame_t0 = time.perf_counter()
         self.last_snapshot = snap
         for name, panel in self.panels.items():
             show = getattr(panel, "show_snapshot", None)
@@ -264,14 +348,16 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _build_status(self) -> None:
         sb = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
-        for key, tip in (("step", "mini-batches trained"), ("epoch", "passes over the data"),
-                         ("loss", "loss of the latest mini-batch"),
-                         ("steps", "mini-batches a second"), ("fps", "frames drawn a second"),
-                         ("backend", "array backend")):
-            lab = QLabel()
+        for key, tip, template in (
+                ("step", "mini-batches trained", "step 888,888,888"),
+                ("epoch", "passes over the data", "epoch 8,888,888"),
+                ("loss", "loss of the latest mini-batch", "loss 8.888e+88"),
+                ("steps", "mini-batches a second", "888,888 steps/s"),
+                ("fps", "frames drawn a second", "888 frames/s"),
+                ("backend", "array backend", "numpy (CPU)")):
+            lab = StatusField(template)
             lab.setObjectName(f"status_{key}")
             lab.setToolTip(tip)
-            lab.setMinimumWidth(90)
             sb.addPermanentWidget(lab)
             self.status_labels[key] = lab
         self._update_status(None)
@@ -358,5 +444,7 @@ class MainWindow(DocumentMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self._save_layout:
             self.save_layout()
+        self._beat.stop()
+        self.ctx.worker.attach_gui(False)
         self.ctx.shutdown()
         super().closeEvent(event)
