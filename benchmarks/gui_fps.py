@@ -95,7 +95,7 @@ def main() -> int:
 
     me = [sys.executable, str(Path(__file__).resolve())]
     head, gui, first = [], [], []
-    for r in range(args.repeats):
+    for _ in range(args.repeats):
         head.append(headless(args.batch, steps=max(500, int(args.seconds * 300))))
         print(f"headless bpviz train: {head[-1]:.0f} steps/s", flush=True)
         g = run(me + ["--child", "--seconds", str(args.seconds), "--batch", str(args.batch)])

@@ -88,9 +88,7 @@ class AutoRun:
 
     def __init__(self, app: Any, ctx: Any, win: Any, seconds: float,
                  screenshot: str | None, stats: bool) -> None:
-        from PySide6.QtCore import QTimer
-
-        from PySide6.QtCore import QEventLoop
+        from PySide6.QtCore import QEventLoop, QTimer
 
         self.app, self.ctx, self.win = app, ctx, win
         # a local loop, not app.exec()/app.exit(): exit() would make every later event
