@@ -236,8 +236,11 @@ def test_presentation_mode_toggles(qtbot, make_window):
     ctx, win = make_window()
     win.actions_.presentation.trigger()
     assert win.actions_.presentation.isChecked()
+    assert win.docks["network"].isHidden() and win.docks["settings"].isHidden()
+    assert not win.docks["matrices"].isHidden()
     win.actions_.presentation.trigger()
     assert not win.actions_.presentation.isChecked()
+    assert not win.docks["network"].isHidden() and not win.docks["settings"].isHidden()
 
 
 # ---------------------------------------------------------------- layer editor

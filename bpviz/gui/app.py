@@ -157,7 +157,10 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
         return 2
     win.show()
     if not automated:
-        return int(app.exec())
+        app.aboutToQuit.connect(ctx.shutdown)
+        rc = int(app.exec())
+        ctx.shutdown()
+        return rc
     auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats)
     rc = auto.exec()
     ctx.shutdown()

@@ -12,6 +12,8 @@ data set, backend, reset) build a new trainer here and hand it to the worker.
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -107,6 +109,7 @@ class Controller(SessionMixin, QObject):
         self.worker.diverged.connect(self._diverged)
         self.worker.failed.connect(self.message)
         self._shut = False
+        _LIVE.add(self)
         self.worker.publish_preview()
         if start:
             self.worker.start()
@@ -378,3 +381,15 @@ class Controller(SessionMixin, QObject):
 
 
 _ORPHANS: list[TrainingWorker] = []
+_LIVE: weakref.WeakSet[Controller] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    """At exit, stop every training thread still running (a QThread destroyed while
+    running aborts the process)."""
+    for ctx in list(_LIVE):
+        try:
+            ctx.shutdown()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass

@@ -29,13 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from . import layout
 from . import panels as registry
 from .actions import SHORTCUTS, install_actions
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
+#: Docks hidden in presentation mode (editing controls; the toolbar keeps Play/Step/Reset).
+PRESENTATION_HIDDEN = ("network", "settings")
 #: Records kept for a hidden panel (it gets them when shown again).
 MAX_MISSED = 200_000
 
@@ -127,12 +130,12 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._connect()
         self.resize(1600, 1000)
         self.apply_default_layout()
-        if restore_layout:
-            self.restore_layout()
+        self._needs_sizing = not (restore_layout and self.restore_layout())
         self.show_preset_views(ctx.preset)
         self._sync_actions()
         self._update_title()
         self._frame_t0: float | None = None
+        self._hidden_for_presentation: list[str] | None = None
         self._beat = QTimer(self)
         self._beat.setInterval(10)
         self._beat.timeout.connect(self._heartbeat)
@@ -161,44 +164,12 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def apply_default_layout(self) -> None:
         """Put every dock where the registry says, with sensible sizes."""
-        placed: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
-        for info in registry.PANELS:
-            dock = self.docks.get(info.name)
-            if dock is None:
-                continue
-            dock.setFloating(False)
-            tab = self.docks.get(info.tab_with) if info.tab_with else None
-            if tab is not None:
-                self.addDockWidget(info.area, dock)
-                self.tabifyDockWidget(tab, dock)
-            else:
-                self.addDockWidget(info.area, dock, Qt.Orientation.Vertical)
-                placed.setdefault(info.area, []).append(dock)
-            dock.setVisible(info.visible_by_default)
-        for info in registry.PANELS:  # the first of each tab group in front
-            if info.tab_with and info.tab_with in self.docks:
-                self.docks[info.tab_with].raise_()
-        w, h = max(self.width(), 1200), max(self.height(), 800)
-        L, R = registry.LEFT, registry.RIGHT
-        cols = [d for d in (placed.get(L, [])[:1] + placed.get(R, [])[:1])]
-        sizes = [int(w * 0.2), int(w * 0.25)][:len(cols)]
-        if cols:
-            self.resizeDocks(cols, sizes, Qt.Orientation.Horizontal)
-        top = placed.get(registry.TOP, [])[:1]
-        bottom = placed.get(registry.BOTTOM, [])[:1]
-        if top and bottom:
-            self.resizeDocks(top + bottom, [int(h * 0.7), int(h * 0.22)],
-                             Qt.Orientation.Vertical)
-        left = placed.get(L, [])
-        if len(left) >= 2:
-            self.resizeDocks(left[:2], [int(h * 0.5), int(h * 0.45)], Qt.Orientation.Vertical)
-        right = placed.get(R, [])
-        if len(right) >= 2:
-            self.resizeDocks(right[:2], [int(h * 0.55), int(h * 0.4)], Qt.Orientation.Vertical)
+        layout.apply_default_layout(self)
 
     def reset_layout(self) -> None:
         self.apply_default_layout()
-        QTimer.singleShot(0, self.apply_default_layout)  # sizes settle after the first pass
+        QTimer.singleShot(0, lambda: (layout.size_columns(self, *layout.COLUMNS),
+                                      layout.size_rows(self)))  # sizes settle after a pass
 
     def restore_layout(self) -> bool:
         geom = self.settings.value("window/geometry")
@@ -397,8 +368,21 @@ class MainWindow(DocumentMixin, QMainWindow):
         """Presentation mode: large fonts and thick lines (bpviz.gui.presentation)."""
         from .presentation import apply_presentation
 
-        apply_presentation(self, bool(on))
-        self.actions_.presentation.setChecked(bool(on))
+        on = bool(on)
+        if on and self._hidden_for_presentation is None:
+            # the editing panels are not for the back row: hide them, the toolbar stays
+            self._hidden_for_presentation = [n for n in PRESENTATION_HIDDEN
+                                             if n in self.docks and self.docks[n].isVisible()]
+            for n in self._hidden_for_presentation:
+                self.docks[n].hide()
+            QTimer.singleShot(0, lambda: layout.size_columns(self, 0.0, 0.68, 0.32))
+        elif not on and self._hidden_for_presentation is not None:
+            for n in self._hidden_for_presentation:
+                self.docks[n].show()
+            self._hidden_for_presentation = None
+            QTimer.singleShot(0, lambda: layout.size_columns(self, *layout.COLUMNS))
+        apply_presentation(self, on)
+        self.actions_.presentation.setChecked(on)
 
     def set_fullscreen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
@@ -439,6 +423,13 @@ class MainWindow(DocumentMixin, QMainWindow):
             return False
         self.ctx.message.emit(f"Saved {path}")
         return True
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._needs_sizing:  # dock sizes only stick once the window has its size
+            self._needs_sizing = False
+            QTimer.singleShot(0, lambda: (layout.size_columns(self, *layout.COLUMNS),
+                                          layout.size_rows(self)))
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

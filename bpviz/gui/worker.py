@@ -365,11 +365,9 @@ class TrainingWorker(QThread):
 
     def _publish(self, rec: Any) -> None:
         tr = self._trainer
-        comparison = None
-        if rec.batch_index is not None and self._playing:
+        comparison = self._comparison
+        if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
-        elif self._comparison is not None:
-            comparison = self._comparison
         snap = build_snapshot(tr, rec, tuple(self._history), comparison,
                               {"steps_per_s": self.steps_per_s})
         self._history = []
