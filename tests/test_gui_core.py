@@ -208,6 +208,50 @@ def test_200_rapid_play_pause_cycles(qtbot, make_window):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_window_stays_responsive_while_training(qtbot, make_window):
+    """A tiny network trains at thousands of steps a second in pure Python; the GUI
+    thread must still get the interpreter (before GuiShare it got no timer tick for
+    a minute). Generous limits: this checks liveness, not speed."""
+    from PySide6.QtCore import QTimer
+
+    ctx, win = make_window("tied")
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    win.actions_.play.trigger()
+    qtbot.waitUntil(lambda: len(ticks) >= 30 and win.frames >= 10, timeout=T)
+    timer.stop()
+    assert ctx.is_playing and ctx.worker.total_steps > 0
+
+
+def test_gui_share_frame_rules(qtbot):
+    from bpviz.gui.gui_share import GuiShare
+
+    class W(GuiShare):
+        def __init__(self):
+            import threading
+            self._cond, self._stop, self._jobs, self._last_publish = (
+                threading.Condition(), False, [], 0.0)
+            self._init_gui_share()
+
+    w = W()
+    assert w._frame_ready(1e9)  # no GUI attached: publish freely
+    w.attach_gui()
+    w._frame_pending = True
+    assert not w._frame_ready(1e9)  # a frame is being drawn
+    w.frame_done(0.0)
+    assert w._frame_ready(1e9)
+    w.frame_done(10.0)  # a slow frame: train at least as long before the next one
+    assert not w._frame_ready(w._frame_done_at + 1.0)
+    w._yield_budget = 0.0
+    w._gui_beat = -1e9  # starved, but no budget left: training goes on
+    w._yield_to_gui()
+    w._earn(0.01)
+    assert 0 < w._yield_budget <= 0.25
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_pauses_and_says_so(qtbot, make_window):
     ctx, win = make_window("regression")
     assert ctx.update_config(lr=900.0, optimizer="sgd")

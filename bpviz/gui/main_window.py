@@ -14,17 +14,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QPainter, QPalette
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
-    QSizePolicy,
     QWidget,
 )
 
@@ -34,6 +31,7 @@ from . import panels as registry
 from .actions import SHORTCUTS, install_actions
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
+from .widgets import StatusField, shield
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
 LAYOUT_VERSION = 4
@@ -41,64 +39,6 @@ LAYOUT_VERSION = 4
 PRESENTATION_HIDDEN = ("network", "settings")
 #: Records kept for a hidden panel (it gets them when shown again).
 MAX_MISSED = 200_000
-
-
-class StatusField(QWidget):
-    """A status-bar field that paints its text and never changes its size.
-
-    A QLabel asks for a new geometry with every new text, and in the status
-    bar that re-lays out the whole main window, moving and repainting every
-    dock, on every frame. This one is sized once for ``template``.
-    """
-
-    def __init__(self, template: str) -> None:
-        super().__init__()
-        self._template = template
-        self._text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-
-    def text(self) -> str:
-        return self._text
-
-    def setText(self, text: str) -> None:  # noqa: N802 - QLabel-like API
-        if text != self._text:
-            self._text = text
-            self.update()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance(self._template) + 12, fm.height() + 4)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return self.sizeHint()
-
-    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt API
-        if e.type() == QEvent.Type.FontChange:  # presentation mode: a new size, once
-            self.updateGeometry()
-        super().changeEvent(e)
-
-    def paintEvent(self, _e: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        p.drawText(self.rect().adjusted(4, 0, -4, 0),
-                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self._text)
-        p.end()
-
-
-def shield(widget: QWidget) -> QWidget:
-    """``widget`` in a frameless, resizable scroll area.
-
-    A panel whose size hints change every frame (live labels, colour bars)
-    would otherwise re-layout the whole window on every frame, repainting
-    every dock; the scroll area absorbs those changes (and offers scroll bars
-    instead of squeezing a panel below its minimum size).
-    """
-    area = QScrollArea()
-    area.setObjectName(f"{widget.objectName() or type(widget).__name__}-area")
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(widget)
-    return area
 
 
 class MainWindow(DocumentMixin, QMainWindow):

@@ -1,0 +1,73 @@
+"""Small widgets of the main window that keep per-frame updates cheap.
+
+Every frame changes numbers on screen. A QLabel asks for a new geometry with
+every new text; inside a QMainWindow that re-lays out the whole window and
+repaints every dock, every frame. :class:`StatusField` never changes its size,
+and :func:`shield` stops a panel's own size changes at its dock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
+
+
+class StatusField(QWidget):
+    """A status-bar field that paints its text and never changes its size.
+
+    A QLabel asks for a new geometry with every new text, and in the status
+    bar that re-lays out the whole main window, moving and repainting every
+    dock, on every frame. This one is sized once for ``template``.
+    """
+
+    def __init__(self, template: str) -> None:
+        super().__init__()
+        self._template = template
+        self._text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel-like API
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance(self._template) + 12, fm.height() + 4)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return self.sizeHint()
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt API
+        if e.type() == QEvent.Type.FontChange:  # presentation mode: a new size, once
+            self.updateGeometry()
+        super().changeEvent(e)
+
+    def paintEvent(self, _e: Any) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        p.drawText(self.rect().adjusted(4, 0, -4, 0),
+                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self._text)
+        p.end()
+
+
+def shield(widget: QWidget) -> QWidget:
+    """``widget`` in a frameless, resizable scroll area.
+
+    A panel whose size hints change every frame (live labels, colour bars)
+    would otherwise re-layout the whole window on every frame, repainting
+    every dock; the scroll area absorbs those changes (and offers scroll bars
+    instead of squeezing a panel below its minimum size).
+    """
+    area = QScrollArea()
+    area.setObjectName(f"{widget.objectName() or type(widget).__name__}-area")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
