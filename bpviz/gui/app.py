@@ -120,8 +120,7 @@ class AutoRun:
         elapsed = max(time.perf_counter() - self.t0, 1e-9)
         steps = self.ctx.worker.total_steps - self.steps0
         frames = self.win.frames - self.frames0
-        self.ctx.pause()
-        for _ in range(5):  # let the last snapshot reach the screen
+        for _ in range(5):  # let the latest snapshot reach the screen
             self.app.processEvents()
             time.sleep(0.01)
         if self.screenshot:
@@ -129,6 +128,7 @@ class AutoRun:
             if not self.win.grab().save(str(self.screenshot)):
                 print(f"bpviz gui: could not write {self.screenshot}", file=sys.stderr)
                 self.rc = 1
+        self.ctx.pause()
         if self.stats:
             print(json.dumps({
                 "steps_per_s": round(steps / elapsed, 1),

@@ -24,10 +24,11 @@ _extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarra
 
 
 def data_extent(data: Any) -> tuple[float, float, float, float]:
-    """``(xmin, xmax, ymin, ymax)`` around the 2-D points, 10 % margin, at least [-1, 1]."""
+    """``(xmin, xmax, ymin, ymax)`` around the 2-D points with a 30 % margin, at least
+    [-1, 1]: more than the data view shows, so the boundary fills it at any aspect."""
     X = np.concatenate([data.X_train, data.X_test]) if len(data.X_test) else data.X_train
     lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.maximum(hi - lo, 1e-9)
+    pad = 0.3 * np.maximum(hi - lo, 1e-9)
     lo, hi = np.minimum(lo - pad, -1.0), np.maximum(hi + pad, 1.0)
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
