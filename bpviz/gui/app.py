@@ -153,7 +153,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     try:
         ctx, win = build(preset, session, view, backend, automation=automated)
     except BpvizError as exc:
-        print(f"bpviz gui: {exc}", file=sys.stderr)
+        print(f"bpviz: error: {exc}", file=sys.stderr)
         return 2
     win.show()
     if not automated:

@@ -136,6 +136,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             return False
         dock.show()
         dock.raise_()
+        QTimer.singleShot(0, dock.raise_)  # a tab group made before show() needs it again
         return True
 
     # ------------------------------------------------------------ signals
