@@ -87,7 +87,8 @@ def signed_index(values: np.ndarray, s: float) -> np.ndarray:
     ``floor((v + s) · 256 / 2s)`` clipped to 0..255: ``-s`` -> 0, ``0`` -> 128 (the
     neutral centre), ``+s`` and above -> 255. ``values`` must be finite.
     """
-    s = float(s) if s > 0 else 1.0
+    # s below 1e-30 would overflow half/s in float32 (inf·0 = NaN): such values are 0 here
+    s = max(float(s), 1e-30) if s > 0 else 1.0
     v = np.asarray(values)
     if v.dtype != np.float64:
         v = v.astype(np.float32, copy=False)
