@@ -112,7 +112,8 @@ class Trainer:
     def _queue(self, fn: Callable[[], None]) -> None:
         self._pending.append(fn)
 
-    def _apply_pending(self) -> None:
+    def apply_pending(self) -> None:
+        """Apply the queued setting changes now (they otherwise wait for the next step)."""
         while self._pending:
             self._pending.pop(0)()
 
@@ -230,7 +231,7 @@ class Trainer:
 
         Returns ``(idx, X, Y)``: training-set rows and the batch on the device.
         """
-        self._apply_pending()
+        self.apply_pending()
         idx = self.next_batch()
         if self.step % self.config.checkpoint_every == 0:
             self._save_checkpoint()

@@ -26,7 +26,7 @@ class SessionMixin:
         choice, preset = self.data_choice, self.preset.name
 
         def job(tr: Trainer) -> Any:
-            tr._apply_pending()  # settings sent while paused are not applied until a step
+            tr.apply_pending()  # settings sent while paused are not applied until a step
             return save_session(path, tr.net, tr, choice, preset=preset)
 
         try:
