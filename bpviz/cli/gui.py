@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", metavar="NAME", help=VIEW_HELP)
     p.add_argument("--backend", choices=("numpy", "cupy", "auto"), default="numpy",
                    help="array backend for training (default numpy)")
+    p.add_argument("--presentation", action="store_true",
+                   help="start in presentation mode (large fonts, thick lines; F5 toggles)")
     p.add_argument("--run-for", type=_seconds, metavar="SECONDS",
                    help="train for SECONDS, then exit (automation)")
     p.add_argument("--screenshot", metavar="PNG",
@@ -57,4 +59,5 @@ def run(args: argparse.Namespace) -> int:
                    run_for=getattr(args, "run_for", None),
                    screenshot=getattr(args, "screenshot", None),
                    stats=bool(getattr(args, "stats", False)),
-                   backend=getattr(args, "backend", "numpy") or "numpy")
+                   backend=getattr(args, "backend", "numpy") or "numpy",
+                   presentation=bool(getattr(args, "presentation", False)))

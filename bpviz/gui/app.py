@@ -146,8 +146,11 @@ class AutoRun:
 
 def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
             run_for: float | None = None, screenshot: str | None = None, stats: bool = False,
-            backend: str = "numpy") -> int:
-    """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically."""
+            backend: str = "numpy", presentation: bool = False) -> int:
+    """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically.
+
+    ``presentation=True`` starts in presentation mode (F5 toggles it).
+    """
     automated = run_for is not None or screenshot is not None or stats
     app = make_app()
     try:
@@ -156,6 +159,8 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
         print(f"bpviz: error: {exc}", file=sys.stderr)
         return 2
     win.show()
+    if presentation:
+        win.actions_.presentation.trigger()  # checks it and applies it
     if not automated:
         app.aboutToQuit.connect(ctx.shutdown)
         rc = int(app.exec())

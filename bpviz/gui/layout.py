@@ -114,3 +114,14 @@ def size_rows(win: MainWindow) -> None:
         docks = [d for d in _leaders(win, area) if not d.isHidden()][:2]
         if len(docks) == 2:
             win.resizeDocks(docks, [int(h * rows[0]), int(h * rows[1])], V)
+
+
+def give_room(win: MainWindow, name: str) -> None:
+    """A view asked for by name (``--view``, a preset) in the short bottom row of the
+    centre column gets half of the column's height, so its content reads."""
+    info = next((i for i in registry.PANELS if i.name == name), None)
+    top, dock = first_visible(win, registry.TOP), win.docks.get(name)
+    if info is None or info.area != registry.BOTTOM or top is None or dock is None:
+        return
+    h = max(win.height(), 700)
+    win.resizeDocks([top, dock], [int(h * 0.48), int(h * 0.48)], V)
