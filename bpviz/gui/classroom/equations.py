@@ -24,7 +24,6 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QRadioButton,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..notation import DEFAULT_NOTATION, LABELS, Equation, check, layer_equations, sup
+from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
 from .phases_view import PhaseStepWidget
 
@@ -106,7 +106,7 @@ class EquationsView(ExportMenuMixin, QWidget):
         self._presentation = False
         self.equations: list[Equation] = []
 
-        self.layer_box = QComboBox()
+        self.layer_box = LayerPicker()
         self.notation_group = QButtonGroup(self)
         self.notation_buttons: dict[str, QRadioButton] = {}
         for name, text in _NOTATION_TEXT.items():
@@ -164,15 +164,8 @@ class EquationsView(ExportMenuMixin, QWidget):
     def set_spec(self, spec: Any) -> None:
         """Follow a layer edit: new layer list, new shapes."""
         self.spec = spec
-        keep = self.layer_box.currentData()
-        self.layer_box.blockSignals(True)
-        self.layer_box.clear()
-        for i, ly in enumerate(spec.layers):
-            m, n = spec.weight_shape(i)
-            self.layer_box.addItem(f"{i + 1}  ({n} → {m}, {ly.activation})", i)
-        L = len(spec.layers)
-        self.layer_box.setCurrentIndex(keep if isinstance(keep, int) and keep < L else L - 1)
-        self.layer_box.blockSignals(False)
+        self.layer_box.fill(
+            spec, lambda i, m, n: f"{i + 1}  ({n} → {m}, {spec.layers[i].activation})")
         self._mark = None
         self.phases.set_spec(spec)
         self.render()
@@ -202,13 +195,10 @@ class EquationsView(ExportMenuMixin, QWidget):
 
     # ------------------------------------------------------------ actions
     def layer(self) -> int:
-        i = self.layer_box.currentData()
-        return int(i) if i is not None else 0
+        return self.layer_box.layer() or 0
 
     def set_layer(self, i: int) -> None:
-        idx = self.layer_box.findData(int(i))
-        if idx >= 0:
-            self.layer_box.setCurrentIndex(idx)
+        self.layer_box.set_layer(i)
 
     def activate_link(self, href: str) -> None:
         """A symbol was clicked: ask the matrix panel to highlight its heatmap."""

@@ -21,7 +21,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -33,6 +32,7 @@ from ...engine.gradcheck import TOLERANCE, GradCheck, gradcheck
 from ..notation import sup
 from ..presentation import base_font, scaled_font
 from .error_map import ErrorMap, log_error
+from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
 
 #: From this relative error on, the check fails (a bug, not rounding).
@@ -151,7 +151,7 @@ class GradCheckView(ExportMenuMixin, QWidget):
         self.broken_box = QCheckBox("Break the gradient (drop f'(z))")
         self.broken_box.toggled.connect(lambda _on: self.run_check())
         self.auto_box = QCheckBox("re-run every second while training")
-        self.layer_box = QComboBox()
+        self.layer_box = LayerPicker()
         self.layer_box.currentIndexChanged.connect(lambda _i: self._redraw())
         bar = QHBoxLayout()
         for w in (self.run_button, self.broken_box, QLabel("layer:"), self.layer_box):
@@ -270,23 +270,17 @@ class GradCheckView(ExportMenuMixin, QWidget):
 
     # ------------------------------------------------------------ drawing
     def _layer_key(self) -> int | None:
-        data = self.layer_box.currentData()
-        return None if data is None else int(data)
+        return self.layer_box.layer()
 
     def _fill_layers(self, spec: Any) -> None:
-        keep = self._layer_key()
-        self.layer_box.blockSignals(True)
-        self.layer_box.clear()
-        for i in range(len(spec.layers)):
+        def label(i: int, m: int, n: int) -> str | None:
             if spec.layers[i].tie_to is not None:
-                continue
-            m, n = spec.weight_shape(i)
+                return None
             users = [j + 1 for j in range(len(spec.layers)) if spec.layers[j].tie_to == i]
             also = f", also used by layer {', '.join(map(str, users))}" if users else ""
-            self.layer_box.addItem(f"layer {i + 1}: W {m}×{n}{also}", i)
-        pos = self.layer_box.findData(keep) if keep is not None else -1
-        self.layer_box.setCurrentIndex(pos if pos >= 0 else 0)
-        self.layer_box.blockSignals(False)
+            return f"layer {i + 1}: W {m}×{n}{also}"
+
+        self.layer_box.fill(spec, label, fallback_last=False)
 
     def _state(self) -> str:
         if self._run is None:

@@ -23,7 +23,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..notation import DEFAULT_NOTATION, check, display_matrix, shape_text, sub, sup
 from ..views.heatmap import Heatmap
+from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
 
 #: One sweep k = 1…K takes about this long when playing (ms), at most FRAME_MS per sample.
@@ -74,7 +74,7 @@ class OuterProductView(ExportMenuMixin, QWidget):
         self._presentation = False
         self._maxdiff = float("nan")
 
-        self.layer_box = QComboBox()
+        self.layer_box = LayerPicker()
         self.layer_box.setToolTip("Which layer's dW to build up")
         self.freeze_box = QCheckBox("Freeze batch")
         self.freeze_box.setToolTip("Keep this mini-batch while training goes on")
@@ -144,15 +144,7 @@ class OuterProductView(ExportMenuMixin, QWidget):
     def set_spec(self, spec: Any) -> None:
         """Rebuild the layer list; the old batch no longer fits, so it is dropped."""
         self.spec = spec
-        keep = self.layer_box.currentIndex()
-        self.layer_box.blockSignals(True)
-        self.layer_box.clear()
-        for i in range(len(spec.layers)):
-            m, n = spec.weight_shape(i)
-            self.layer_box.addItem(f"{i + 1}  (W{sup(i + 1)} {m}×{n})", i)
-        L = len(spec.layers)
-        self.layer_box.setCurrentIndex(keep if 0 <= keep < L else L - 1)
-        self.layer_box.blockSignals(False)
+        self.layer_box.fill(spec, lambda i, m, n: f"{i + 1}  (W{sup(i + 1)} {m}×{n})")
         if self._record is not None and not self._fits(self._record):
             self._record = None
             self.freeze_box.setChecked(False)
@@ -187,13 +179,10 @@ class OuterProductView(ExportMenuMixin, QWidget):
 
     # ------------------------------------------------------------ state
     def layer(self) -> int:
-        i = self.layer_box.currentData()
-        return int(i) if i is not None else 0
+        return self.layer_box.layer() or 0
 
     def set_layer(self, i: int) -> None:
-        idx = self.layer_box.findData(int(i))
-        if idx >= 0:
-            self.layer_box.setCurrentIndex(idx)
+        self.layer_box.set_layer(i)
 
     def k(self) -> int:
         return self._k

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from . import export
 from .axes import LogAxis
 from .colormaps import LINE_COLORS
-from .loss_plot import new_records
+from .loss_plot import clear_curves, new_records, redraw_curves, series_arrays
 from .series import DEFAULT_CAP, DecimatedSeries
 from .symbols import sup
 from .throttle import Throttle
@@ -87,12 +87,8 @@ class GradientHealthPlot(QWidget):
 
     def export_matrices(self) -> dict[str, np.ndarray]:
         """Each line as an (N, 2) array of (step, norm) rows, for the panel menu."""
-        out = {}
-        for (q, i), s in self._series.items():
-            x, y = s.data()
-            if len(x):
-                out[f"{'dW' if q == 'dW' else 'delta'}{i + 1} norm"] = np.column_stack([x, y])
-        return out
+        return series_arrays(self._series,
+                             lambda k: f"{'dW' if k[0] == 'dW' else 'delta'}{k[1] + 1} norm")
 
     def set_spec(self, spec) -> None:
         n = len(spec.layers) if spec is not None else 0
@@ -102,10 +98,7 @@ class GradientHealthPlot(QWidget):
 
     def clear(self) -> None:
         self._last_step = -1
-        for s in self._series.values():
-            s.clear()
-        for c in self._curves.values():
-            c.setData([], [])
+        clear_curves(self._series, self._curves)
         self._drawn = {}
         self._throttle.cancel()
 
@@ -137,11 +130,7 @@ class GradientHealthPlot(QWidget):
         self._throttle.request()
 
     def _redraw(self) -> None:
-        for key, curve in self._curves.items():
-            s = self._series[key]
-            if self._drawn.get(key) != s.total:
-                self._drawn[key] = s.total
-                curve.setData(*s.data())
+        redraw_curves(self._series, self._curves, self._drawn)
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)

@@ -43,6 +43,35 @@ def new_records(snap, last_step: int) -> list:
     return out
 
 
+def clear_curves(series: dict, curves: dict) -> None:
+    """Empty every series and every curve drawn from them."""
+    for s in series.values():
+        s.clear()
+    for c in curves.values():
+        c.setData([], [])
+
+
+def redraw_curves(series: dict, curves: dict, drawn: dict) -> None:
+    """``setData`` on the curves whose series got values since the last draw.
+
+    ``drawn`` maps a key to the series' ``total`` when last drawn; it is updated."""
+    for key, curve in curves.items():
+        s = series[key]
+        if drawn.get(key) != s.total:  # only curves with new values
+            drawn[key] = s.total
+            curve.setData(*s.data())
+
+
+def series_arrays(series: dict, name) -> dict[str, np.ndarray]:
+    """Each non-empty series as an (N, 2) array of (x, y) rows, under ``name(key)``."""
+    out = {}
+    for key, s in series.items():
+        x, y = s.data()
+        if len(x):
+            out[name(key)] = np.column_stack([x, y])
+    return out
+
+
 def percent(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
@@ -108,12 +137,7 @@ class LossPlot(QWidget):
 
     def export_matrices(self) -> dict[str, np.ndarray]:
         """Each curve as an (N, 2) array of (step, loss) rows, for the panel menu."""
-        out = {}
-        for key, s in self._series.items():
-            x, y = s.data()
-            if len(x):
-                out[f"loss {key}"] = np.column_stack([x, y])
-        return out
+        return series_arrays(self._series, lambda key: f"loss {key}")
 
     def status_text(self) -> str:
         return self._status.plain_text()
@@ -121,10 +145,7 @@ class LossPlot(QWidget):
     def clear(self) -> None:
         self._last_step = -1
         self._latest = {}
-        for s in self._series.values():
-            s.clear()
-        for c in self._curves.values():
-            c.setData([], [])
+        clear_curves(self._series, self._curves)
         self._drawn = {}
         self._throttle.cancel()
         self._status.set_text("no training yet")
@@ -185,11 +206,7 @@ class LossPlot(QWidget):
         self._throttle.flush()
 
     def _redraw(self) -> None:
-        for key, curve in self._curves.items():
-            s = self._series[key]
-            if self._drawn.get(key) != s.total:  # only curves with new values
-                self._drawn[key] = s.total
-                curve.setData(*s.data())
+        redraw_curves(self._series, self._curves, self._drawn)
         L = self._latest
         parts = [f"step {self._last_step}"]
         if "epoch" in L:
