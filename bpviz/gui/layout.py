@@ -117,11 +117,15 @@ def size_rows(win: MainWindow) -> None:
 
 
 def give_room(win: MainWindow, name: str) -> None:
-    """A view asked for by name (``--view``, a preset) in the short bottom row of the
-    centre column gets half of the column's height, so its content reads."""
+    """Size the centre column's rows for the view asked for by name (``--view``, a
+    preset): one in the short bottom row gets half of the column so its content
+    reads; one in the top row gets the default, large top row back."""
     info = next((i for i in registry.PANELS if i.name == name), None)
-    top, dock = first_visible(win, registry.TOP), win.docks.get(name)
-    if info is None or info.area != registry.BOTTOM or top is None or dock is None:
+    top, bottom = first_visible(win, registry.TOP), first_visible(win, registry.BOTTOM)
+    if info is None or top is None or bottom is None:
         return
     h = max(win.height(), 700)
-    win.resizeDocks([top, dock], [int(h * 0.48), int(h * 0.48)], V)
+    if info.area == registry.BOTTOM:
+        win.resizeDocks([top, win.docks[name]], [int(h * 0.48), int(h * 0.48)], V)
+    elif info.area == registry.TOP:
+        win.resizeDocks([top, bottom], [int(h * CENTRE_ROWS[0]), int(h * CENTRE_ROWS[1])], V)

@@ -137,7 +137,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         dock.show()
         dock.raise_()
         QTimer.singleShot(0, dock.raise_)  # a tab group made before show() needs it again
-        QTimer.singleShot(300, lambda: layout.give_room(self, name))  # once laid out
+        QTimer.singleShot(300, self, lambda: layout.give_room(self, name))  # once laid out
         return True
 
     # ------------------------------------------------------------ signals

@@ -170,7 +170,7 @@ class OuterProductView(ExportMenuMixin, QWidget):
         for hm in self.heatmaps.values():
             hm.set_presentation(on)
             # a dock squeezed by its neighbours must still show readable matrices
-            hm.setMinimumSize(200 if on else 120, 240 if on else 140)
+            hm.setMinimumSize(200 if on else 120, 170 if on else 140)
         f = self.k_label.font()
         f.setPointSize(20 if on else 10)
         f.setBold(on)
