@@ -235,7 +235,17 @@ class Trainer:
         idx = self.next_batch()
         if self.step % self.config.checkpoint_every == 0:
             self._save_checkpoint()
-        return idx, self._X[idx], self._Y[idx]
+        self._didx = self._device_index(idx)
+        return idx, self._X[self._didx], self._Y[self._didx]
+
+    def _device_index(self, idx: np.ndarray) -> Any:
+        """``idx`` as the device wants it: the epoch's order is uploaded once per epoch
+        (a CuPy array indexed by a host array would copy it to the GPU every step)."""
+        if self.net.backend.name == "numpy":
+            return idx
+        if getattr(self, "_perm_src", None) is not self._perm:
+            self._perm_src, self._perm_dev = self._perm, self.net.xp.asarray(self._perm)
+        return self._perm_dev[self._pos - len(idx):self._pos]
 
     def finish_batch(self, idx: np.ndarray, result: tuple[float, list, dict],
                      ms: float = 0.0) -> StepRecord:
@@ -254,7 +264,7 @@ class Trainer:
                               diverged=True)
         acc = None
         if self.classification:
-            acc = self._accuracy(layers[-1][2], self._labels[idx])
+            acc = self._accuracy(layers[-1][2], self._labels[self._didx])
         extra: dict[str, Any] = {}
         if want:
             extra["backprop"] = net.to_record(loss, layers, grads, cfg.method)
