@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 
 from ..engine import LayerSpec, NetworkSpec, outputs_for
 from ..engine.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, REDUCTIONS, Problem
+from .widgets import ERROR_STYLE, error_label
 
 BAD = "border: 2px solid #d32f2f; background: #fdecea;"
-ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 
 
 def sup(n: int) -> str:
@@ -119,11 +119,7 @@ class LayerRow(QWidget):
         self.shapes = QLabel()
         self.shapes.setObjectName(f"shapes{index}")
         grid.addWidget(self.shapes, 2, 0, 1, 3)
-        self.error = QLabel()
-        self.error.setObjectName(f"error{index}")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
+        self.error = error_label(f"error{index}")
         grid.addWidget(self.error, 3, 0, 1, 3)
         grid.setColumnStretch(2, 1)
 
@@ -179,11 +175,7 @@ class LayerEditor(QWidget):
         form.addRow("Initialiser", self.init)
         form.addRow("Reduction", self.reduction)
         outer.addLayout(form)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
+        self.error = error_label()
         outer.addWidget(self.error)
         self.status = QLabel()
         self.status.setWordWrap(True)

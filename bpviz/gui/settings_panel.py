@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 from ..engine.datasets import DATASETS, SYNTHETIC_2D
 from ..engine.errors import BpvizError
 from ..engine.optim import OPTIMIZERS
+from .widgets import error_label
 
-ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 BAD = "border: 2px solid #d32f2f; background: #fdecea;"
 #: Log-scale learning-rate slider: 10^(LR_LOG_MIN .. LR_LOG_MAX), SLIDER_STEPS per decade.
 LR_LOG_MIN, LR_LOG_MAX, SLIDER_STEPS = -5, 1, 20
@@ -170,11 +170,7 @@ class SettingsPanel(QWidget):
         self.method.activated.connect(lambda _i: ctx.set_method(self.method.currentText()))
         tform.addRow("Backprop", self.method)
         outer.addWidget(train_box)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
+        self.error = error_label()
         outer.addWidget(self.error)
         outer.addStretch(1)
         ctx.configChanged.connect(self._sync)

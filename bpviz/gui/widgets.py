@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 
 class StatusField(QWidget):
@@ -71,3 +71,17 @@ def shield(widget: QWidget) -> QWidget:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(widget)
     return area
+
+
+#: How a message about bad input looks next to the field that caused it.
+ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
+
+
+def error_label(name: str = "error") -> QLabel:
+    """A hidden, word-wrapped, red label for "what is wrong and how to fix it"."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(ERROR_STYLE)
+    label.hide()
+    return label
