@@ -165,6 +165,12 @@ class OuterProductView(ExportMenuMixin, QWidget):
         self._step = snap.step.step
         self.refresh()
 
+    def heightForWidth(self, _w: int) -> int:  # noqa: N802 - Qt API
+        # The wrapped labels make the layout height-for-width, and a scroll area then
+        # sizes the view to its preferred height (twice the dock): opt out, so the two
+        # rows of heatmaps share the dock's height instead of scrolling.
+        return -1
+
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
         for hm in self.heatmaps.values():
