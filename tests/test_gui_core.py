@@ -65,7 +65,8 @@ def test_window_builds_with_every_panel(make_window):
     assert set(registry.panel_names()) <= set(win.docks)
     for name, dock in win.docks.items():
         assert dock.objectName() == name
-        assert dock.widget().widget() is win.panels[name]  # inside its scroll-area shield
+        # inside its scroll-area shield
+        assert dock.widget().widget().layout().itemAt(0).widget() is win.panels[name]
     assert "circle" in win.windowTitle()
     assert win.actions_.play.isEnabled() and not ctx.is_playing
     assert win.actions_.play.shortcut() == QKeySequence("Space")

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 
 class StatusField(QWidget):
@@ -57,6 +57,19 @@ class StatusField(QWidget):
         p.end()
 
 
+class _Fill(QWidget):
+    """The scroll area's content: a panel, sized to the visible area.
+
+    A panel with word-wrapped labels is "height-for-width", and QScrollArea then
+    sizes it to its *preferred* height, often twice the dock: everything below
+    the fold needs scrolling. Declining height-for-width here makes the panel
+    fill the visible area (down to its minimum size, below which it scrolls).
+    """
+
+    def heightForWidth(self, _w: int) -> int:  # noqa: N802 - Qt API
+        return -1
+
+
 def shield(widget: QWidget) -> QWidget:
     """``widget`` in a frameless, resizable scroll area.
 
@@ -65,11 +78,15 @@ def shield(widget: QWidget) -> QWidget:
     every dock; the scroll area absorbs those changes (and offers scroll bars
     instead of squeezing a panel below its minimum size).
     """
+    fill = _Fill()
+    lay = QVBoxLayout(fill)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(widget)
     area = QScrollArea()
     area.setObjectName(f"{widget.objectName() or type(widget).__name__}-area")
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(widget)
+    area.setWidget(fill)
     return area
 
 
