@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .functions import activate, backprop_activation, output_delta, sample_losses
+from .functions import MATCHED, activate, backprop_activation, output_delta, sample_losses
 from .records import BackpropRecord, StepRecord
 from .spec import NetworkSpec
 
@@ -126,9 +126,7 @@ def phase_equation(kind: str, layer: int, spec: NetworkSpec) -> str:
     if kind == "delta":
         if layer == L - 1:
             act = spec.layers[layer].activation
-            if (spec.loss, act) in {("cross_entropy", "softmax"),
-                                    ("binary_cross_entropy", "sigmoid"),
-                                    ("squared_error", "identity")}:
+            if (spec.loss, act) in MATCHED:
                 return f"δ{s} = a{s} − y"
             return f"δ{s} = (a{s} − y) ⊙ f'(z{s})"
         n = sup(layer + 2)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.functions import MATCHED
+
 NOTATIONS = ("out_in", "in_out")
 DEFAULT_NOTATION = "out_in"
 
@@ -178,9 +180,6 @@ def _op(text: str, shape: str | None = None) -> Term:
     return Term(text, None, None, text if shape is None else shape)
 
 
-_PAIRED = {("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"),
-           ("squared_error", "identity")}
-
 _LOSS_TEXT = {
     "squared_error": "Cₖ = ½ ‖aᴸₖ − yₖ‖²  (squared error)",
     "cross_entropy": "Cₖ = −Σᵢ yₖᵢ log aᴸₖᵢ  (cross-entropy)",
@@ -234,7 +233,7 @@ def layer_equations(spec, i: int, K: int, notation: str = DEFAULT_NOTATION,
         a_out = _m("a", i, "a" + sup(l), (K, m), hl_layer=i + 1)
         y = _op("y", f"({K}×{m})")
         d = _m("delta", i, "δ" + sup(l), (K, m))
-        if (spec.loss, act) in _PAIRED:
+        if (spec.loss, act) in MATCHED:
             rhs = (a_out, _op(" − "), y)
             note = {"cross_entropy": "softmax + cross-entropy: the softmax Jacobian cancels "
                                      "(seed 004)",
