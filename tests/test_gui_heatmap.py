@@ -8,7 +8,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from bpviz.gui.views import export  # noqa: E402
@@ -28,8 +27,10 @@ def hm(qtbot):
 
 
 def _rgb(hm: Heatmap) -> np.ndarray:
-    """The RGB bytes handed to the ImageItem (rows, cols, 3)."""
-    return np.asarray(hm.image_item().image)
+    """The RGB bytes of the image shown (rows, cols, 3); alpha is 255 everywhere."""
+    rgba = hm.image()
+    assert rgba.dtype == np.uint8 and (rgba[..., 3] == 255).all()
+    return rgba[..., :3]
 
 
 def test_lut_is_diverging_256_with_neutral_centre():
@@ -65,9 +66,8 @@ def test_row_major_row_zero_on_top(hm, qtbot):
     np.testing.assert_array_equal(rgb[0, -1], diverging_lut()[255])
     np.testing.assert_array_equal(rgb[-1, 0], diverging_lut()[0])
     # where the view puts those cells on screen
-    vb = hm.plot_item().vb
-    top_right = vb.mapViewToScene(QPointF(9.0, 1.0))  # centre of cell (row 0, col 8)
-    bottom_left = vb.mapViewToScene(QPointF(1.0, 6.0))
+    top_right = hm.cell_center(0, 8)
+    bottom_left = hm.cell_center(5, 0)
     assert top_right.y() < bottom_left.y() and top_right.x() > bottom_left.x()
     # and in the pixels of the drawn widget
     qtbot.wait(10)
@@ -93,7 +93,7 @@ def test_symmetric_levels_zero_at_lut_centre(hm):
     rgb = _rgb(hm)
     np.testing.assert_array_equal(rgb[0, 1], diverging_lut()[128])  # zero -> centre
     np.testing.assert_array_equal(rgb[1, 1], diverging_lut()[255])  # +s -> top
-    np.testing.assert_array_equal(rgb, map_signed(M, 2.0))
+    np.testing.assert_array_equal(rgb, map_signed(M, 2.0)[..., :3])
     assert hm.colorbar().labels() == ("+2", "0", "−2")
 
 
@@ -152,7 +152,7 @@ def test_hover_readout_and_row_signal(hm, qtbot):
     assert sig.args == [2]
     assert "k = 3" in text and "j = 4" in text and "13" in text
     # the mouse handler maps scene positions to cells (1-based centres)
-    pos = hm.plot_item().vb.mapViewToScene(QPointF(2.0, 4.0))  # col 1, row 3
+    pos = hm.cell_center(3, 1)
     with qtbot.waitSignal(hm.rowHovered) as sig:
         hm._mouse_moved(pos)
     assert sig.args == [3]
@@ -162,7 +162,7 @@ def test_hover_readout_and_row_signal(hm, qtbot):
     assert hm.readout().startswith("colour scale ±")
     # a real mouse move over cell (row 1, col 2)
     view = hm.graphics_view()
-    vp = view.mapFromScene(hm.plot_item().vb.mapViewToScene(QPointF(3.0, 2.0)))
+    vp = view.mapFromScene(hm.cell_center(1, 2))
     with qtbot.waitSignal(hm.rowHovered) as sig:
         QTest.mouseMove(view.viewport(), vp)
     assert sig.args == [1]
@@ -172,15 +172,19 @@ def test_hover_readout_and_row_signal(hm, qtbot):
 def test_highlight_rows_and_frame(hm):
     hm.set_matrix(np.zeros((8, 3)))
     hm.highlight_rows([2, 5, 99])
-    visible = [it for it in hm._hl_items if it.isVisible()]
+    outlines = hm.graphics_view()._outlines
+    visible = [it for it in outlines if it.isVisible()]
     assert len(visible) == 2
-    assert visible[0].rect().top() == pytest.approx(2.5)
+    # row 2 of 8: the outline's middle is the centre of row 2
+    assert visible[0].rect().center().y() == pytest.approx(hm.cell_center(2, 1).y())
     hm.highlight_rows([])
-    assert not any(it.isVisible() for it in hm._hl_items)
+    assert not any(it.isVisible() for it in outlines)
+    frame = hm.graphics_view().frame
+    thin = frame.pen().widthF()
     hm.set_highlighted(True)
-    assert hm.is_highlighted()
+    assert hm.is_highlighted() and frame.pen().widthF() > thin
     hm.set_highlighted(False)
-    assert not hm.is_highlighted()
+    assert not hm.is_highlighted() and frame.pen().widthF() == thin
 
 
 def test_narrow_heatmap_gets_compact_colour_bar(hm, qtbot):
@@ -245,20 +249,20 @@ def test_fixed_scale_overrides_the_mode_everywhere(hm):
     hm.set_matrix(M, "t", "sample k", "input j")
     hm.set_fixed_scale(4.0)  # after set_matrix: recolours at once
     assert hm.fixed_scale() == 4.0 and hm.scale() == 4.0 and hm.levels() == (-4.0, 4.0)
-    np.testing.assert_array_equal(_rgb(hm), map_signed(M, 4.0))
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M, 4.0)[..., :3])
     assert hm.colorbar().labels() == ("+4", "0", "−4")
     assert hm.readout() == "colour scale ±4"
     assert hm.hover_cell(1, 1).endswith("2   (scale ±4)")
     hm.hover_cell(-1, -1)
     hm.set_matrix(M * 10)  # new data: still the fixed scale (saturates)
     assert hm.levels() == (-4.0, 4.0)
-    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 4.0))
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 4.0)[..., :3])
     menu = [a for a in hm.context_menu().actions() if a.text()]
     assert "±4" in menu[3].text() and not menu[3].isEnabled()  # says it is shared
     assert not any(a.isEnabled() for a in menu if a.text().startswith("Scale "))
     hm.set_fixed_scale(None)  # back to the mode (per frame), without new data
     assert hm.fixed_scale() is None and hm.levels() == (-20.0, 20.0)
-    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 20.0))
+    np.testing.assert_array_equal(_rgb(hm), map_signed(M * 10, 20.0)[..., :3])
     assert hm.colorbar().labels() == ("+20", "0", "−20")
     assert hm.readout() == "colour scale ±20"
     hm.set_fixed_scale(0.0)  # all-zero matrices: any scale works, as for the modes
@@ -420,7 +424,6 @@ def test_last_column_number_is_not_cut_without_a_colour_bar(qtbot, presentation)
     hm.set_matrix(np.ones((4, 32)))
     hm.show()
     qtbot.waitExposed(hm)
-    ax = hm.plot_item().getAxis("bottom")
-    half = QFontMetrics(ax.style["tickFont"]).horizontalAdvance("32") / 2
-    x = hm.plot_item().vb.mapViewToScene(QPointF(32.0, 1.0)).x()  # centre of column 32
+    half = QFontMetrics(hm.graphics_view()._tick_font).horizontalAdvance("32") / 2
+    x = hm.cell_center(0, 31).x()  # centre of column 32
     assert x + half <= hm.graphics_view().width()

@@ -145,7 +145,7 @@ def test_row_hover_maps_to_dataset_index(panel, digits, qtbot):
     assert sig.args == [int(bi[5])]
     # the same row is outlined in every a/δ heatmap
     other = panel.heatmap("a", 0)
-    assert [it for it in other._hl_items if it.isVisible()]
+    assert [it for it in other.graphics_view()._outlines if it.isVisible()]
     with qtbot.waitSignal(panel.sampleHovered) as sig:
         hm.hover_cell(-1, -1)
     assert sig.args == [-1]
@@ -309,7 +309,7 @@ def test_data_view_regression_and_many_features(qtbot):
     qtbot.addWidget(dv)
     dv.show_snapshot(run.snapshots[-1])
     assert dv.mode() == "regress2d"
-    assert np.asarray(dv.image_item().image).shape[-1] == 3
+    assert np.asarray(dv.image_item().image).shape[-1] == 4  # RGBA from map_signed
     from bpviz.engine.datasets import Dataset
 
     X = np.zeros((10, 5))

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -217,12 +217,6 @@ class MainWindow(DocumentMixin, QMainWindow):
             self._frame_t0 = None
             self.ctx.worker.frame_done(cost)
 
-    def event(self, e: QEvent) -> bool:  # noqa: N802 - Qt API
-        done = super().event(e)
-        if e.type() == QEvent.Type.UpdateRequest and self._frame_t0 is not None:
-            self._end_frame()  # the window's backing store is painted: the frame is on screen
-        return done
-
     def _on_snapshot(self) -> None:
         snap = self.ctx.take_snapshot()
         if snap is None:
@@ -256,6 +250,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if now - self._status_t >= 0.1 or not self.ctx.is_playing:
             self._status_t = now
             self._update_status(snap)
+        self._end_frame()
 
     # ------------------------------------------------------------ status bar
     def _build_status(self) -> None:

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -107,7 +105,6 @@ class TiedView(ExportMenuMixin, QWidget):
         self._notation = getattr(ctx, "notation", "out_in") or "out_in"
         self._presentation = False
         self._groups: list[TiedGroup] = []
-        self._texts: dict[int, list[pg.TextItem]] = {}
         self._spec = getattr(ctx, "spec", None)
 
         self.group_box = QComboBox()
@@ -235,7 +232,6 @@ class TiedView(ExportMenuMixin, QWidget):
         while self.row.count():
             self.row.takeAt(0)
         for w in [*self.heatmaps, *self._ops]:
-            self._texts.pop(id(w), None)
             w.setParent(None)
             w.deleteLater()
         self.heatmaps, self._ops = [], []
@@ -291,33 +287,13 @@ class TiedView(ExportMenuMixin, QWidget):
 
     def _annotate(self, hm: Heatmap, A: np.ndarray, s: float, k: int) -> None:
         """Write ``value / 10^k`` into each cell of a small matrix, so sums can be checked
-        by eye; the font shrinks until the widest number fits its cell."""
+        by eye; the heatmap shrinks the font until the widest number fits its cell."""
         A = np.atleast_2d(A)
-        items = self._texts.setdefault(id(hm), [])
-        n = A.size if A.size <= MAX_ANNOTATED else 0
-        while len(items) < n:
-            t = pg.TextItem("", anchor=(0.5, 0.5))
-            t.setZValue(5)
-            hm.plot_item().addItem(t)
-            items.append(t)
-        texts = [_cell_text(float(v) / 10.0 ** k) for v in A.ravel()[:n]]
-        vb = hm.plot_item().vb
-        cell_w, cell_h = vb.width() / max(1, A.shape[1]), vb.height() / max(1, A.shape[0])
-        font = scaled_font(base_font(), 1.6, bold=True)
-        widest = max(texts, key=len, default="0")
-        while font.pointSizeF() > 7 and (
-                QFontMetrics(font).horizontalAdvance(widest) > 0.85 * cell_w
-                or QFontMetrics(font).height() > 0.5 * cell_h):
-            font.setPointSizeF(font.pointSizeF() - 1)
-        for t, text, (r, c) in zip(items, texts, np.ndindex(*A.shape), strict=False):
-            v = float(A[r, c])
-            t.setText(text)
-            t.setColor("w" if abs(v) > 0.6 * s else "k")
-            t.setFont(font)
-            t.setPos(c + 1, r + 1)          # Heatmap pixel centres are 1-based
-            t.setVisible(True)
-        for t in items[n:]:
-            t.setVisible(False)
+        if A.size > MAX_ANNOTATED:
+            hm.set_cell_texts(None)
+            return
+        texts = [[_cell_text(float(v) / 10.0 ** k) for v in row] for row in A]
+        hm.set_cell_texts(texts, np.abs(A) > 0.6 * s, scaled_font(base_font(), 1.6, bold=True))
 
     def _labels(self, use_W: bool, tr: bool) -> tuple[str, str]:
         if not use_W:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsSimpleTextItem
 
-from .colormaps import LUT_SIZE, diverging_lut
+from .colormaps import LUT_SIZE, map_signed
 
 BAR_WIDTH = 1.0  # in view units; the text column starts at TEXT_X
 TEXT_X = 1.25
@@ -62,9 +62,9 @@ class ColourBar(pg.ViewBox):
         self._bar_px_now = bar_px
         self._room = 0
         self._font = QFont()
-        ramp = np.ascontiguousarray(np.linspace(-1.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None])
-        self._ramp = pg.ImageItem(ramp, axisOrder="row-major", levels=(-1.0, 1.0),
-                                  lut=diverging_lut())
+        ramp = np.linspace(-1.0, 1.0, LUT_SIZE, dtype=np.float32)[:, None]
+        # ready RGBA bytes, drawn as they are on every repaint (no LUT pass, no conversion)
+        self._ramp = pg.ImageItem(map_signed(ramp, 1.0), axisOrder="row-major", levels=None)
         self._ramp.setRect(QRectF(0.0, -1.0, BAR_WIDTH, 2.0))
         self.addItem(self._ramp)
         frame = pg.QtWidgets.QGraphicsRectItem(QRectF(0.0, -1.0, BAR_WIDTH, 2.0))

@@ -5,20 +5,28 @@ grid cell and in presentation mode; a pyqtgraph title would instead widen the
 plot's layout and push the colour bar out of sight. When even the smallest
 allowed font is too wide, the text is cut with "…" and the whole text goes to
 the tooltip; :meth:`FitLabel.plain_text` always returns the whole text.
+
+It paints its own text instead of being a QLabel: numbers that change every
+frame (a heatmap's "colour scale ±s", the loss line) would make a QLabel ask
+its layout for a new geometry and lay the text out again through a text
+document on each change, about half a millisecond per label per frame.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QStaticText
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MIN_FRACTION = 0.55  # never below this fraction of the nominal size
+PAD_PX = 3  # left and right of the text
 
 
-class FitLabel(QLabel):
-    """Its width never drives the layout (size policy Ignored): text changing every
-    frame cannot make a dock or splitter re-layout."""
+class FitLabel(QWidget):
+    """Its width never drives the layout (size policy Ignored) and its height is fixed:
+    text changing every frame repaints this label and nothing else."""
 
     def __init__(self, parent: QWidget | None = None, point_size: int = 11,
                  bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
@@ -28,9 +36,10 @@ class FitLabel(QLabel):
         self._bold = bold
         self._plain = text
         self._html: str | None = None
+        self._shown = text  # what is painted: the text, or its cut form
+        self._rich: QStaticText | None = None  # the html, laid out once per change
         self._elided = False
-        self.setText(text)
-        self.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
+        self._align = align | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(1)
         self.set_point_size(point_size)
@@ -51,12 +60,14 @@ class FitLabel(QLabel):
             return
         self._plain = plain
         self._html = html
-        self._elided = False
-        self.setText(html if html is not None else plain)
         self._fit()
 
     def plain_text(self) -> str:
         return self._plain
+
+    def text(self) -> str:
+        """What is shown: the html or the text, or the text cut with "…"."""
+        return self._shown
 
     def is_elided(self) -> bool:
         """True when the text is cut with "…" (too long even at the smallest font)."""
@@ -69,16 +80,36 @@ class FitLabel(QLabel):
     def nominal_point_size(self) -> int:
         return self._pt
 
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(self.fontMetrics().horizontalAdvance(self._plain) + 2 * PAD_PX,
+                     self.height())
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self._fit()
+
+    def paintEvent(self, _e: Any) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        box = self.rect().adjusted(PAD_PX, 0, -PAD_PX, 0)
+        if self._rich is None:
+            p.drawText(box, int(self._align), self._shown)
+        else:
+            size = self._rich.size()
+            x = box.left()
+            if self._align & Qt.AlignmentFlag.AlignHCenter:
+                x += (box.width() - size.width()) / 2
+            elif self._align & Qt.AlignmentFlag.AlignRight:
+                x = box.right() - size.width()
+            p.drawStaticText(int(x), int((self.height() - size.height()) / 2), self._rich)
+        p.end()
 
     def _fit(self) -> None:
         f = QFont(self.font())
         f.setBold(self._bold)
         size = self._pt
         floor = max(6, int(self._pt * MIN_FRACTION))
-        room = self.width() - 6
+        room = self.width() - 2 * PAD_PX
         while size > floor:
             f.setPointSize(size)
             if QFontMetrics(f).horizontalAdvance(self._plain) <= room:
@@ -89,13 +120,18 @@ class FitLabel(QLabel):
             self.setFont(f)
         fm = QFontMetrics(f)
         elide = self.width() > 1 and fm.horizontalAdvance(self._plain) > room
-        if elide:
-            cut = fm.elidedText(self._plain, Qt.TextElideMode.ElideRight, max(room, 0))
-            if cut != self.text():  # rich text would need its own elision: the cut plain text
-                self.setText(cut)
-        elif self._elided:
-            self.setText(self._html if self._html is not None else self._plain)
+        self._rich = None
+        if elide:  # rich text would need its own elision: the cut plain text
+            self._shown = fm.elidedText(self._plain, Qt.TextElideMode.ElideRight, max(room, 0))
+        elif self._html is not None:
+            self._shown = self._html
+            self._rich = QStaticText(self._html)
+            self._rich.setTextFormat(Qt.TextFormat.RichText)
+            self._rich.prepare(font=f)
+        else:
+            self._shown = self._plain
         tip = self._plain if elide else ""
         if self.toolTip() != tip:
             self.setToolTip(tip)
         self._elided = elide
+        self.update()

@@ -1,16 +1,16 @@
-"""One matrix as a live heatmap with a colour bar (the pyqtgraph fast path, DESIGN.md §4).
+"""One matrix as a live heatmap with a colour bar.
 
-Items are created once; each frame only calls ``ImageItem.setImage``
-(``axisOrder='row-major'``). The matrix is kept as a C-contiguous float32
-array and coloured with explicit symmetric levels ``(-s, s)`` on the 256-entry
-diverging map (zero is the neutral centre colour): the LUT lookup is done here
-in NumPy (:func:`~.colormaps.map_signed`, the same ``floor`` rule pyqtgraph
-uses) and the ImageItem gets ready RGB bytes — pyqtgraph would otherwise
-rebuild a 256-entry Qt colour table in Python for every image on every frame,
-about a fifth of the panel's frame time. The y axis is inverted: row 0 is at the top, as when a
-matrix is printed. Pixel centres sit at 1, 2, ... so the axes count samples,
-neurons and inputs from 1 like the seeds (k = 1..K, i = 1..m, j = 1..n); the
-signals and :meth:`Heatmap.matrix` use 0-based NumPy indices.
+The matrix is kept as a C-contiguous float32 array and coloured with explicit
+symmetric levels ``(-s, s)`` on the 256-entry diverging map (zero is the
+neutral centre colour; :func:`~.colormaps.map_signed`, pyqtgraph's ``floor``
+rule) into RGBA bytes, row-major: row 0 is at the top, as when a matrix is
+printed. The axes count samples, neurons and inputs from 1 like the seeds
+(k = 1..K, i = 1..m, j = 1..n); the signals and :meth:`Heatmap.matrix` use
+0-based NumPy indices.
+
+The drawing is a :class:`~.heatmap_canvas.HeatmapCanvas` of plain Qt items,
+which Qt paints without Python (and so without the GIL) while training runs:
+per frame this module only maps colours and hands Qt a new pixmap.
 
 Scale modes (per frame, locked, smoothed): see :mod:`.scaling`. A fixed scale
 (:meth:`Heatmap.set_fixed_scale`) overrides the mode, so that several heatmaps
@@ -27,23 +27,14 @@ import html
 import math
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QCursor, QFont, QFontMetrics
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsRectItem,
-    QMenu,
-    QToolTip,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QCursor, QFont
+from PySide6.QtWidgets import QMenu, QToolTip, QVBoxLayout, QWidget
 
 from . import export
-from .axes import IndexAxis
-from .colorbar import ColourBar
-from .colormaps import HIGHLIGHT, map_signed
+from .colormaps import map_signed
 from .fitlabel import FitLabel
+from .heatmap_canvas import CanvasColourBar, HeatmapCanvas
 from .scaling import SCALE_MODES, format_value, next_scale
 
 COMPACT_BELOW_PX = {False: 300, True: 460}  # narrower heatmaps get the compact colour bar
@@ -75,68 +66,47 @@ class Heatmap(QWidget):
         self._nonfinite = 0
         self._hover = (-1, -1)
         self._hover_shown = False
-        self._rows_hl: list[int] = []
-        self._hl_items: list[QGraphicsRectItem] = []
         self._presentation = False
         self._highlighted = False
-
-        self._view = pg.GraphicsLayoutWidget()
-        self._view.setBackground("w")
-        self._view.ci.setContentsMargins(2, 2, 2, 2)
-        self._plot = self._view.addPlot(row=0, col=0, axisItems={
-            "left": IndexAxis("left"), "bottom": IndexAxis("bottom")})
-        self._plot.setMenuEnabled(False)
-        self._plot.setMouseEnabled(False, False)
-        self._plot.hideButtons()
-        self._plot.invertY(True)
-        self._plot.vb.disableAutoRange()
-        self._img = pg.ImageItem(axisOrder="row-major")
-        self._plot.addItem(self._img)
-        self._bar: ColourBar | None = None
-        if colorbar:  # beside the view box, so it spans exactly the image's height
-            self._bar = ColourBar()
-            self._plot.layout.addItem(self._bar, 2, 3)
-            self._plot.layout.setColumnSpacing(2, 6)
-        for name in ("left", "bottom"):
-            ax = self._plot.getAxis(name)
-            ax.setPen("k")
-            ax.setTextPen("k")
-            ax.enableAutoSIPrefix(False)
-            # index axes change only with the shape: blit a cached pixmap, not replay
-            ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._canvas = HeatmapCanvas(self, colorbar=colorbar)
+        self._rgba = map_signed(self._data, 1.0)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
                                  align=Qt.AlignmentFlag.AlignLeft, text=" ")
-        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self._title_label, 0)
-        lay.addWidget(self._view, 1)
+        lay.addWidget(self._canvas, 1)
         lay.addWidget(self._readout, 0)
-        self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self._view.customContextMenuRequested.connect(self._show_menu)
-        self._view.scene().sigMouseMoved.connect(self._mouse_moved)
+        self._canvas.customContextMenuRequested.connect(self._show_menu)
         self._apply_fonts()
-        self._set_shape(1, 1)
+        self._canvas.set_image(self._rgba)
 
     # ------------------------------------------------------------ public API
     def title_label(self) -> FitLabel:
         return self._title_label
 
-    def graphics_view(self) -> pg.GraphicsLayoutWidget:
-        """The pyqtgraph view (for SVG export)."""
-        return self._view
+    def graphics_view(self) -> HeatmapCanvas:
+        """The drawing (a QGraphicsView: for export and for the cell geometry)."""
+        return self._canvas
 
-    def image_item(self) -> pg.ImageItem:
-        return self._img
+    def image(self) -> np.ndarray:
+        """The RGBA bytes shown, ``(rows, cols, 4)`` uint8."""
+        return self._rgba
 
-    def plot_item(self) -> pg.PlotItem:
-        return self._plot
+    def cell_center(self, row: int, col: int) -> QPointF:
+        """The centre of cell (row, col) (0-based) in the coordinates of :meth:`graphics_view`."""
+        return self._canvas.cell_center(row, col)
 
-    def colorbar(self) -> ColourBar | None:
-        return self._bar
+    def colorbar(self) -> CanvasColourBar | None:
+        return self._canvas.bar
+
+    def set_cell_texts(self, texts: list[list[str]] | None, white=None,
+                       font: QFont | None = None) -> None:
+        """Write ``texts[r][c]`` into each cell (white text where ``white[r, c]``), or clear."""
+        self._canvas.set_cell_texts(texts, white, font)
 
     def set_matrix(self, M: np.ndarray, title: str | None = None,
                    row_label: str | None = None, col_label: str | None = None) -> None:
@@ -163,9 +133,7 @@ class Heatmap(QWidget):
         if self._mode == "locked" and self._locked is None:
             self._locked = self._mode_s
         scale_changed = self._show_scale()
-        self._img.setImage(map_signed(A, self._s), autoLevels=False, levels=None)
-        if shape_changed:
-            self._set_shape(*A.shape)
+        self._recolour()
         if title is not None or self._nonfinite or shape_changed:
             self._set_title(self._title if title is None else title)
         if row_label is not None or col_label is not None:
@@ -190,7 +158,7 @@ class Heatmap(QWidget):
             return
         self._fixed = s
         if self._show_scale():
-            self._img.setImage(map_signed(self._data, self._s), autoLevels=False, levels=None)
+            self._recolour()
             self._update_readout()
 
     def fixed_scale(self) -> float | None:
@@ -215,8 +183,7 @@ class Heatmap(QWidget):
         self._nonfinite = 0
         self._data = np.zeros((1, 1), dtype=np.float32)
         self._show_scale()
-        self._img.setImage(map_signed(self._data, self._s), autoLevels=False, levels=None)
-        self._set_shape(1, 1)
+        self._recolour()
         self._update_readout()
 
     def matrix(self) -> np.ndarray:
@@ -259,14 +226,12 @@ class Heatmap(QWidget):
 
     def highlight_rows(self, rows) -> None:
         """Outline these 0-based rows (e.g. sample k); an empty list clears."""
-        self._rows_hl = [int(r) for r in rows]
-        self._update_row_outlines()
+        self._canvas.set_outline_rows([int(r) for r in rows])
 
     def set_highlighted(self, on: bool) -> None:
         """A thick frame around the matrix (its symbol was clicked)."""
         self._highlighted = bool(on)
-        w = 6 if self._presentation else 4
-        self._plot.vb.setBorder(pg.mkPen(HIGHLIGHT, width=w) if on else None)
+        self._canvas.set_highlighted(on)
 
     def is_highlighted(self) -> bool:
         return self._highlighted
@@ -277,7 +242,6 @@ class Heatmap(QWidget):
         self._fit_colorbar()
         self._set_title(self._title)
         self._set_labels(*self._labels)
-        self._update_row_outlines()
         if self._highlighted:
             self.set_highlighted(True)
 
@@ -326,7 +290,7 @@ class Heatmap(QWidget):
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:
-        self.context_menu().exec(self._view.mapToGlobal(pos))
+        self.context_menu().exec(self._canvas.mapToGlobal(pos))
 
     def _file_name(self) -> str:
         return self._title.split("—")[0].strip() or "matrix"
@@ -339,22 +303,14 @@ class Heatmap(QWidget):
             s = 1.0
         changed = s != self._s
         self._s = s
-        if changed and self._bar is not None:
-            self._bar.set_scale(s)
+        bar = self._canvas.bar
+        if changed and bar is not None and bar.set_scale(s):
+            self._canvas.relayout()  # a label wider than any float32's: once
         return changed
 
     def _apply_fonts(self) -> None:
         f = _FONTS[self._presentation]
-        tick = QFont()
-        tick.setPointSize(f["axis"])
-        for name in ("left", "bottom"):
-            # let the end labels (1 and the size) overhang the axis a little
-            self._plot.getAxis(name).setStyle(tickFont=tick,
-                                              hideOverlappingLabels=int(2.5 * f["axis"]))
-        self._tick_font = tick
-        self._fit_right_margin()
-        if self._bar is not None:
-            self._bar.set_font_size(f["axis"])
+        self._canvas.set_fonts(f["axis"], f["label"], f["pen"])
         self._title_label.set_point_size(f["title"])
         self._readout.set_point_size(f["readout"])
 
@@ -372,43 +328,15 @@ class Heatmap(QWidget):
         r = self._labels[0] if row_label is None else row_label
         c = self._labels[1] if col_label is None else col_label
         self._labels = (r, c)
-        style = {"color": "#000", "font-size": f"{_FONTS[self._presentation]['label']}pt"}
-        self._plot.setLabel("left", r, **style)
-        self._plot.setLabel("bottom", c, **style)
+        self._canvas.set_labels(r, c)
 
-    def _fit_right_margin(self) -> None:
-        """Without a colour bar, room on the right for the last column's number ("32"),
-        which is centred on the last column and would otherwise be cut in half."""
-        if self._bar is not None:
-            return
-        half = QFontMetrics(self._tick_font).horizontalAdvance(str(self._data.shape[1])) // 2
-        self._view.ci.setContentsMargins(2, 2, half + 2, 2)
-
-    def _set_shape(self, rows: int, cols: int) -> None:
-        self._fit_right_margin()
-        # pixel (r, c) covers [c+0.5, c+1.5] x [r+0.5, r+1.5]: centres on 1-based indices
-        self._img.setRect(QRectF(0.5, 0.5, cols, rows))
-        self._plot.vb.setRange(xRange=(0.5, cols + 0.5), yRange=(0.5, rows + 0.5), padding=0)
-        self._update_row_outlines()
+    def _recolour(self) -> None:
+        """Colour the matrix with the scale in use and hand it to the canvas."""
+        self._rgba = map_signed(self._data, self._s)
+        self._canvas.set_image(self._rgba)
+        rows, cols = self._data.shape
         if self._hover[0] >= rows or self._hover[1] >= cols:
             self.hover_cell(-1, -1)
-
-    def _update_row_outlines(self) -> None:
-        rows, cols = self._data.shape
-        wanted = [r for r in self._rows_hl if 0 <= r < rows]
-        while len(self._hl_items) < len(wanted):
-            item = QGraphicsRectItem()
-            item.setZValue(10)
-            self._plot.addItem(item)
-            self._hl_items.append(item)
-        pen = pg.mkPen(HIGHLIGHT, width=_FONTS[self._presentation]["pen"])
-        pen.setCosmetic(True)
-        for item, r in zip(self._hl_items, wanted, strict=False):
-            item.setRect(QRectF(0.5, r + 0.5, cols, 1.0))
-            item.setPen(pen)
-            item.setVisible(True)
-        for item in self._hl_items[len(wanted):]:
-            item.setVisible(False)
 
     def _update_readout(self) -> str:
         row, col = self._hover
@@ -425,17 +353,13 @@ class Heatmap(QWidget):
                     f"   (scale ±{format_value(self.scale())})")
             if self.isVisible() and self.underMouse():
                 self._hover_shown = True
-                QToolTip.showText(QCursor.pos(), text, self._view)
+                QToolTip.showText(QCursor.pos(), text, self._canvas)
         self._readout.set_text(text)
         return text
 
-    def _mouse_moved(self, pos) -> None:
-        vb = self._plot.vb
-        if not vb.sceneBoundingRect().contains(pos):
-            self.hover_cell(-1, -1)
-            return
-        p = vb.mapSceneToView(pos)
-        self.hover_cell(int(math.floor(p.y() - 0.5)), int(math.floor(p.x() - 0.5)))
+    def _mouse_moved(self, pos: QPointF) -> None:
+        """The mouse is at ``pos`` (canvas coordinates)."""
+        self.hover_cell(*self._canvas.cell_at(pos))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -443,9 +367,11 @@ class Heatmap(QWidget):
 
     def _fit_colorbar(self) -> None:
         """Narrow heatmaps get the compact bar ("+", "0", "−"; ±s is in the readout line)."""
-        if self._bar is not None:
+        bar = self._canvas.bar
+        if bar is not None:
             limit = COMPACT_BELOW_PX[self._presentation]
-            self._bar.set_compact(0 < self.width() < limit)
+            if bar.set_compact(0 < self.width() < limit):
+                self._canvas.relayout()
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.hover_cell(-1, -1)

@@ -1,0 +1,404 @@
+"""The drawing of one heatmap, in plain Qt graphics items that Qt paints without Python.
+
+Why not pyqtgraph here: every pyqtgraph item paints (and reports its bounding
+rectangle) in Python, so drawing ten heatmaps per frame held the interpreter
+for ~15 ms, time the training thread could not use (one GIL). This scene holds
+only Qt's own C++ items (a pixmap, rectangles, paths, simple texts) and the
+view overrides no paint method, so ``QGraphicsView`` paints it with the GIL
+released, on the other core, while the worker trains. Python runs once per new
+matrix (the colour lookup and ``setPixmap``) and once per resize (the layout
+below), never per paint.
+
+Layout, in viewport pixels (the scene rectangle is the viewport)::
+
+    [row label][row ticks]|  image, cell (r, c) = row r from the top   |[colour bar]
+                          [column ticks, numbered 1..cols]
+                          [column label]
+
+Ticks sit on whole 1-based indices (:func:`~.axes.index_ticks`): k = 1..K,
+i = 1..m, j = 1..n, as the seeds count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QTransform,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
+
+from .axes import index_ticks
+from .colorbar import LABEL_TEMPLATES, TEXT_MARGIN_PX, format_level
+from .colormaps import HIGHLIGHT, LUT_SIZE, map_signed
+
+BLACK = QColor("black")
+GAP_PX = 8  # between the image and the colour bar
+
+
+def rgba_pixmap(rgba: np.ndarray) -> QPixmap:
+    """A pixmap of ``(rows, cols, 4)`` uint8 RGBA bytes (copied; the array may go)."""
+    rows, cols = rgba.shape[:2]
+    rgba = np.ascontiguousarray(rgba)
+    return QPixmap.fromImage(QImage(rgba.data, cols, rows, 4 * cols,
+                                    QImage.Format.Format_RGBA8888))
+
+
+def _pen(color, width: float = 1.0) -> QPen:
+    pen = QPen(QColor(*color) if isinstance(color, tuple) else color)
+    pen.setWidthF(width)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _text(scene: QGraphicsScene, z: float = 2.0) -> QGraphicsSimpleTextItem:
+    t = QGraphicsSimpleTextItem()
+    t.setBrush(BLACK)
+    t.setZValue(z)
+    scene.addItem(t)
+    return t
+
+
+class CanvasColourBar:
+    """A vertical colour bar ``−s`` (bottom) .. ``+s`` (top) beside the image: a ramp,
+    its frame, three ticks and three labels (``+s``, ``0``, ``−s``)."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self._s = 1.0
+        self._compact = False
+        self._font = QFont()
+        self._bar_px = 14
+        self._room = 0
+        self._rect = QRectF()
+        ramp = np.linspace(1.0, -1.0, LUT_SIZE, dtype=np.float32)[:, None]  # +s at the top
+        self.ramp = QGraphicsPixmapItem(rgba_pixmap(map_signed(ramp, 1.0)))
+        self.ramp.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self.frame = QGraphicsRectItem()
+        self.frame.setPen(_pen(BLACK))
+        self.ticks = QGraphicsPathItem()
+        self.ticks.setPen(_pen(BLACK))
+        for item in (self.ramp, self.frame, self.ticks):
+            scene.addItem(item)
+        self._texts = {key: _text(scene) for key in ("top", "mid", "bottom")}
+        self._texts["mid"].setText("0")
+        self.set_font_size(9)
+        self.set_scale(1.0)
+
+    # the text column is as wide as the widest label any float32 makes: no re-layout per frame
+    def set_font_size(self, points: int) -> None:
+        self._font.setPointSize(points)
+        for t in self._texts.values():
+            t.setFont(self._font)
+        self._bar_px = 14 if points < 12 else 22
+        widest = ("+", "−", "0") if self._compact else LABEL_TEMPLATES
+        self._room = max(self.label_px(t) for t in widest) + TEXT_MARGIN_PX
+
+    def set_compact(self, on: bool) -> bool:
+        """Compact: the ends read "+" and "−" (±s is in the readout). True if it changed."""
+        if bool(on) == self._compact:
+            return False
+        self._compact = bool(on)
+        self.set_font_size(self._font.pointSize())
+        s, self._s = self._s, float("nan")
+        self.set_scale(s)
+        return True
+
+    def is_compact(self) -> bool:
+        return self._compact
+
+    def set_scale(self, s: float) -> bool:
+        """Label the ends ``+s`` and ``−s``; True if the column had to widen (re-layout)."""
+        self._s = float(s)
+        top = "+" if self._compact else "+" + format_level(s)
+        if self._texts["top"].text() == top:
+            return False
+        bottom = "−" if self._compact else format_level(-s)
+        self._texts["top"].setText(top)
+        self._texts["bottom"].setText(bottom)
+        if len(top) <= 8:  # format_level keeps every float32 within the templates
+            return False
+        need = max(self.label_px(top), self.label_px(bottom)) + TEXT_MARGIN_PX
+        if need <= self._room:
+            return False
+        self._room = need  # beyond float32 (|exponent| >= 100): widen once
+        return True
+
+    def scale(self) -> float:
+        return self._s
+
+    def labels(self) -> tuple[str, str, str]:
+        """The texts at the top, middle and bottom."""
+        return tuple(self._texts[k].text() for k in ("top", "mid", "bottom"))
+
+    def label_px(self, text: str) -> int:
+        """The width in pixels that ``text`` needs in the bar's font."""
+        return int(np.ceil(QFontMetricsF(self._font).horizontalAdvance(text)))
+
+    def text_room_px(self) -> int:
+        """The width in pixels of the text column (right of the ramp and its ticks)."""
+        return self._room
+
+    def width(self) -> int:
+        return GAP_PX + self._bar_px + 5 + self._room
+
+    def sceneBoundingRect(self) -> QRectF:  # noqa: N802 (like a QGraphicsItem)
+        """The bar with its text column, in scene (= viewport) pixels."""
+        return self._rect
+
+    def place(self, plot: QRectF) -> None:
+        """Put the bar right of ``plot``, as tall as it."""
+        x0 = plot.right() + GAP_PX
+        bar = QRectF(x0, plot.top(), self._bar_px, plot.height())
+        self.ramp.setPos(bar.topLeft())
+        self.ramp.setTransform(QTransform.fromScale(bar.width(), bar.height() / LUT_SIZE))
+        self.frame.setRect(bar)
+        path = QPainterPath()
+        for y in (bar.top(), bar.center().y(), bar.bottom()):
+            path.moveTo(bar.right(), y)
+            path.lineTo(bar.right() + 3, y)
+        self.ticks.setPath(path)
+        h = QFontMetricsF(self._font).height()
+        x = bar.right() + 5
+        self._texts["top"].setPos(x, bar.top())
+        self._texts["mid"].setPos(x, bar.center().y() - h / 2)
+        self._texts["bottom"].setPos(x, bar.bottom() - h)
+        self._rect = QRectF(x0, plot.top(), self.width() - GAP_PX, plot.height())
+
+
+class HeatmapCanvas(QGraphicsView):
+    """The image, its index axes, the colour bar, row outlines and cell texts.
+
+    Overrides resize and mouse events only: Qt paints the scene in C++.
+    """
+
+    def __init__(self, owner, colorbar: bool = True) -> None:
+        super().__init__(owner)
+        self._owner = owner
+        self.setScene(QGraphicsScene(self))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setBackgroundBrush(QBrush(QColor("white")))
+        self.setMouseTracking(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        sc = self.scene()
+        self._shape = (1, 1)
+        self._plot = QRectF(0, 0, 1, 1)
+        self._tick_font = QFont()
+        self._label_font = QFont()
+        self._labels = ("", "")
+        self._pen_w = 2.0
+        self._outline_rows: list[int] = []
+        self._cell_texts: list[list[str]] | None = None
+        self._cell_white: np.ndarray | None = None
+        self._cell_font = QFont()
+        self.image = QGraphicsPixmapItem()
+        self.image.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self.image.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp cells
+        self.frame = QGraphicsRectItem()
+        self.frame.setPen(_pen(BLACK))
+        self.frame.setZValue(6)
+        self.ticks = QGraphicsPathItem()
+        self.ticks.setPen(_pen(BLACK))
+        for item in (self.image, self.frame, self.ticks):
+            sc.addItem(item)
+        self._tick_texts: list[QGraphicsSimpleTextItem] = []
+        self._axis_titles = (_text(sc), _text(sc))
+        self._axis_titles[0].setRotation(-90)
+        self._outlines: list[QGraphicsRectItem] = []
+        self._cells: list[QGraphicsSimpleTextItem] = []
+        self.bar = CanvasColourBar(sc) if colorbar else None
+
+    # ------------------------------------------------------------ content
+    def set_image(self, rgba: np.ndarray) -> None:
+        """New colours ``(rows, cols, 4)``; lays out again only if the shape changed."""
+        self.image.setPixmap(rgba_pixmap(rgba))
+        shape = rgba.shape[:2]
+        if shape != self._shape:
+            self._shape = shape
+            self.relayout()
+
+    def set_fonts(self, tick_pt: int, label_pt: int, pen_w: float) -> None:
+        self._tick_font.setPointSize(tick_pt)
+        self._label_font.setPointSize(label_pt)
+        self._pen_w = pen_w
+        if self.bar is not None:
+            self.bar.set_font_size(tick_pt)
+        self.relayout()
+
+    def set_labels(self, row_label: str, col_label: str) -> None:
+        self._labels = (row_label, col_label)
+        self.relayout()
+
+    def set_outline_rows(self, rows: list[int]) -> None:
+        self._outline_rows = list(rows)
+        self._place_outlines()
+
+    def set_highlighted(self, on: bool) -> None:
+        self.frame.setPen(_pen(HIGHLIGHT, 2 * self._pen_w) if on else _pen(BLACK))
+
+    def set_cell_texts(self, texts: list[list[str]] | None, white: np.ndarray | None = None,
+                       font: QFont | None = None) -> None:
+        """Write a text in each cell (white where ``white``); the font shrinks to fit a cell."""
+        self._cell_texts = texts
+        self._cell_white = None if white is None else np.asarray(white, dtype=bool)
+        if font is not None:
+            self._cell_font = QFont(font)
+        self._place_cells()
+
+    def cell_texts(self) -> list[str]:
+        """The cell texts shown, row by row."""
+        return [t.text() for t in self._cells if t.isVisible()]
+
+    # ------------------------------------------------------------ geometry
+    def plot_rect(self) -> QRectF:
+        """Where the image lies, in viewport pixels."""
+        return QRectF(self._plot)
+
+    def cell_center(self, row: int, col: int) -> QPointF:
+        """The centre of cell (row, col) (0-based), in viewport pixels."""
+        rows, cols = self._shape
+        p = self._plot
+        return QPointF(p.left() + (col + 0.5) * p.width() / cols,
+                       p.top() + (row + 0.5) * p.height() / rows)
+
+    def cell_at(self, pos: QPointF) -> tuple[int, int]:
+        """The cell (row, col) under ``pos`` (viewport pixels), or (-1, -1)."""
+        p = self._plot
+        if not p.contains(pos):
+            return -1, -1
+        rows, cols = self._shape
+        r = int((pos.y() - p.top()) * rows / p.height())
+        c = int((pos.x() - p.left()) * cols / p.width())
+        return min(r, rows - 1), min(c, cols - 1)
+
+    def relayout(self) -> None:
+        """Place everything for the current size, shape, fonts and labels."""
+        w, h = max(self.viewport().width(), 1), max(self.viewport().height(), 1)
+        self.scene().setSceneRect(0, 0, w, h)
+        rows, cols = self._shape
+        ft, fl = QFontMetricsF(self._tick_font), QFontMetricsF(self._label_font)
+        tick = 4.0
+        left = 2 + (fl.height() + 2 if self._labels[0] else 0) + ft.horizontalAdvance(str(rows))
+        left += 3 + tick
+        bottom = tick + 1 + ft.height() + (fl.height() if self._labels[1] else 0) + 2
+        top = ft.height() / 2 + 1
+        if self.bar is not None:
+            right = self.bar.width() + 2
+        else:  # room for the last column's number, centred on the last column
+            right = ft.horizontalAdvance(str(cols)) / 2 + 2
+        self._plot = p = QRectF(left, top, max(w - left - right, 1.0), max(h - top - bottom, 1.0))
+        self.image.setPos(p.topLeft())
+        self.image.setTransform(QTransform.fromScale(p.width() / cols, p.height() / rows))
+        self.frame.setRect(p)
+        pt = max(self._tick_font.pointSizeF(), 1.0)
+        _, xs = index_ticks(1, cols, p.width() / (4.0 * pt))
+        _, ys = index_ticks(1, rows, p.height() / (2.2 * pt))
+        path = QPainterPath()
+        while len(self._tick_texts) < len(xs) + len(ys):
+            self._tick_texts.append(_text(self.scene()))
+        texts = iter(self._tick_texts)
+        for v in xs:
+            x = p.left() + (v - 0.5) * p.width() / cols
+            path.moveTo(x, p.bottom())
+            path.lineTo(x, p.bottom() + tick)
+            self._put(next(texts), str(v), x - ft.horizontalAdvance(str(v)) / 2,
+                      p.bottom() + tick + 1)
+        for v in ys:
+            y = p.top() + (v - 0.5) * p.height() / rows
+            path.moveTo(p.left(), y)
+            path.lineTo(p.left() - tick, y)
+            self._put(next(texts), str(v), p.left() - tick - 2 - ft.horizontalAdvance(str(v)),
+                      y - ft.height() / 2)
+        for t in texts:
+            t.setVisible(False)
+        self.ticks.setPath(path)
+        row_t, col_t = self._axis_titles
+        for t, text in zip(self._axis_titles, self._labels, strict=True):
+            t.setFont(self._label_font)
+            t.setText(text)
+        col_t.setPos(p.center().x() - fl.horizontalAdvance(self._labels[1]) / 2,
+                     p.bottom() + tick + 1 + ft.height())
+        row_t.setPos(2, p.center().y() + fl.horizontalAdvance(self._labels[0]) / 2)
+        if self.bar is not None:
+            self.bar.place(p)
+        self._place_outlines()
+        self._place_cells()
+
+    def _put(self, item: QGraphicsSimpleTextItem, text: str, x: float, y: float) -> None:
+        item.setFont(self._tick_font)
+        item.setText(text)
+        item.setPos(x, y)
+        item.setVisible(True)
+
+    def _place_outlines(self) -> None:
+        rows, _ = self._shape
+        wanted = [r for r in self._outline_rows if 0 <= r < rows]
+        while len(self._outlines) < len(wanted):
+            item = QGraphicsRectItem()
+            item.setZValue(5)
+            self.scene().addItem(item)
+            self._outlines.append(item)
+        p, ch = self._plot, self._plot.height() / rows
+        for item, r in zip(self._outlines, wanted, strict=False):
+            item.setRect(QRectF(p.left(), p.top() + r * ch, p.width(), ch))
+            item.setPen(_pen(HIGHLIGHT, self._pen_w))
+            item.setVisible(True)
+        for item in self._outlines[len(wanted):]:
+            item.setVisible(False)
+
+    def _place_cells(self) -> None:
+        texts = self._cell_texts or []
+        flat = [(r, c, s) for r, row in enumerate(texts) for c, s in enumerate(row)]
+        while len(self._cells) < len(flat):
+            self._cells.append(_text(self.scene(), z=4))
+        rows, cols = self._shape
+        cw, ch = self._plot.width() / cols, self._plot.height() / rows
+        font = QFont(self._cell_font)
+        widest = max((s for _, _, s in flat), key=len, default="0")
+        while font.pointSizeF() > 7 and (
+                QFontMetricsF(font).horizontalAdvance(widest) > 0.85 * cw
+                or QFontMetricsF(font).height() > 0.5 * ch):
+            font.setPointSizeF(font.pointSizeF() - 1)
+        fm = QFontMetricsF(font)
+        for item, (r, c, s) in zip(self._cells, flat, strict=False):
+            item.setFont(font)
+            item.setText(s)
+            white = self._cell_white is not None and bool(self._cell_white[r, c])
+            item.setBrush(QColor("white") if white else BLACK)
+            centre = self.cell_center(r, c)
+            item.setPos(centre.x() - fm.horizontalAdvance(s) / 2, centre.y() - fm.height() / 2)
+            item.setVisible(True)
+        for item in self._cells[len(flat):]:
+            item.setVisible(False)
+
+    # ------------------------------------------------------------ events
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.relayout()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._owner.hover_cell(*self.cell_at(event.position()))
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._owner.hover_cell(-1, -1)
+        super().leaveEvent(event)
+
