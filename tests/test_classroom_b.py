@@ -202,6 +202,11 @@ def test_tied_view_shows_each_use_and_their_sum(qtbot):
     assert view.sum_map.title() == "sum = what the update uses"
     assert "max |sum − Σ uses|" in view.check_label.text()
     assert "δ¹ᵀ a⁰" in view.equation.text() and "δ²ᵀ a¹" in view.equation.text()
+    # each 2×2 matrix carries its numbers (value / 10^k, one k for all), one per cell
+    texts = [hm.graphics_view().cell_texts() for hm in (*view.heatmaps, view.sum_map)]
+    assert all(len(t) == 4 for t in texts)
+    nums = [np.array([float(x.replace("−", "-")) for x in t]).reshape(2, 2) for t in texts]
+    np.testing.assert_allclose(nums[0] + nums[1], nums[2], atol=0.1)  # 2-3 digits each
     view.param_b.setChecked(True)                        # the biases
     np.testing.assert_array_equal(view.sum_map.matrix(), rec.grads["b0"][None, :])
     np.testing.assert_allclose(view.heatmaps[0].matrix() + view.heatmaps[1].matrix(),

@@ -427,3 +427,73 @@ def test_last_column_number_is_not_cut_without_a_colour_bar(qtbot, presentation)
     half = QFontMetrics(hm.graphics_view()._tick_font).horizontalAdvance("32") / 2
     x = hm.cell_center(0, 31).x()  # centre of column 32
     assert x + half <= hm.graphics_view().width()
+
+
+# ------------------------------------------------------------ drawn by Qt, not by Python
+def test_canvas_holds_only_qt_items_so_painting_needs_no_python(hm):
+    """The heatmap's scene must contain Qt's own item classes only: a Python item (any
+    pyqtgraph item) would make every repaint take the GIL from the training thread."""
+    hm.set_matrix(np.arange(12.0).reshape(3, 4) - 5, "M — 3×4", "sample k", "input j")
+    hm.highlight_rows([1])
+    hm.set_cell_texts([["1"] * 4] * 3)
+    items = hm.graphics_view().scene().items()
+    assert len(items) > 15
+    assert {type(it).__module__ for it in items} == {"PySide6.QtWidgets"}
+    assert "paintEvent" not in type(hm.graphics_view()).__dict__
+
+
+def test_cell_texts_sit_in_their_cells_and_fit(hm, qtbot):
+    hm.resize(500, 400)
+    hm.set_matrix(np.array([[1.0, -2.0], [0.5, 0.0]]))
+    hm.set_cell_texts([["1", "−2"], ["0.5", "0"]], np.array([[False, True], [False, False]]))
+    view = hm.graphics_view()
+    assert view.cell_texts() == ["1", "−2", "0.5", "0"]
+    shown = [t for t in view._cells if t.isVisible()]
+    for t, (r, c) in zip(shown, np.ndindex(2, 2), strict=True):
+        assert t.sceneBoundingRect().contains(hm.cell_center(r, c))
+        assert t.sceneBoundingRect().width() < view.plot_rect().width() / 2
+    assert shown[1].brush().color().lightness() > 200  # white on a dark cell
+    hm.set_cell_texts(None)
+    assert view.cell_texts() == []
+
+
+def test_idle_readout_is_current_and_the_label_catches_up(hm, qtbot):
+    label = hm._readout
+    for s in (1.0, 2.0, 3.0, 4.0):  # faster than the label may change
+        hm.set_matrix(np.array([[s, 0.0]]))
+    assert hm.readout() == "colour scale ±4"
+    qtbot.waitUntil(lambda: label.plain_text() == "colour scale ±4", timeout=2000)
+    hm.hover_cell(0, 0)  # hovering shows at once
+    assert label.plain_text() == hm.readout() and hm.readout().startswith("row = 1")
+
+
+def test_digit_grid_repaints_only_when_a_prediction_changes(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    from bpviz.gui.views.digit_grid import DigitGrid
+
+    class Paints(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):  # noqa: N802
+            if ev.type() == QEvent.Type.Paint:
+                self.n += 1
+            return False
+
+    grid = DigitGrid()
+    qtbot.addWidget(grid)
+    grid.resize(300, 300)
+    grid.set_images(np.zeros((6, 4)), np.arange(6) % 3, (2, 2))
+    grid.show()
+    qtbot.waitExposed(grid)
+    counter = Paints()
+    grid.installEventFilter(counter)
+    grid.set_predictions(np.array([0, 1, 2, 0, 1, 1]))
+    qtbot.waitUntil(lambda: counter.n == 1)
+    for _ in range(3):
+        grid.set_predictions(np.array([0, 1, 2, 0, 1, 1]))  # the same: nothing to draw
+        qtbot.wait(20)
+    assert counter.n == 1 and grid.mistakes_shown() == 1
+    grid.set_predictions(np.array([0, 1, 2, 0, 1, 2]))
+    qtbot.waitUntil(lambda: counter.n == 2)
+    assert grid.mistakes_shown() == 0

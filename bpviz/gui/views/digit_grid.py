@@ -49,8 +49,14 @@ class DigitGrid(QWidget):
         self.update()
 
     def set_predictions(self, pred: np.ndarray | None) -> None:
-        self._pred = None if pred is None else np.asarray(pred[:len(self._images)])
-        self.update()
+        """Labels ``pred/true`` under the images; repaints only if a prediction changed
+        (late in training most frames change none)."""
+        pred = None if pred is None else np.asarray(pred[:len(self._images)])
+        same = (pred is None and self._pred is None) or (
+            pred is not None and self._pred is not None and np.array_equal(pred, self._pred))
+        self._pred = pred
+        if not same:
+            self.update()
 
     def set_big(self, on: bool) -> None:
         self._big = bool(on)

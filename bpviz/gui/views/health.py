@@ -23,7 +23,7 @@ from .symbols import sup
 from .throttle import Throttle
 
 QUANTITIES = ("dW", "delta")
-REDRAW_S = 0.1  # redrawn at most 10 times a second
+REDRAW_S = 0.2  # redrawn at most 5 times a second
 _TITLES = {"dW": "‖dWˡ‖  (weight gradient, Frobenius norm)",
            "delta": "‖δˡ‖  (errors of the mini-batch)"}
 

@@ -36,7 +36,9 @@ from .colormaps import map_signed
 from .fitlabel import FitLabel
 from .heatmap_canvas import CanvasColourBar, HeatmapCanvas
 from .scaling import SCALE_MODES, format_value, next_scale
+from .throttle import Throttle
 
+READOUT_S = 0.25  # the idle readout ("colour scale ±s") changes at most 4 times a second
 COMPACT_BELOW_PX = {False: 300, True: 460}  # narrower heatmaps get the compact colour bar
 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
@@ -74,6 +76,8 @@ class Heatmap(QWidget):
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
                                  align=Qt.AlignmentFlag.AlignLeft, text=" ")
+        self._readout_text = " "
+        self._readout_throttle = Throttle(self._show_readout, READOUT_S, self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -261,8 +265,9 @@ class Heatmap(QWidget):
         return text
 
     def readout(self) -> str:
-        """The whole readout line (the label may show it cut short in a narrow heatmap)."""
-        return self._readout.plain_text()
+        """The whole readout line, current even while the label waits to show it (the label
+        may also show it cut short in a narrow heatmap)."""
+        return self._readout_text
 
     # ------------------------------------------------------------ menus
     def context_menu(self) -> QMenu:
@@ -354,8 +359,15 @@ class Heatmap(QWidget):
             if self.isVisible() and self.underMouse():
                 self._hover_shown = True
                 QToolTip.showText(QCursor.pos(), text, self._canvas)
-        self._readout.set_text(text)
+        self._readout_text = text
+        if row < 0:  # the scale changes every frame: readable at a few changes a second
+            self._readout_throttle.request()
+        else:  # the mouse moved: at once
+            self._readout_throttle.flush()
         return text
+
+    def _show_readout(self) -> None:
+        self._readout.set_text(self._readout_text)
 
     def _mouse_moved(self, pos: QPointF) -> None:
         """The mouse is at ``pos`` (canvas coordinates)."""

@@ -23,7 +23,7 @@ from .fitlabel import FitLabel
 from .series import DEFAULT_CAP, DecimatedSeries
 from .throttle import Throttle
 
-REDRAW_S = 0.1  # the curves are redrawn at most 10 times a second
+REDRAW_S = 0.2  # the curves are redrawn at most 5 times a second
 TRAIN_BATCH = "train (mini-batch)"
 TRAIN_EVAL = "train (whole set)"
 TEST_EVAL = "test"
