@@ -46,11 +46,12 @@ class GuiShare:
 
         Python threads share one GIL, and a busy training loop that releases it
         only for microseconds (each NumPy call) can starve the GUI thread for
-        seconds. With a GUI attached the worker therefore (1) sleeps while a
-        published frame is being drawn (until :meth:`frame_done`, at most
-        ``MAX_FRAME_WAIT_S``), (2) publishes the next snapshot only after
-        training at least as long as the last frame took to draw (so training
-        keeps >= 1 − ``gui_share`` of the time), and (3) sleeps whenever the
+        seconds. With a GUI attached the worker therefore (1) sleeps while the
+        GUI takes a published snapshot into its views (until :meth:`frame_done`,
+        at most ``MAX_FRAME_WAIT_S``; Qt then paints without the GIL, in parallel
+        with training), (2) publishes the next snapshot only after training at
+        least as long as taking the last one took (so training keeps
+        >= 1 − ``gui_share`` of the time), and (3) sleeps whenever the
         GUI's heartbeat (:meth:`gui_alive`, from a timer) is older than
         ``GUI_STALE_S``: the window never freezes.
         """
@@ -65,7 +66,7 @@ class GuiShare:
         self._gui_beat = time.perf_counter()
 
     def frame_done(self, cost_s: float) -> None:
-        """The GUI has drawn the last snapshot; drawing took ``cost_s`` seconds."""
+        """The GUI has taken the last snapshot into its views, in ``cost_s`` seconds."""
         self._frame_cost = max(0.0, float(cost_s))
         self._frame_done_at = time.perf_counter()
         self._frame_pending = False

@@ -250,6 +250,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         if now - self._status_t >= 0.1 or not self.ctx.is_playing:
             self._status_t = now
             self._update_status(snap)
+        # the Python part of the frame ends here: Qt paints the heatmaps later without the
+        # GIL, so the worker trains on meanwhile (no Python override may wrap that paint)
         self._end_frame()
 
     # ------------------------------------------------------------ status bar
