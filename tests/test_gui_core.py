@@ -77,6 +77,32 @@ def test_window_builds_with_every_panel(make_window):
     assert win.actions_.fullscreen.shortcut() == QKeySequence("F11")
 
 
+def test_no_python_override_wraps_the_heatmaps_paint(make_window):
+    """Qt paints the matrix heatmaps without the GIL only if no Python ``event`` or
+    ``paintEvent`` sits between the window and them (a Python ``event()`` on the main
+    window once held the GIL through every paint of every dock, and training ran at a
+    third of its speed)."""
+    from PySide6.QtWidgets import QWidget
+
+    from bpviz.gui.views.heatmap import Heatmap
+
+    ctx, win = make_window()
+    maps = win.panels["matrices"].findChildren(Heatmap)
+    assert maps
+    w = maps[0].graphics_view()
+    chain = []
+    while w is not None:
+        chain.append(w)
+        w = w.parentWidget()
+    assert chain[-1] is win
+    for widget in chain:
+        for cls in type(widget).__mro__:
+            if cls.__module__.startswith(("PySide6", "shiboken6")) or cls is object:
+                break
+            assert "event" not in cls.__dict__ and "paintEvent" not in cls.__dict__, cls
+    assert isinstance(chain[0], QWidget)
+
+
 def test_cupy_item_disabled_with_reason_without_gpu(make_window):
     from bpviz.engine.backend import cupy_status
 
