@@ -336,6 +336,15 @@ def test_colour_bar_labels_fit_their_column(hm, qtbot, presentation):
             assert box.left() <= r.left() and r.right() <= box.right() + 1, (t.text(), r, box)
 
 
+def test_heatmap_colour_bar_widens_for_a_three_digit_exponent(hm):
+    bar = hm.colorbar()
+    room, plot = bar.text_room_px(), hm.graphics_view().plot_rect()
+    hm.set_fixed_scale(1.5e-300)  # only a float64 fixed scale gets here
+    assert bar.labels()[0] == "+1.5e−300"
+    assert max(map(bar.label_px, bar.labels())) <= bar.text_room_px() and bar.text_room_px() > room
+    assert hm.graphics_view().plot_rect().width() < plot.width()  # the image made room
+
+
 def test_colour_bar_widens_for_a_three_digit_exponent():
     from bpviz.gui.views.colorbar import ColourBar
 

@@ -1,7 +1,7 @@
 """Axes that read well from the back row.
 
-- :class:`IndexAxis` for matrix indices: ticks only on whole, 1-based indices,
-  the ends (1 and the size) always labelled.
+- :func:`index_ticks` for matrix indices (the heatmaps' axes): ticks only on
+  whole, 1-based indices, the ends (1 and the size) always labelled.
 - :class:`LogAxis` for log-y plots: labels only at 1, 2 and 5 times a power of
   ten, written as plain numbers (``0.02``, ``1``, ``500``, ``1e−05``).
 """
@@ -32,19 +32,6 @@ def index_ticks(lo: int, hi: int, max_ticks: float) -> tuple[int, list[int]]:
     if hi != lo and (max_ticks >= 1.5 or hi - lo <= 1):
         vals.append(hi)
     return spacing, vals
-
-
-class IndexAxis(pg.AxisItem):
-    """Ticks at 1, round multiples and the last index (the matrix size): never 2.5 or 0.6."""
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 (pyqtgraph API)
-        lo = math.ceil(min(minVal, maxVal))
-        hi = math.floor(max(minVal, maxVal))
-        font = self.style.get("tickFont")
-        px = font.pointSizeF() if font is not None and font.pointSizeF() > 0 else 9.0
-        room = px * (2.2 if self.orientation in ("left", "right") else 4.0)
-        spacing, vals = index_ticks(max(lo, 1), hi, size / room)
-        return [(float(spacing), [float(v) for v in vals])]
 
 
 def log_label(exponent: float) -> str:

@@ -1,11 +1,12 @@
-"""A cheap colour bar for symmetric levels: the diverging ramp labelled +s, 0, −s.
+"""Colour-bar labels for symmetric levels, and the bar of the pyqtgraph data view.
 
+:func:`format_level` and :data:`LABEL_TEMPLATES` label every colour bar (the
+heatmaps' bar is drawn with Qt items in :mod:`.heatmap_canvas`). :class:`ColourBar`
+is the bar beside the data view's regression surface, a pyqtgraph plot:
 pyqtgraph's ``ColorBarItem`` recomputes its whole tick axis whenever the levels
-change, which with per-frame scaling is every frame (about 5 ms per bar, most
-of a frame's budget with ten heatmaps). Symmetric levels only need three
-labels — the top is ``+s``, the middle is ``0``, the bottom is ``−s`` — so
-this bar draws the static ramp once and only changes three short texts, and
-only when their formatted value changes.
+change, while symmetric levels only need three labels — the top is ``+s``, the
+middle is ``0``, the bottom is ``−s`` — so this bar draws the static ramp once
+and only changes three short texts, and only when their formatted value changes.
 """
 
 from __future__ import annotations
