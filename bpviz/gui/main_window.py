@@ -206,7 +206,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     # ------------------------------------------------------------ frames
     def _heartbeat(self) -> None:
-        """Tell the worker the event loop runs; end a frame that drew nothing."""
+        """Tell the worker the event loop runs; end a frame whose ``_on_snapshot`` raised."""
         self.ctx.worker.gui_alive()
         if self._frame_t0 is not None and time.perf_counter() - self._frame_t0 > 0.1:
             self._end_frame()

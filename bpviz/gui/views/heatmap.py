@@ -71,7 +71,6 @@ class Heatmap(QWidget):
         self._presentation = False
         self._highlighted = False
         self._canvas = HeatmapCanvas(self, colorbar=colorbar)
-        self._rgba = map_signed(self._data, 1.0)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
@@ -86,7 +85,8 @@ class Heatmap(QWidget):
         lay.addWidget(self._readout, 0)
         self._canvas.customContextMenuRequested.connect(self._show_menu)
         self._apply_fonts()
-        self._canvas.set_image(self._rgba)
+        self._show_scale()
+        self._recolour()
 
     # ------------------------------------------------------------ public API
     def title_label(self) -> FitLabel:

@@ -244,8 +244,9 @@ class HeatmapCanvas(QGraphicsView):
         self.relayout()
 
     def set_labels(self, row_label: str, col_label: str) -> None:
-        self._labels = (row_label, col_label)
-        self.relayout()
+        if (row_label, col_label) != self._labels:
+            self._labels = (row_label, col_label)
+            self.relayout()
 
     def set_outline_rows(self, rows: list[int]) -> None:
         self._outline_rows = list(rows)
