@@ -506,3 +506,14 @@ def test_digit_grid_repaints_only_when_a_prediction_changes(qtbot):
     grid.set_predictions(np.array([0, 1, 2, 0, 1, 2]))
     qtbot.waitUntil(lambda: counter.n == 2)
     assert grid.mistakes_shown() == 0
+
+
+def test_a_new_heatmap_reads_its_scale_even_when_the_first_matrix_keeps_it(qtbot):
+    """a⁰ = X often has max |X| = 1, the scale a new heatmap starts with: the readout
+    must still say so (it once stayed blank)."""
+    hm = Heatmap()
+    qtbot.addWidget(hm)
+    assert hm.readout() == "colour scale ±1"
+    hm.set_matrix(np.array([[1.0, -0.5]]))
+    assert hm.readout() == "colour scale ±1"
+    qtbot.waitUntil(lambda: hm._readout.plain_text() == "colour scale ±1", timeout=2000)

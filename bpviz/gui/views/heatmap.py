@@ -85,8 +85,7 @@ class Heatmap(QWidget):
         lay.addWidget(self._readout, 0)
         self._canvas.customContextMenuRequested.connect(self._show_menu)
         self._apply_fonts()
-        self._show_scale()
-        self._recolour()
+        self.reset()
 
     # ------------------------------------------------------------ public API
     def title_label(self) -> FitLabel:
