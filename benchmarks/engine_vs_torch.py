@@ -2,7 +2,7 @@
 
 What is timed, per network (float32, one mini-batch of K samples):
 
-* **bpviz**: ``net._backprop(X, Y, "vectorized")`` on prepared arrays, i.e.
+* **bpviz**: ``net.gradients(X, Y, "vectorized")`` on prepared arrays, i.e.
   what one training step costs without the optimizer update: forward, loss,
   ``δ`` of every layer, ``dW``/``db`` with the 1/K of the mean.
 * **torch**: the same weights as leaf tensors, ``F.linear`` + ReLU +
@@ -63,7 +63,7 @@ def make_spec(sizes: tuple[int, ...]) -> NetworkSpec:
 
 # ---------------------------------------------------------------- contenders
 def bpviz_step(net: Network, X: Any, Y: Any) -> Callable[[], Any]:
-    backprop = net._backprop
+    backprop = net.gradients
 
     def step() -> Any:
         return backprop(X, Y, "vectorized")

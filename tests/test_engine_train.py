@@ -7,7 +7,6 @@ second thread, the way the GUI worker does.
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 from conftest import dataset, make_spec, random_net
 
 from bpviz.engine import BackpropRecord, BpvizError, Network, predict_labels
-from bpviz.engine.optim import Adam, Momentum, Optimizer, make_optimizer
+from bpviz.engine.optim import Adam, Momentum, make_optimizer
 from bpviz.engine.trainer import TrainConfig, Trainer
 
 
@@ -140,47 +139,14 @@ def test_another_seed_gives_another_run(blobs3):
 
 
 # ---------------------------------------------------------------- controls
-def test_pause_resume_stop_from_another_thread(blobs3):
-    tr = Trainer(classifier("float32"), blobs3, TrainConfig(batch_size=8))
-    steps: list[int] = []
-    errors: list[BaseException] = []
-
-    def consume() -> None:
-        try:
-            for rec in tr.run():
-                steps.append(rec.step)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    th = threading.Thread(target=consume, daemon=True)
-    th.start()
-    assert wait_for(lambda: len(steps) >= 5)
-    tr.pause()
-    assert tr.paused
-    # the step in flight may still finish; then nothing more may come
-    assert wait_for(lambda: tr.step == len(steps), timeout=5)
-    time.sleep(0.2)
-    n = len(steps)
-    time.sleep(0.3)
-    assert len(steps) == n, "training went on while paused"
-    assert th.is_alive()
-    tr.resume()
-    assert not tr.paused
-    assert wait_for(lambda: len(steps) > n + 3)
-    tr.pause()
-    time.sleep(0.05)
-    tr.stop()                             # stop also ends a paused run
-    th.join(timeout=5)
-    assert not th.is_alive()
-    assert tr.stopped
-    assert not errors
-    assert steps == list(range(1, len(steps) + 1))
-
-
-def test_stop_before_run_yields_nothing(blobs3):
-    tr = Trainer(classifier(), blobs3)
-    tr.stop()
-    assert list(tr.run(steps=5)) == []
+def test_run_stops_after_steps_and_has_no_flags_of_its_own(blobs3):
+    """Pausing and stopping belong to the caller (the GUI worker stops asking for
+    steps); the trainer has one control: configure(), and run() for the command line."""
+    tr = Trainer(classifier(), blobs3, TrainConfig(batch_size=8))
+    assert [r.step for r in tr.run(steps=3)] == [1, 2, 3]
+    assert [r.step for r in tr.run(steps=2)] == [4, 5]
+    for name in ("pause", "resume", "stop", "apply_pending", "set_lr"):
+        assert not hasattr(tr, name), name
 
 
 def test_run_steps_counts(blobs3):
@@ -205,93 +171,89 @@ def test_run_epochs_sees_each_sample_at_most_once_per_epoch(blobs3):
         assert len(rows) == len(set(rows)) == 120 // 16 * 16
 
 
-def test_set_lr_applies_at_the_next_step(blobs3):
+def test_configure_lr_applies_to_the_next_step(blobs3):
     net = classifier()
     tr = Trainer(net, blobs3, TrainConfig(batch_size=16, lr=0.1))
     tr.train_step()
-    th = threading.Thread(target=tr.set_lr, args=(0.5,))
-    th.start()
-    th.join()
-    assert tr.optimizer.lr == 0.1          # not before the next step
+    tr.configure(lr=0.5)
+    assert tr.optimizer.lr == 0.5 and tr.config.lr == 0.5
     tr.request_matrices()
     rec = tr.train_step()
-    assert rec.lr == 0.5 and tr.config.lr == 0.5 and tr.optimizer.lr == 0.5
+    assert rec.lr == 0.5
     for k, W in rec.weights.items():
         np.testing.assert_allclose(net.params[k], W - 0.5 * rec.backprop.grads[k], rtol=1e-14,
                                    atol=1e-16, err_msg=k)
 
 
-def test_set_optimizer_applies_at_the_next_step(blobs3):
+def test_configure_optimizer_starts_it_fresh(blobs3):
     net = classifier()
     tr = Trainer(net, blobs3, TrainConfig(batch_size=16, lr=0.1))
     tr.train_step()
-    tr.set_optimizer("adam", lr=0.01)
-    assert type(tr.optimizer) is Optimizer
+    tr.configure(optimizer="adam", lr=0.01)
+    assert isinstance(tr.optimizer, Adam) and tr.config.optimizer == "adam"
     tr.request_matrices()
     rec = tr.train_step()
-    assert isinstance(tr.optimizer, Adam) and tr.config.optimizer == "adam"
     assert rec.lr == 0.01
-    # Adam's first step, m̂ = g and ŝ = g², in the paper's efficient form
-    # (ε added before the bias correction): θ − lr·g / (|g| + ε/√(1 − β₂))
+    # Adam's first step (Kingma & Ba, Algorithm 1, as torch.optim.Adam):
+    # m̂ = g and v̂ = g², so θ − lr·g / (|g| + ε)
     for k, W in rec.weights.items():
         g = rec.backprop.grads[k]
-        expect = W - 0.01 * g / (np.abs(g) + 1e-8 / math.sqrt(1 - 0.999))
+        expect = W - 0.01 * g / (np.abs(g) + 1e-8)
         np.testing.assert_allclose(net.params[k], expect, rtol=1e-12, atol=1e-15, err_msg=k)
-    tr.set_optimizer("momentum", momentum=0.5)
+    tr.configure(optimizer="momentum", momentum=0.5)
     tr.train_step()
     assert isinstance(tr.optimizer, Momentum) and tr.optimizer.momentum == 0.5
+    opt = tr.optimizer
+    tr.configure(lr=0.2, l2=0.01)                  # same optimizer: its state goes on
+    assert tr.optimizer is opt and (opt.lr, opt.l2) == (0.2, 0.01)
+    tr.configure(momentum=0.8)                     # a new momentum starts it afresh
+    assert tr.optimizer is not opt and tr.optimizer.momentum == 0.8
 
 
 @pytest.mark.parametrize(("l1", "l2"), [(0.0, 0.1), (0.05, 0.0), (0.05, 0.1)])
-def test_set_regularization_applies_at_the_next_step(blobs3, l1, l2):
+def test_configure_regularization_and_its_penalty(blobs3, l1, l2):
     net = classifier()
     tr = Trainer(net, blobs3, TrainConfig(batch_size=16, lr=0.2))
-    tr.train_step()
-    tr.set_regularization(l1=l1, l2=l2)
-    assert tr.optimizer.l1 == 0 and tr.optimizer.l2 == 0
+    assert tr.train_step().penalty == 0.0
+    tr.configure(l1=l1, l2=l2)
     tr.request_matrices()
     rec = tr.train_step()
+    expect = 0.0
     for k, W in rec.weights.items():
         g = rec.backprop.grads[k]
         if k[0] == "W":                      # weights only, never the biases
             g = g + l2 * W + l1 * np.sign(W)
+            expect += 0.5 * l2 * float((W * W).sum()) + l1 * float(np.abs(W).sum())
         np.testing.assert_allclose(net.params[k], W - 0.2 * g, rtol=1e-13, atol=1e-16,
                                    err_msg=k)
+    assert rec.penalty == pytest.approx(expect, rel=1e-12) and rec.penalty > 0
+    assert rec.objective == rec.loss + rec.penalty
 
 
-def test_set_method_and_batch_size_apply_at_the_next_step(blobs3):
+def test_configure_method_and_batch_size(blobs3):
     tr = Trainer(classifier(), blobs3, TrainConfig(batch_size=16))
     assert tr.train_step().method == "vectorized"
-    tr.set_method("loop")
+    tr.configure(method="loop")
     rec = tr.train_step()
     assert rec.method == "loop" and rec.batch_size == 16
-    tr.set_batch_size(5)
+    tr.configure(batch_size=5, eval_every=3)
     rec = tr.train_step()
-    assert rec.method == "loop" and rec.batch_size == 5
-    tr.set_method("vectorized")
-    assert tr.train_step().method == "vectorized"
-
-
-def test_several_changes_between_two_steps_all_apply(blobs3):
-    tr = Trainer(classifier(), blobs3, TrainConfig(batch_size=16, lr=0.1))
-    tr.train_step()
-    tr.set_lr(0.3)
-    tr.set_method("loop")
-    tr.set_batch_size(5)
-    tr.set_optimizer("momentum")
+    assert rec.method == "loop" and rec.batch_size == 5 and tr.config.eval_every == 3
+    tr.configure(method="vectorized", lr=0.3, optimizer="momentum")
     rec = tr.train_step()
-    assert (rec.lr, rec.method, rec.batch_size) == (0.3, "loop", 5)
+    assert (rec.lr, rec.method) == (0.3, "vectorized")
     assert isinstance(tr.optimizer, Momentum) and tr.optimizer.lr == 0.3
 
 
-def test_bad_live_settings_are_refused_at_once(blobs3):
+def test_bad_settings_are_refused_and_change_nothing(blobs3):
     tr = Trainer(classifier(), blobs3)
-    for call in (lambda: tr.set_lr(0), lambda: tr.set_lr(float("nan")),
-                 lambda: tr.set_lr(-1), lambda: tr.set_optimizer("rmsprop"),
-                 lambda: tr.set_regularization(l2=-1), lambda: tr.set_method("batch"),
-                 lambda: tr.set_batch_size(0)):
+    opt = tr.optimizer
+    for bad in ({"lr": 0}, {"lr": float("nan")}, {"lr": -1}, {"optimizer": "rmsprop"},
+                {"l2": -1}, {"method": "batch"}, {"batch_size": 0},
+                {"lr": 0.5, "batch_size": 0}):
         with pytest.raises(BpvizError):
-            call()
+            tr.configure(**bad)
+    assert tr.optimizer is opt and tr.config == TrainConfig()
     assert tr.train_step().lr == 0.1
 
 
@@ -333,7 +295,7 @@ def test_divergence_restores_finite_weights_and_ends(regression1):
     for k, v in net.get_weights().items():
         assert np.isfinite(v).all(), k
     # it can go on from the restored weights with a sane learning rate
-    tr.set_lr(1e-4)
+    tr.configure(lr=1e-4)
     rec = tr.train_step()
     assert math.isfinite(rec.loss) and not rec.diverged
 

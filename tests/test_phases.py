@@ -11,7 +11,8 @@ import pytest
 
 from bpviz.engine import LayerSpec, Network, NetworkSpec
 from bpviz.engine.datasets import make_dataset
-from bpviz.engine.phases import PHASE_KINDS, PhaseStepper, phase_equation, phase_plan
+from bpviz.engine.network import finish
+from bpviz.engine.phases import PHASE_KINDS, PhaseStepper, phase_plan
 from bpviz.engine.trainer import TrainConfig, Trainer
 
 
@@ -43,13 +44,12 @@ def _expected(L):
     for i in range(L):
         seq += [("z", i), ("a", i)]
     seq.append(("loss", L - 1))
-    seq += [("delta", i) for i in reversed(range(L))]
     for i in reversed(range(L)):
-        seq += [("dW", i), ("db", i)]
+        seq += [("delta", i), ("dW", i), ("db", i)]
     return [*seq, ("update", -1)]
 
 
-def test_plan_is_forward_loss_deltas_gradients_update():
+def test_plan_is_forward_loss_then_each_layer_backwards_then_update():
     spec = _spec()
     assert list(phase_plan(spec)) == _expected(3)
     assert len(phase_plan(spec)) == 5 * 3 + 2
@@ -118,20 +118,51 @@ def test_phase_matrices_are_the_backprop_record_of_that_batch(blobs):
     assert got[("loss", 2)].shape == (len(idx),)      # per-sample costs C_k
     assert got[("loss", 2)].mean() == pytest.approx(bp.loss, rel=1e-5)
     assert recs[-1].matrix is None
-    np.testing.assert_array_equal(recs[-1].record.grads["W2"], bp.grads["W2"])
+    done = recs[-1].step_record
+    np.testing.assert_array_equal(done.backprop.grads["W2"], bp.grads["W2"])
+    np.testing.assert_array_equal(done.batch_index, idx)
     for k, W in before.get_weights().items():
-        np.testing.assert_array_equal(recs[-1].weights[k], W)
+        np.testing.assert_array_equal(done.weights[k], W)
 
 
-def test_loop_method_trainer_updates_exactly_as_its_step(xor):
-    stepped, twin = _twins(_spec(), xor, method="loop")
+def test_phases_are_the_vectorized_backprop_itself(blobs):
+    """Traced or not, Network.phases computes the same arrays: the stepper's matrices
+    are those of gradients(), bit for bit, and its result is gradients()'s result."""
+    net = Network(_spec("cross_entropy", "softmax", 3), seed=2)
+    X, Y = net.prepare(blobs.X_train[:20], blobs.y_train[:20])
+    gen = net.phases(X, Y)
+    seen = {}
+    while True:
+        try:
+            ph = next(gen)
+        except StopIteration as stop:
+            traced = stop.value
+            break
+        seen[(ph.kind, ph.layer)] = ph.value
+    plain = net.gradients(X, Y)
+    assert traced.loss == plain.loss == finish(net.phases(X, Y, trace=False)).loss
+    for i, (a, b) in enumerate(zip(traced.layers, plain.layers, strict=True)):
+        for f in ("z", "a", "delta", "dW", "db"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f"{f}{i}")
+            np.testing.assert_array_equal(seen[(f, i)], getattr(b, f), err_msg=f"{f}{i}")
+    assert seen[("loss", 2)].sum() / 20 == pytest.approx(plain.loss, rel=1e-6)
+
+
+def test_loop_method_trainer_steps_phases_in_the_vectorized_form(xor):
+    """The stepper is the vectorized backprop one phase at a time, whatever the
+    method: with Loop on, its update is one ordinary *vectorized* step, bit for bit
+    (and the loop step agrees to rounding)."""
+    stepped, loop_twin = _twins(_spec(), xor, method="loop")
+    vec_twin = Trainer(Network(_spec(), seed=7), xor, TrainConfig(batch_size=16))
     st = PhaseStepper(stepped)
     for _ in range(2):
         recs = st.run_batch()
-        twin.train_step()
-    assert recs[-1].record.method == "loop"
-    for k in twin.net.params:
-        np.testing.assert_array_equal(stepped.net.params[k], twin.net.params[k])
+        loop_twin.train_step()
+        vec_twin.train_step()
+    assert recs[-1].step_record.method == "loop"       # the trainer's setting, unchanged
+    for k in vec_twin.net.params:
+        np.testing.assert_array_equal(stepped.net.params[k], vec_twin.net.params[k])
+        np.testing.assert_allclose(stepped.net.params[k], loop_twin.net.params[k], atol=1e-6)
 
 
 def test_half_done_batch_is_dropped_when_the_trainer_moves_on(xor):
@@ -160,7 +191,7 @@ def test_step_record_is_what_train_step_yields(blobs):
     last = st.run_batch()[-1]
     twin.request_matrices()
     rec = twin.train_step()
-    mine = st.step_record(last)
+    mine = last.step_record
     assert (mine.step, mine.epoch, mine.batch_size) == (rec.step, rec.epoch, rec.batch_size)
     assert mine.loss == rec.loss
     assert mine.accuracy == pytest.approx(rec.accuracy)
@@ -168,19 +199,7 @@ def test_step_record_is_what_train_step_yields(blobs):
     for k in rec.weights:
         np.testing.assert_array_equal(mine.weights[k], rec.weights[k])
     assert mine.grad_norms == pytest.approx(rec.grad_norms)
-    with pytest.raises(ValueError):
-        st.step_record(st.next())
-
-
-def test_equations_of_phases():
-    spec = _spec("squared_error", "sigmoid", 1, reduction="sum")
-    assert phase_equation("z", 1, spec) == "z² = a¹ W²ᵀ + b²"
-    assert phase_equation("delta", 2, spec) == "δ³ = (a³ − y) ⊙ f'(z³)"
-    assert phase_equation("delta", 0, spec) == "δ¹ = (δ² W²) ⊙ f'(z¹)"
-    assert phase_equation("dW", 0, spec) == "dW¹ = δ¹ᵀ a⁰"          # "sum": no 1/K
-    mean = _spec("cross_entropy", "softmax", 3)
-    assert phase_equation("delta", 2, mean) == "δ³ = a³ − y"
-    assert phase_equation("dW", 2, mean) == "dW³ = (1/K) δ³ᵀ a²"
+    assert all(r.step_record is None for r in st.run_batch()[:-1])
 
 
 def test_phases_module_imports_no_qt():

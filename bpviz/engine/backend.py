@@ -101,7 +101,7 @@ def blas_threads(n: int | None = 1) -> Iterator[None]:
     """Limit BLAS to ``n`` threads inside the block (no-op for ``None``).
 
     On a 2-core machine two BLAS threads made a 784-128-10 step 2–6× slower
-    and erratic (DESIGN.md §4), so training uses one.
+    and erratic (measured on a 2-core machine), so training uses one.
     """
     if n is None:
         yield

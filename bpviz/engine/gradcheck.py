@@ -76,8 +76,8 @@ def gradcheck(
     work = Network(net.spec, seed=net.seed, dtype="float64", backend="numpy")
     work.set_weights(net.get_weights())
     Xd, Yd = work.prepare(np.asarray(X), np.asarray(Y))
-    _, _, grads = work._backprop(Xd, Yd, "vectorized", drop_fprime=broken)
-    floor = noise_floor(work._loss_of(*work._last(Xd), Yd), h)
+    grads = work.gradients(Xd, Yd, "vectorized", drop_fprime=broken).grads
+    floor = noise_floor(work.forward_cost(Xd, Yd)[0], h)
     rng = np.random.default_rng(seed)
     analytic, numeric, rel, checked = {}, {}, {}, {}
     for key, p in work.params.items():
@@ -92,9 +92,9 @@ def gradcheck(
         for i in flat_idx:
             old = flat[i]
             flat[i] = old + h
-            up = work._loss_of(*work._last(Xd), Yd)
+            up = work.forward_cost(Xd, Yd)[0]
             flat[i] = old - h
-            down = work._loss_of(*work._last(Xd), Yd)
+            down = work.forward_cost(Xd, Yd)[0]
             flat[i] = old
             num.flat[i] = (up - down) / (2 * h)
         analytic[key], numeric[key], checked[key] = g, num, mask

@@ -1,34 +1,111 @@
-"""The network and its two backprop paths: vectorized (batch) and loop.
+"""The network and its one backprop, in two forms: vectorized (batch) and loop.
 
-Both compute exactly the quantities of DESIGN.md §2 for one mini-batch of K
-samples, one sample per row:
+Both compute exactly the quantities of the math contract (ARCHITECTURE.md)
+for one mini-batch of K samples, one sample per row:
 
 * forward   ``z^l = a^{l-1} W^lᵀ + b^l`` (K×m), ``a^l = f(z^l)``
 * output    ``δ^L = a^L − y`` for the matched pairings, else ``(∂C/∂a) ⊙ f'(z^L)``
 * backward  ``δ^{l-1} = (δ^l W^l) ⊙ f'(z^{l-1})``
 * gradient  ``dW^l = (1/K) δ^lᵀ a^{l-1}`` (m×n), ``db^l = (1/K) Σ_k δ^l_k``
 
-The *vectorized* path does this with one matrix product per arrow; the
-*loop* path does it one sample at a time, accumulating outer products
-``δ_kᵀ a_k`` (seeds 000–002). Tied layers add their contributions into the
-shared parameter's gradient (seed 003 §3).
+The *vectorized* path (:meth:`Network.phases`) does this with one matrix
+product per arrow, as a generator that can stop after each quantity: run to
+its end it is the training step, run one phase at a time it is the phase
+stepper's lesson. The *loop* path does it one sample at a time, accumulating
+outer products ``δ_kᵀ a_k`` (the Cross Validated question "vectorized version
+of one of the backpropagation equations" and its answer). Tied layers add
+their contributions into the shared parameter's gradient (notes on the math
+of neural networks with reused weights).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .backend import Backend, get_backend
 from .errors import BpvizError, SpecError
-from .functions import activate, backprop_activation, output_delta, total_loss
+from .functions import activate, backprop_activation, output_delta, sample_losses, total_loss
 from .records import BackpropRecord, LayerRecord
 from .spec import NetworkSpec
 
 METHODS = ("vectorized", "loop")
 DTYPES = ("float32", "float64")
+
+
+@dataclass(slots=True)
+class LayerResult:
+    """One layer's matrices for one mini-batch, on the device (host copies:
+    :class:`~bpviz.engine.records.LayerRecord`, same fields and shapes)."""
+
+    a_prev: Any   # (K, n) a^{l-1}
+    z: Any        # (K, m)
+    a: Any        # (K, m)
+    delta: Any    # (K, m) ∂C_k/∂z, no 1/K inside
+    dW: Any       # (m, n) this use's gradient
+    db: Any       # (m,)
+    owner: int    # the layer whose W and b this layer uses
+
+
+@dataclass(slots=True)
+class BackpropResult:
+    """One backprop on the device: the cost, every layer's :class:`LayerResult`, and
+    ``grads`` (``"W{j}"``/``"b{j}"`` of each owning layer j: the sum over its uses)."""
+
+    loss: float
+    layers: list[LayerResult]
+    grads: dict[str, Any]
+    method: str
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.layers[0].a_prev.shape[0])
+
+    @property
+    def output(self) -> Any:
+        """``a^L`` (K, m)."""
+        return self.layers[-1].a
+
+
+class Phase(NamedTuple):
+    """What :meth:`Network.phases` just computed: ``kind`` (one of :data:`PHASE_KINDS`
+    but "update"), engine ``layer`` (0-based) and the device ``value``; the "loss"
+    phase's value is the per-sample costs ``C_k`` (K,) and ``cost`` the batch cost C."""
+
+    kind: str
+    layer: int
+    value: Any
+    cost: float | None = None
+
+
+#: The kinds of phase of one mini-batch; "update" is the optimizer's step (the trainer's).
+PHASE_KINDS = ("z", "a", "loss", "delta", "dW", "db", "update")
+
+
+def phase_plan(spec: NetworkSpec) -> tuple[tuple[str, int], ...]:
+    """The ``(kind, layer)`` of every phase of one mini-batch, in the order
+    :meth:`Network.phases` computes them, then ``("update", -1)``: ``5L + 2`` phases."""
+    L = len(spec.layers)
+    plan: list[tuple[str, int]] = []
+    for i in range(L):
+        plan += [("z", i), ("a", i)]
+    plan.append(("loss", L - 1))
+    for i in range(L - 1, -1, -1):
+        plan += [("delta", i), ("dW", i), ("db", i)]
+    plan.append(("update", -1))
+    return tuple(plan)
+
+
+def finish(gen: Generator[Any, None, BackpropResult]) -> BackpropResult:
+    """Run a :meth:`Network.phases` generator to its end and return its result."""
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
 
 
 class Layer:
@@ -201,28 +278,22 @@ class Network:
             a = activate(act, z, xp)
         return a
 
-    def _forward_cache(self, X: Any) -> tuple[list[Any], list[Any]]:
+    def forward_cost(self, X: Any, Y: Any) -> tuple[float, Any]:
+        """The cost C and the output ``a^L`` (K×m) of a prepared batch (see :meth:`prepare`)."""
         xp, P = self.xp, self.params
-        acts, zs = [X], []
         a = X
+        z = X
         for wk, bk, act, _ in self._plan:
             z = a @ P[wk].T
             z += P[bk]
             a = activate(act, z, xp)
-            zs.append(z)
-            acts.append(a)
-        return acts, zs
+        return self._cost(z, a, Y), a
 
     def loss(self, X: Any, Y: Any) -> float:
         """The cost C of a batch (mean or sum over samples, as the spec says)."""
-        X, Y = self.prepare(X, Y)
-        return self._loss_of(*self._last(X), Y)
+        return self.forward_cost(*self.prepare(X, Y))[0]
 
-    def _last(self, X: Any) -> tuple[Any, Any]:
-        acts, zs = self._forward_cache(X)
-        return zs[-1], acts[-1]
-
-    def _loss_of(self, z: Any, a: Any, Y: Any) -> float:
+    def _cost(self, z: Any, a: Any, Y: Any) -> float:
         C = total_loss(self.spec.loss, z, a, Y, self.xp)
         return C / Y.shape[0] if self.spec.reduction == "mean" else C
 
@@ -232,45 +303,76 @@ class Network:
 
         ``method="vectorized"`` uses matrix products over the whole batch;
         ``method="loop"`` goes one sample at a time. Both give the same record
-        to rounding error.
+        to rounding error. Host copies; :meth:`gradients` is the same on the device.
         """
         X, Y = self.prepare(X, Y)
-        loss, layers, grads = self._backprop(X, Y, method)
-        return self.to_record(loss, layers, grads, method)
+        return self.record(self.gradients(X, Y, method))
 
-    def _backprop(self, X: Any, Y: Any, method: str, drop_fprime: bool = False
-                  ) -> tuple[float, list[tuple], dict[str, Any]]:
+    def gradients(self, X: Any, Y: Any, method: str = "vectorized",
+                  drop_fprime: bool = False) -> BackpropResult:
+        """Backprop of a prepared batch (see :meth:`prepare`), arrays left on the device.
+
+        ``drop_fprime=True`` leaves ``f'(z)`` out of the backward pass: a deliberate
+        bug that the gradient check shows failing (vectorized only).
+        """
         if method == "vectorized":
-            return self._vectorized(X, Y, drop_fprime)
+            return finish(self.phases(X, Y, trace=False, drop_fprime=drop_fprime))
         if method == "loop":
+            if drop_fprime:
+                raise BpvizError("drop_fprime is only offered by the vectorized method")
             return self._loop(X, Y)
         raise BpvizError(f"unknown method {method!r}; use 'vectorized' or 'loop'")
 
-    def to_record(self, loss: float, layers: list[tuple], grads: dict[str, Any],
-                  method: str) -> BackpropRecord:
+    def record(self, result: BackpropResult) -> BackpropRecord:
         """Host copy of a device result as a :class:`BackpropRecord`."""
         h = self.backend.to_host
         recs = tuple(
-            LayerRecord(*(h(x) for x in t[:6]), owner=t[6]) for t in layers
+            LayerRecord(h(r.a_prev), h(r.z), h(r.a), h(r.delta), h(r.dW), h(r.db), r.owner)
+            for r in result.layers
         )
-        return BackpropRecord(loss, recs, {k: h(v) for k, v in grads.items()}, method,
-                              int(layers[0][0].shape[0]))
+        return BackpropRecord(result.loss, recs, {k: h(v) for k, v in result.grads.items()},
+                              result.method, result.batch_size)
 
-    def _vectorized(self, X: Any, Y: Any, drop_fprime: bool = False
-                    ) -> tuple[float, list[tuple], dict[str, Any]]:
+    def phases(self, X: Any, Y: Any, trace: bool = True, drop_fprime: bool = False
+               ) -> Generator[Phase, None, BackpropResult]:
+        """The vectorized backprop of a prepared batch, one phase at a time.
+
+        Yields a :class:`Phase` after each quantity is computed (with ``trace``;
+        without it nothing is yielded and the generator simply returns), in the
+        order of :func:`phase_plan`: ``z`` and ``a`` of each layer forward, the
+        per-sample costs ``C_k``, then from the last layer back ``δ``, ``dW``, ``db``.
+        Returns the :class:`BackpropResult` (``StopIteration.value``; see
+        :func:`finish`). This *is* the vectorized path: :meth:`gradients` runs it
+        with ``trace=False``, the phase stepper with ``trace=True``.
+        """
         xp, P, plan, spec = self.xp, self.params, self._plan, self.spec
-        acts, zs = self._forward_cache(X)
-        K = X.shape[0]
-        loss = self._loss_of(zs[-1], acts[-1], Y)
+        acts, zs = [X], []
+        a = X
+        for l, (wk, bk, act, _) in enumerate(plan):
+            z = a @ P[wk].T                        # (K, n)(n, m)
+            z += P[bk]
+            zs.append(z)
+            if trace:
+                yield Phase("z", l, z)
+            a = activate(act, z, xp)
+            acts.append(a)
+            if trace:
+                yield Phase("a", l, a)
+        K, L = X.shape[0], len(plan)
         scale = 1.0 / K if spec.reduction == "mean" else 1.0
+        loss = self._cost(zs[-1], acts[-1], Y)
+        if trace:                                  # the costs C_k that the loss sums
+            yield Phase("loss", L - 1, sample_losses(spec.loss, zs[-1], acts[-1], Y, xp), loss)
         # each sample's weight in the cost; db = wᵀδ as one matrix-vector product
         # (NumPy sums along an axis several times slower)
         w = xp.full(K, scale, dtype=self.dtype)
         delta = output_delta(spec.loss, plan[-1][2], zs[-1], acts[-1], Y, xp)
-        layers: list[Any] = [None] * len(plan)
+        layers: list[Any] = [None] * L
         grads: dict[str, Any] = {}
-        for l in range(len(plan) - 1, -1, -1):
+        for l in range(L - 1, -1, -1):
             wk, bk, _, owner = plan[l]
+            if trace:
+                yield Phase("delta", l, delta)
             a_prev = acts[l]
             # dW = δᵀa (m, K)(K, n): one product instead of K outer products. Computed
             # as (aᵀδ)ᵀ: the same numbers, but OpenBLAS writes this layout ~12% faster
@@ -278,8 +380,12 @@ class Network:
             dW = (a_prev.T @ delta).T
             if scale != 1.0:
                 dW *= scale
+            if trace:
+                yield Phase("dW", l, dW)
             db = w @ delta                        # (K,)(K, m): wᵀδ, the weighted column sums
-            layers[l] = (a_prev, zs[l], acts[l + 1], delta, dW, db, owner)
+            if trace:
+                yield Phase("db", l, db)
+            layers[l] = LayerResult(a_prev, zs[l], acts[l + 1], delta, dW, db, owner)
             if wk in grads:                        # tied: sum the contributions of each use
                 grads[wk] = grads[wk] + dW
                 grads[bk] = grads[bk] + db
@@ -289,9 +395,9 @@ class Network:
                 g = delta @ P[wk]                  # (K, m)(m, n) = ∂C_k/∂a^{l-1}
                 delta = g if drop_fprime else backprop_activation(
                     plan[l - 1][2], g, zs[l - 1], acts[l], xp)
-        return loss, layers, grads
+        return BackpropResult(loss, layers, grads, "vectorized")
 
-    def _loop(self, X: Any, Y: Any) -> tuple[float, list[tuple], dict[str, Any]]:
+    def _loop(self, X: Any, Y: Any) -> BackpropResult:
         """The same gradient, one sample at a time: ``dW = (1/K) Σ_k outer(δ_k, a_k)``."""
         xp, P, plan, spec = self.xp, self.params, self._plan, self.spec
         K, L = X.shape[0], len(plan)
@@ -323,10 +429,10 @@ class Network:
             if scale != 1.0:
                 dW[l] *= scale
                 db[l] *= scale
-            layers.append((A[l], Z[l], A[l + 1], D[l], dW[l], db[l], owner))
+            layers.append(LayerResult(A[l], Z[l], A[l + 1], D[l], dW[l], db[l], owner))
             grads[wk] = grads[wk] + dW[l] if wk in grads else dW[l]
             grads[bk] = grads[bk] + db[l] if bk in grads else db[l]
-        return total * scale, layers, grads
+        return BackpropResult(total * scale, layers, grads, "loop")
 
     # ------------------------------------------------------------ helpers
     def iter_param_keys(self) -> Iterator[str]:

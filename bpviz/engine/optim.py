@@ -154,3 +154,17 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
     if key not in _CLASSES:
         raise BpvizError(f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}")
     return _CLASSES[key](**hyper)
+
+
+def penalty(params: dict[str, Any], l1: float, l2: float, xp: Any) -> float:
+    """The regularisation term ``l2/2·Σ‖W‖² + l1·Σ‖W‖₁`` over the weight matrices
+    (not the biases) whose gradient :meth:`Optimizer.step` adds; 0 without L1/L2."""
+    total = 0.0
+    for k, p in params.items():
+        if k[0] != "W":
+            continue
+        if l2:
+            total += 0.5 * l2 * float(xp.vdot(p, p))
+        if l1:
+            total += l1 * float(xp.abs(p).sum())
+    return total

@@ -1,7 +1,8 @@
 """What the engine hands out: frozen records of host NumPy arrays.
 
-Views read these and nothing else (DESIGN.md §3): no CuPy array, no layer
-object. Shapes follow DESIGN.md §2 (K samples, layer l has W of shape m×n).
+Views read these and nothing else: no CuPy array, no layer object. Shapes
+follow the math contract of ARCHITECTURE.md (K samples, layer l has W of
+shape m×n).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class StepRecord:
     ``backprop`` and ``weights`` are filled only when matrices were asked for
     (they cost a copy); ``test_loss``/``test_accuracy`` and
     ``train_eval_loss``/``train_eval_accuracy`` only on evaluation steps.
-    ``accuracy`` is None for regression.
+    ``accuracy`` is None for regression. ``loss`` is the data loss of the
+    batch; ``penalty`` the L1/L2 term at the weights it used (0 without
+    regularisation); :attr:`objective` their sum.
     """
 
     step: int
@@ -81,3 +84,10 @@ class StepRecord:
     train_eval_accuracy: float | None = None
     diverged: bool = False
     grad_norms: dict[str, float] = field(default_factory=dict)
+    penalty: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """``loss + penalty``: the data loss plus the L1/L2 term, what the optimizer
+        minimises (equal to ``loss`` without regularisation)."""
+        return self.loss + self.penalty

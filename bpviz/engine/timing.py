@@ -63,7 +63,7 @@ def compare_methods(net: Network, X: Any, Y: Any, repeats: int = 3, warmup: int 
     res: dict[str, Any] = {}
 
     def run(method: str) -> None:
-        res[method] = net._backprop(X, Y, method)
+        res[method] = net.gradients(X, Y, method)
 
     def vec() -> None:
         run("vectorized")
@@ -83,8 +83,8 @@ def compare_methods(net: Network, X: Any, Y: Any, repeats: int = 3, warmup: int 
         t_loop += time_call(loop, net.backend, 1)
     h = net.backend.to_host
     diff = max(
-        float(np.max(np.abs(h(lv[4]) - h(lp[4])))) if lv[4].size else 0.0
-        for lv, lp in zip(res["vectorized"][1], res["loop"][1], strict=True)
+        float(np.max(np.abs(h(lv.dW) - h(lp.dW)))) if lv.dW.size else 0.0
+        for lv, lp in zip(res["vectorized"].layers, res["loop"].layers, strict=True)
     )
     return Comparison(min(t_loop), min(t_vec), statistics.median(t_loop),
                       statistics.median(t_vec), diff, int(X.shape[0]))

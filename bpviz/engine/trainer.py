@@ -1,26 +1,26 @@
 """Training as a Qt-free generator: one :class:`StepRecord` per mini-batch.
 
-The GUI worker only iterates :meth:`Trainer.run` on a thread; the command
-line iterates it in a loop. Settings (learning rate, optimizer,
-regularisation, method, batch size) can be changed from another thread at any
-time: changes are queued and applied between mini-batches. ``pause``,
-``resume`` and ``stop`` are flags checked between mini-batches.
+The command line iterates :meth:`Trainer.run`; the GUI's training worker
+calls :meth:`Trainer.train_step` once per mini-batch on its own thread. A
+trainer belongs to one thread: settings change through :meth:`Trainer.configure`
+between mini-batches, on that thread (the GUI sends them through the worker's
+one job queue, so there is no second queue and no flag here). Pausing and
+stopping are the caller's business: it simply stops asking for steps.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from .errors import BpvizError
-from .network import METHODS, Network
-from .optim import OPTIMIZERS, check_hyper, make_optimizer
+from .network import METHODS, BackpropResult, Network
+from .optim import OPTIMIZERS, make_optimizer, penalty
 from .records import StepRecord
 
 EVAL_CHUNK = 4096
@@ -94,11 +94,7 @@ class Trainer:
         self._rng = np.random.default_rng(self.config.seed)
         self._perm: np.ndarray = np.empty(0, dtype=np.int64)
         self._pos = 0
-        self._pending: list[Callable[[], None]] = []
         self._matrices = False
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
         self._checkpoint: tuple[dict[str, Any], Any] | None = None
         xp = net.xp
         self.classification = int(getattr(data, "n_classes", 0)) > 0
@@ -108,67 +104,26 @@ class Trainer:
         if len(data.X_train) < 1:
             raise BpvizError("the training set is empty; pick a data set with samples")
 
-    # ------------------------------------------------------------ live changes
-    def _queue(self, fn: Callable[[], None]) -> None:
-        self._pending.append(fn)
+    # ------------------------------------------------------------ settings
+    def configure(self, **changes: Any) -> TrainConfig:
+        """Change settings now, between mini-batches (``lr=0.5``, ``optimizer="adam"``, ...).
 
-    def apply_pending(self) -> None:
-        """Apply the queued setting changes now (they otherwise wait for the next step)."""
-        while self._pending:
-            self._pending.pop(0)()
-
-    def _change(self, fresh_optimizer: bool = False, **changes: Any) -> None:
-        """Check ``changes`` to the config now (bad values raise at once), apply
-        them before the next mini-batch on top of whatever else was queued."""
-        replace(self.config, **changes).validate()
-
-        def apply() -> None:
-            self.config = cfg = replace(self.config, **changes)
-            if fresh_optimizer:
-                self.optimizer = cfg.make_optimizer()
-            else:
-                self.optimizer.lr, self.optimizer.l1, self.optimizer.l2 = cfg.lr, cfg.l1, cfg.l2
-        self._queue(apply)
-
-    def set_lr(self, lr: float) -> None:
-        """Change the learning rate before the next mini-batch (thread-safe)."""
-        self._change(lr=check_hyper("learning rate", lr, strict=True, high=1e3))
-
-    def set_optimizer(self, name: str, **hyper: Any) -> None:
-        """Switch optimizer (its state starts fresh) before the next mini-batch."""
-        self._change(fresh_optimizer=True, optimizer=name, **hyper)
-
-    def set_regularization(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self._change(l1=l1, l2=l2)
-
-    def set_method(self, method: str) -> None:
-        self._change(method=method)
-
-    def set_batch_size(self, batch_size: int) -> None:
-        self._change(batch_size=batch_size)
+        Checked first: a bad value raises :class:`BpvizError` and changes nothing.
+        A new optimizer or momentum starts the optimizer's state afresh; the
+        learning rate and L1/L2 keep it (momentum and Adam's moments go on).
+        """
+        cfg = replace(self.config, **changes).validate()
+        fresh = (cfg.optimizer, cfg.momentum) != (self.config.optimizer, self.config.momentum)
+        self.config = cfg
+        if fresh:
+            self.optimizer = cfg.make_optimizer()
+        else:
+            self.optimizer.lr, self.optimizer.l1, self.optimizer.l2 = cfg.lr, cfg.l1, cfg.l2
+        return cfg
 
     def request_matrices(self) -> None:
         """Ask for the matrices (backprop record and weights) in the next record."""
         self._matrices = True
-
-    # ------------------------------------------------------------ control
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
 
     # ------------------------------------------------------------ training
     @property
@@ -194,23 +149,15 @@ class Trainer:
         return idx
 
     def run(self, steps: int | None = None, epochs: int | None = None) -> Iterator[StepRecord]:
-        """Yield one record per mini-batch until ``steps``/``epochs`` or :meth:`stop`.
+        """Yield one record per mini-batch until ``steps`` or ``epochs`` (None: forever).
 
-        Blocks (without spinning) while paused. A non-finite loss restores the
-        last checkpoint of finite weights, yields a record with
-        ``diverged=True`` and ends.
+        A non-finite loss restores the last checkpoint of finite weights, yields
+        a record with ``diverged=True`` and ends.
         """
         done = 0
         start_epoch = self.completed_epochs
-        while not self._stop.is_set():
-            if steps is not None and done >= steps:
-                return
+        while steps is None or done < steps:
             if epochs is not None and self.completed_epochs - start_epoch >= epochs:
-                return
-            while not self._running.wait(0.1):
-                if self._stop.is_set():
-                    return
-            if self._stop.is_set():
                 return
             rec = self.train_step()
             done += 1
@@ -223,15 +170,14 @@ class Trainer:
         idx, X, Y = self.begin_batch()
         be = self.net.backend
         t0 = be.timer()
-        result = self.net._backprop(X, Y, self.config.method)
+        result = self.net.gradients(X, Y, self.config.method)
         return self.finish_batch(idx, result, (be.timer() - t0) * 1000.0)
 
     def begin_batch(self) -> tuple[np.ndarray, Any, Any]:
-        """Apply queued settings, draw the next mini-batch, checkpoint if due.
+        """Draw the next mini-batch and checkpoint if due.
 
         Returns ``(idx, X, Y)``: training-set rows and the batch on the device.
         """
-        self.apply_pending()
         idx = self.next_batch()
         if self.step % self.config.checkpoint_every == 0:
             self._save_checkpoint()
@@ -247,15 +193,17 @@ class Trainer:
             self._perm_src, self._perm_dev = self._perm, self.net.xp.asarray(self._perm)
         return self._perm_dev[self._pos - len(idx):self._pos]
 
-    def finish_batch(self, idx: np.ndarray, result: tuple[float, list, dict],
+    def finish_batch(self, idx: np.ndarray, result: BackpropResult,
                      ms: float = 0.0) -> StepRecord:
-        """Update from a backprop ``result`` of the batch ``idx`` and make its record.
+        """Update from the backprop ``result`` of the batch ``idx`` and make its record.
 
-        ``result`` is ``(loss, layers, grads)`` as ``Network._backprop`` gives.
-        A non-finite loss restores the last checkpoint instead (``diverged``).
+        ``result`` is what :meth:`Network.gradients` (or a finished
+        :meth:`Network.phases`) returns. A non-finite loss restores the last
+        checkpoint instead (``diverged``). ``penalty`` is the L1/L2 term at the
+        weights the batch used, so ``loss + penalty`` is what the optimizer minimises.
         """
         net, cfg = self.net, self.config
-        loss, layers, grads = result
+        loss = result.loss
         want, self._matrices = self._matrices, False
         epoch = self.epoch
         if not math.isfinite(loss):
@@ -264,19 +212,41 @@ class Trainer:
                               diverged=True)
         acc = None
         if self.classification:
-            acc = self._accuracy(layers[-1][2], self._labels[self._didx])
+            acc = self._accuracy(result.output, self._labels[self._didx])
         extra: dict[str, Any] = {}
+        if cfg.l1 or cfg.l2:
+            extra["penalty"] = penalty(net.params, cfg.l1, cfg.l2, net.xp)
         if want:
-            extra["backprop"] = net.to_record(loss, layers, grads, cfg.method)
+            extra["backprop"] = net.record(result)
             extra["weights"] = net.get_weights()          # the weights this batch used
             extra["batch_index"] = np.array(idx, copy=True)
             extra["grad_norms"] = grad_norms(extra["backprop"])
-        self.optimizer.step(net.params, grads, net.xp)
+        self.optimizer.step(net.params, result.grads, net.xp)
         self.step += 1
         if self.step % cfg.eval_every == 0:
             extra["train_eval_loss"], extra["train_eval_accuracy"] = self.evaluate("train")
             extra["test_loss"], extra["test_accuracy"] = self.evaluate("test")
         return StepRecord(self.step, epoch, loss, acc, ms, cfg.method, len(idx), cfg.lr, **extra)
+
+    def current_record(self) -> StepRecord:
+        """A record of the current weights on the first mini-batch, without an update.
+
+        After a reset, a new network or a divergence, so that every view has
+        matrices to show before Play is pressed. ``step`` is the trainer's
+        step count (nothing is trained); rows ``0..K-1`` of the training set.
+        """
+        net, cfg = self.net, self.config
+        idx = np.arange(self.batch_size, dtype=np.int64)
+        didx = idx if net.backend.name == "numpy" else net.xp.asarray(idx)
+        t0 = net.backend.timer()
+        result = net.gradients(self._X[didx], self._Y[didx], cfg.method)
+        ms = (net.backend.timer() - t0) * 1000.0
+        acc = self._accuracy(result.output, self._labels[didx]) if self.classification else None
+        bp = net.record(result)
+        pen = penalty(net.params, cfg.l1, cfg.l2, net.xp) if (cfg.l1 or cfg.l2) else 0.0
+        return StepRecord(self.step, self.epoch, bp.loss, acc, ms, cfg.method, len(idx),
+                          cfg.lr, batch_index=idx, backprop=bp, weights=net.get_weights(),
+                          grad_norms=grad_norms(bp), penalty=pen)
 
     def _accuracy(self, out: Any, labels: Any) -> float:
         pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
@@ -291,8 +261,8 @@ class Trainer:
         total, correct = 0.0, 0
         for s in range(0, len(X), EVAL_CHUNK):
             Xc, Yc = net.prepare(X[s:s + EVAL_CHUNK], y[s:s + EVAL_CHUNK])
-            z, a = net._last(Xc)
-            total += net._loss_of(z, a, Yc) * (len(Xc) if net.spec.reduction == "mean" else 1)
+            cost, a = net.forward_cost(Xc, Yc)
+            total += cost * (len(Xc) if net.spec.reduction == "mean" else 1)
             if self.classification:
                 correct += self._accuracy(a, net.xp.asarray(y[s:s + EVAL_CHUNK])) * len(Xc)
         loss = total / len(X) if net.spec.reduction == "mean" else total

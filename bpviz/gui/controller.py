@@ -1,13 +1,15 @@
-"""The controller: the one object panels talk to (GUI_CONTRACT.md).
+"""The controller: the one object panels talk to (the panel contract,
+:mod:`bpviz.gui.contract`).
 
 It owns the network spec, the data set, the training settings and the
 :class:`~bpviz.gui.worker.TrainingWorker` thread (which owns the trainer).
 Every change is validated here, on the GUI thread, before anything is
 touched: a bad value raises nothing, it emits :attr:`message` and leaves the
 previous state intact (the methods return False). Settings that can change
-live (learning rate, optimizer, regularisation, method, batch size) are sent
-to the trainer as jobs between mini-batches; structural changes (network,
-data set, backend, reset) build a new trainer here and hand it to the worker.
+live (learning rate, optimizer, regularisation, method, batch size) reach the
+trainer as one job each (``Trainer.configure``) through the worker's one job
+queue, between mini-batches; structural changes (network, data set, backend,
+reset) build a new trainer here and hand it to the worker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import atexit
 import weakref
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from ..engine import Network, NetworkSpec, outputs_for
 from ..engine.errors import BpvizError
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
+from ..engine.records import StepRecord
 from ..engine.trainer import TrainConfig, Trainer
 from .session_io import SessionMixin
 from .snapshot import Snapshot
@@ -66,7 +69,8 @@ def adapt_spec(spec: NetworkSpec, ds: Any) -> NetworkSpec:
 
 
 class Controller(SessionMixin, QObject):
-    """Model and training state of the window; see GUI_CONTRACT.md for the signals."""
+    """Model and training state of the window; :mod:`bpviz.gui.contract` lists what
+    panels may use of it."""
 
     specChanged = Signal(object)
     datasetChanged = Signal(object)
@@ -96,6 +100,7 @@ class Controller(SessionMixin, QObject):
         self._play_blocked: dict[str, str] = {}
         self.last_error = ""
         self._pending_jobs = 0
+        self._step_handler: Callable[[], bool] | None = None
         if preset is None:
             preset = default_preset_name() or builtin_preset()
         self.preset: Preset = preset if isinstance(preset, Preset) else load_preset(preset)
@@ -186,13 +191,26 @@ class Controller(SessionMixin, QObject):
             self.play()
 
     def step(self) -> bool:
-        """One mini-batch (pauses first if playing)."""
+        """The toolbar's Step: one mini-batch (pauses first if playing), or, while a
+        panel holds the step handler (phase-step mode), whatever that handler does."""
         if self._play_blocked:
             return self._fail("Step is disabled: " + "; ".join(self._play_blocked.values()))
         self.pause()
-        self.worker.request_step()
         self._touch()
+        if self._step_handler is not None:
+            return bool(self._step_handler())
+        self.worker.request_step()
         return True
+
+    def set_step_handler(self, handler: Callable[[], bool] | None) -> None:
+        """Let ``handler()`` answer the toolbar's Step (and its key) instead of a
+        mini-batch step, e.g. one phase in phase-step mode; None gives Step back."""
+        self._step_handler = handler
+
+    def publish_step_record(self, rec: StepRecord) -> None:
+        """Worker thread only (inside a :meth:`run_on_trainer` job): publish a step the
+        job trained, with its matrices, to every view, as the training loop would."""
+        self.worker.publish_record(rec)
 
     def _diverged(self, step: int, loss: float) -> None:
         self.last_error = (f"The loss became {loss} at step {step}: training paused and the "
@@ -334,20 +352,11 @@ class Controller(SessionMixin, QObject):
             return self._fail(str(exc))
         old, self.config = self.config, cfg
 
+        changed = {f.name: getattr(cfg, f.name) for f in fields(cfg)
+                   if getattr(cfg, f.name) != getattr(old, f.name)}
+
         def apply(tr: Trainer) -> None:
-            if cfg.lr != old.lr:
-                tr.set_lr(cfg.lr)
-            if (cfg.optimizer, cfg.momentum) != (old.optimizer, old.momentum):
-                tr.set_optimizer(cfg.optimizer, momentum=cfg.momentum, lr=cfg.lr,
-                                 l1=cfg.l1, l2=cfg.l2)
-            elif (cfg.l1, cfg.l2) != (old.l1, old.l2):
-                tr.set_regularization(cfg.l1, cfg.l2)
-            if cfg.method != old.method:
-                tr.set_method(cfg.method)
-            if cfg.batch_size != old.batch_size:
-                tr.set_batch_size(cfg.batch_size)
-            if cfg.eval_every != old.eval_every:
-                tr.config = replace(tr.config, eval_every=cfg.eval_every)
+            tr.configure(**changed)
 
         self.worker.submit(Job(apply, error=self.message.emit))
         self.configChanged.emit(cfg)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.functions import MATCHED
+from ..engine.spec import NetworkSpec
 
 NOTATIONS = ("out_in", "in_out")
 DEFAULT_NOTATION = "out_in"
@@ -284,3 +285,52 @@ def _backward(spec, j: int, K: int, notation: str, label: str) -> Equation:
                     (_op("(", "("), _m("delta", nxt, "δ" + sup(l + 1), (K, m2)), _op(" ", ""),
                      w, _op(")", ")"), _op(" ⊙ "),
                      Term(f"{act}'(z{sup(l)})", "z", j, f"({K}×{m})")))
+
+
+# ------------------------------------------------------------------ phases
+def phase_name(kind: str, layer: int, spec: NetworkSpec) -> str:
+    """A short label for the phase list, e.g. ``"backward δ²"``."""
+    L = len(spec.layers)
+    s = sup(layer + 1)
+    return {
+        "z": f"forward z{s}",
+        "a": f"forward a{s}",
+        "loss": "loss C",
+        "delta": f"output error δ{s}" if layer == L - 1 else f"backward δ{s}",
+        "dW": f"gradient dW{s}",
+        "db": f"gradient db{s}",
+        "update": "update W, b",
+    }[kind]
+
+
+def _w(spec: NetworkSpec, i: int) -> str:
+    return f"W{sup(spec.owner(i) + 1)}"
+
+
+def phase_equation(kind: str, layer: int, spec: NetworkSpec) -> str:
+    """The phase's equation in the engine's notation (W out × in), plain text."""
+    L = len(spec.layers)
+    s, p = sup(layer + 1), sup(layer)
+    o = sup(spec.owner(layer) + 1) if layer >= 0 else ""
+    K = "(1/K) " if spec.reduction == "mean" else ""
+    if kind == "z":
+        return f"z{s} = a{p} W{o}ᵀ + b{o}"
+    if kind == "a":
+        return f"a{s} = {spec.layers[layer].activation}(z{s})"
+    if kind == "loss":
+        return f"C = {K}Σₖ Cₖ({'a' + s}, y)"
+    if kind == "delta":
+        if layer == L - 1:
+            act = spec.layers[layer].activation
+            if (spec.loss, act) in MATCHED:
+                return f"δ{s} = a{s} − y"
+            return f"δ{s} = (a{s} − y) ⊙ f'(z{s})"
+        n = sup(layer + 2)
+        return f"δ{s} = (δ{n} {_w(spec, layer + 1)}) ⊙ f'(z{s})"
+    if kind == "dW":
+        return f"dW{s} = {K}δ{s}ᵀ a{p}"
+    if kind == "db":
+        return f"db{s} = {K}Σₖ δ{s}ₖ"
+    if kind == "update":
+        return "W ← W − η·dW,  b ← b − η·db"
+    raise ValueError(f"unknown phase kind {kind!r}")

@@ -25,8 +25,7 @@ class SessionMixin:
 
         choice, preset = self.data_choice, self.preset.name
 
-        def job(tr: Trainer) -> Any:
-            tr.apply_pending()  # settings sent while paused are not applied until a step
+        def job(tr: Trainer) -> Any:  # after the settings jobs queued before it
             return save_session(path, tr.net, tr, choice, preset=preset)
 
         try:

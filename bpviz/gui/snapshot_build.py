@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.records import StepRecord
-from ..engine.trainer import Trainer, grad_norms
+from ..engine.trainer import Trainer
 from .snapshot import Snapshot
 
 #: Side of the decision-boundary grid (G×G points) for 2-D data.
@@ -23,7 +23,7 @@ MAX_TEST_OUTPUT = 20_000
 _extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarray]] = {}
 
 
-def data_extent(data: Any) -> tuple[float, float, float, float]:
+def data_extent(data: Any) -> tuple[float, float, float, float]:  # the one grid rule
     """``(xmin, xmax, ymin, ymax)`` around the 2-D points with a 30 % margin, at least
     [-1, 1]: more than the data view shows, so the boundary fills it at any aspect."""
     X = np.concatenate([data.X_train, data.X_test]) if len(data.X_test) else data.X_train
@@ -77,25 +77,3 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)
     return Snapshot(rec, history, boundary, extent, test_output, comparison, extra)
-
-
-def preview_record(trainer: Trainer) -> StepRecord:
-    """A record of the current weights on the first mini-batch, without an update.
-
-    Used after a reset, a new network or a divergence, so every view has
-    matrices to show before Play is pressed.
-    """
-    net, cfg, data = trainer.net, trainer.config, trainer.data
-    K = trainer.batch_size
-    idx = np.arange(K, dtype=np.int64)
-    t0 = net.backend.timer()
-    bp = net.backprop(data.X_train[idx], data.y_train[idx], cfg.method)
-    ms = (net.backend.timer() - t0) * 1000.0
-    acc = None
-    if trainer.classification:
-        out = bp.output
-        pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
-        acc = float((pred == np.asarray(data.y_train[idx])).mean())
-    return StepRecord(trainer.step, trainer.epoch, float(bp.loss), acc, ms, cfg.method, K,
-                      cfg.lr, batch_index=idx, backprop=bp, weights=net.get_weights(),
-                      grad_norms=grad_norms(bp))

@@ -6,7 +6,7 @@ mini-batch steps, the jobs that panels send through
 building of each :class:`~bpviz.gui.snapshot.Snapshot`. The GUI thread never
 blocks on it except in :meth:`TrainingWorker.call` (a short, bounded wait).
 
-Publishing is latest-only (DESIGN.md §4): the worker keeps one slot guarded by
+Publishing is latest-only: the worker keeps one slot guarded by
 a mutex and emits the payload-free :attr:`snapshotReady` only when the GUI has
 taken the previous snapshot, so a slow GUI never builds a queue. Arrays are
 copied only when a snapshot is built, at most ``max_fps`` times a second.
@@ -23,16 +23,17 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
 from ..engine.backend import blas_threads
+from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
 from .gui_share import GuiShare
 from .snapshot import Snapshot
-from .snapshot_build import build_snapshot, preview_record
+from .snapshot_build import build_snapshot
 
 
 #: One job: ``fn(trainer)`` on the worker, then ``done(result)`` or ``error(msg)`` on the GUI.
@@ -294,13 +295,26 @@ class TrainingWorker(GuiShare, QThread):
         self._put(snap)
 
     def publish_preview(self) -> None:
-        """Publish the current weights without training (after a reset or divergence)."""
+        """Publish the current weights without training (after a reset or divergence):
+        the engine's record of them on the first mini-batch (``Trainer.current_record``)."""
         tr = self._trainer
-        rec = preview_record(tr)
-        snap = build_snapshot(tr, rec, (), self._comparison, {"steps_per_s": 0.0,
-                                                              "preview": True})
+        snap = build_snapshot(tr, tr.current_record(), (), self._comparison,
+                              {"steps_per_s": 0.0, "preview": True})
         self._history = []
         self._put(snap)
+
+    def publish_record(self, rec: StepRecord) -> None:
+        """Worker thread (inside a job): publish a step that a job trained itself, e.g.
+        the update phase of the phase stepper, as if this loop had trained it: the loss
+        curve gets its point and every view shows that batch's matrices."""
+        self.total_steps += 1
+        if rec.diverged:
+            self.diverged.emit(rec.step, float(rec.loss))
+            self.publish_preview()
+            return
+        self._history.append(rec)
+        if rec.backprop is not None:
+            self._publish(rec)
 
     def _put(self, snap: Snapshot) -> None:
         emit = False
@@ -308,8 +322,7 @@ class TrainingWorker(GuiShare, QThread):
             old = self._latest
             if old is not None and not self._taken and old.history:
                 # the GUI skipped a snapshot: keep its records for the loss curve
-                merged = old.history + snap.history
-                object.__setattr__(snap, "history", merged)
+                snap = replace(snap, history=old.history + snap.history)
             self._latest = snap
             self._taken = False
             if not self._signal_pending:

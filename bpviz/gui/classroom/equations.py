@@ -226,9 +226,7 @@ class EquationsView(ExportMenuMixin, QWidget):
         self.phases.setVisible(on)
         # the toolbar's Step (and its key) steps phases while the mode is on, if the
         # controller lets a panel take it over
-        hook = getattr(self.ctx, "set_step_handler", None)
-        if callable(hook):
-            hook(self.step_phase if on else None)
+        self.ctx.set_step_handler(self.step_phase if on else None)
         if on:
             self._orient()
             horizontal = self.split.orientation() == Qt.Orientation.Horizontal

@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...engine.phases import PhaseRecord, PhaseStepper, phase_name, phase_plan
-from ..notation import display_matrix, shape_text, sup
+from ...engine.phases import PhaseRecord, PhaseStepper, phase_plan
+from ..notation import display_matrix, phase_equation, phase_name, shape_text, sup
 from ..views.heatmap import Heatmap
 
 _DONE, _NOW_BG, _NOW_FG, _TODO = "#8a8a8a", "#ffe9a8", "#7a3e00", "#0b2e59"
@@ -136,8 +136,7 @@ class PhaseStepWidget(QWidget):
     def _job(self, trainer: Any) -> PhaseRecord:
         """Runs on the training thread: one phase."""
         rec = self._stepper_for(trainer).next()
-        if rec.kind == "update":
-            self._publish(rec)
+        self._publish(rec)
         return rec
 
     def _batch_job(self, trainer: Any) -> list[PhaseRecord]:
@@ -147,19 +146,10 @@ class PhaseStepWidget(QWidget):
         return recs
 
     def _publish(self, rec: PhaseRecord) -> None:
-        """Training thread, after an update: hand the finished step to the other views.
-
-        Uses ``ctx.publish_step_record(StepRecord)`` when the controller offers it
-        (the loss curve gets the point, the matrices show this batch); otherwise
-        the worker's preview of the new weights.
-        """
-        publish = getattr(self.ctx, "publish_step_record", None)
-        if publish is not None and self._stepper is not None:
-            publish(self._stepper.step_record(rec))
-            return
-        preview = getattr(getattr(self.ctx, "worker", None), "publish_preview", None)
-        if preview is not None:
-            preview()
+        """Training thread: after the update phase, hand the finished step to every view
+        (the loss curve gets the point, the matrices and the status bar show this batch)."""
+        if rec.step_record is not None:
+            self.ctx.publish_step_record(rec.step_record)
 
     def can_step(self) -> bool:
         return not self._busy and not getattr(self.ctx, "is_playing", False)
@@ -219,8 +209,9 @@ class PhaseStepWidget(QWidget):
             eta = f", η = {lr:g}" if lr is not None else ""
             done = (f"<br>Every layer's W and b moved ({opt}{eta}): mini-batch {rec.step + 1} "
                     "is done; the next Step starts a new one.")
+        eq = phase_equation(rec.kind, rec.layer, self.spec)
         self.status.setText(f"Step {rec.step + 1}, phase {rec.index + 1}/{rec.total}: "
-                            f"<b>{rec.equation}</b>{loss}{done}")
+                            f"<b>{eq}</b>{loss}{done}")
         target = highlight_target(rec, len(self.spec.layers) if self.spec else 0)
         if target is not None and hasattr(self.ctx, "request_highlight"):
             self.ctx.request_highlight(*target)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ...engine import LayerSpec, Network, NetworkSpec, outputs_for
@@ -20,6 +19,7 @@ from ...engine.datasets import Dataset, make_dataset
 from ...engine.timing import compare_methods
 from ...engine.trainer import TrainConfig, Trainer
 from ..snapshot import Snapshot
+from ..snapshot_build import build_snapshot
 
 #: name -> (dataset, hidden layers [(units, activation)], loss, output activation, batch)
 PRESETS = {
@@ -96,20 +96,6 @@ def build_spec(name: str, dataset: Dataset, tie: bool = False) -> NetworkSpec:
     return NetworkSpec(dataset.n_features, tuple(layers), loss=loss)
 
 
-def boundary_grid(net: Network, X: np.ndarray, G: int = 100
-                  ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """The network's output on a G×G grid over the data: (G, G, outputs), row = y."""
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * (hi - lo)
-    xmin, ymin = lo - pad
-    xmax, ymax = hi + pad
-    xs, ys = np.linspace(xmin, xmax, G), np.linspace(ymin, ymax, G)
-    gx, gy = np.meshgrid(xs, ys)
-    out = net.backend.to_host(net.forward(np.column_stack([gx.ravel(), gy.ravel()])))
-    return np.asarray(out).reshape(G, G, -1), (float(xmin), float(xmax), float(ymin),
-                                               float(ymax))
-
-
 def demo_run(name: str = "digits", steps: int = 60, frames: int = 3, seed: int = 0,
              batch_size: int | None = None, compare: bool = True) -> DemoRun:
     """Train preset ``name`` for ``steps`` mini-batches; keep the last ``frames`` snapshots."""
@@ -131,15 +117,11 @@ def demo_run(name: str = "digits", steps: int = 60, frames: int = 3, seed: int =
         history.append(rec)
         if not want:
             continue
-        boundary = extent = None
-        if ds.n_features == 2:
-            boundary, extent = boundary_grid(net, ds.X_train)
-        test_out = np.asarray(net.backend.to_host(net.forward(ds.X_test)))
         comp = None
         if compare:
             idx = rec.batch_index
             comp = compare_methods(net, ds.X_train[idx], ds.y_train[idx], repeats=2)
-        snaps.append(Snapshot(rec, tuple(history), boundary, extent, test_out, comp))
+        snaps.append(build_snapshot(trainer, rec, tuple(history), comp, {}))
         history = []
     ctx._snap = snaps[-1] if snaps else None
     return DemoRun(ctx, snaps, net, trainer)
