@@ -272,7 +272,6 @@ def _bad_inputs(tmp: Path) -> list[list[str]]:
         ["train", "--data", str(tmp / "absent.csv")],
         ["train", "--data", str(tmp / "broken.csv"), "--target", "nope"],
         ["train", "--data", "circle", "--target", "y"],
-        ["train", "--preset", "digits", "--data", "plane"],
         ["train", "--preset", "xor", "--save", str(tmp / "no" / "dir" / "x.bpviz")],
         ["train", "--preset", "xor", "--save", str(tmp)],
         ["train", "--preset", "xor", "--spec", "x.json"],

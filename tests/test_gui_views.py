@@ -178,12 +178,12 @@ def test_tied_layer_shows_owner_weights(qtbot):
     p = MatrixPanel(_fresh_ctx(run))
     qtbot.addWidget(p)
     p.show()
-    p.set_layer(2)
+    p.set_layer(1)  # the tied preset: layer 1 reuses layer 0's W
     p.show_snapshot(run.snapshots[-1])
     step = run.snapshots[-1].step
-    assert step.backprop.layers[2].owner == 1
-    np.testing.assert_array_equal(p.heatmap("W", 2).matrix(), step.weights["W1"])
-    assert p.heatmap("W", 2).title() == "W³ = W² (tied) — 8×8"
+    assert step.backprop.layers[1].owner == 0
+    np.testing.assert_array_equal(p.heatmap("W", 1).matrix(), step.weights["W0"])
+    assert p.heatmap("W", 1).title() == "W² = W¹ (tied) — 2×2"
 
 
 def test_symbols_helpers():

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpviz.engine import Network, NetworkSpec, outputs_for
+from bpviz.engine import Fitted, Network, NetworkSpec, fit_to_data
 from bpviz.engine.errors import BpvizError, DataError, SpecError
 from bpviz.engine.presets import (
     VIEWS,
@@ -44,9 +44,8 @@ def test_preset_is_complete_and_fits_its_data(name: str) -> None:
     assert p.views and set(p.views) <= set(VIEWS)
     assert p.steps_hint >= 1
     ds = p.data.load()
-    # the spec in the file is honest: its sizes already match the data
-    assert p.spec.inputs == ds.n_features
-    assert p.spec.outputs == outputs_for(ds.n_classes, ds.n_targets, p.spec.loss)
+    # the spec in the file is honest: fitting it to its own data changes nothing
+    assert fit_to_data(p.spec, ds) == Fitted(p.spec, ())
     # the dict form round-trips
     again = preset_from_dict(json.loads(json.dumps(p.to_dict())))
     assert again == p

@@ -41,7 +41,22 @@ def fail(message: str) -> int:
 
 
 def warn(message: str) -> None:
+    """Print ``bpviz: message`` as one line on stderr (not an error)."""
     print(f"bpviz: {message}", file=sys.stderr)
+
+
+def fitted_spec(spec: Any, ds: Any) -> Any:
+    """``spec`` fitted to ``ds`` by the engine's one policy; each change said on stderr.
+
+    See :func:`bpviz.engine.fitting.fit_to_data`: the window builds the same
+    network from the same spec and data.
+    """
+    from ..engine.fitting import fit_to_data
+
+    fitted = fit_to_data(spec, ds)
+    for change in fitted.changes:
+        warn(change)
+    return fitted.spec
 
 
 def guarded(fn: Callable[[], int | None]) -> int:
@@ -190,38 +205,6 @@ def _config_override(base: Any, args: argparse.Namespace) -> Any:
     return replace(base, **changes).validate()
 
 
-def default_spec(ds: Any) -> Any:
-    """A sensible network for a data set given without a spec."""
-    from ..engine.spec import LayerSpec, NetworkSpec
-
-    width = 32 if ds.n_features > 16 else 16
-    hidden = (
-        (LayerSpec(width, "tanh"),)
-        if ds.n_features > 16
-        else (LayerSpec(width, "tanh"), LayerSpec(width, "tanh"))
-    )
-    if ds.n_classes > 0:
-        return NetworkSpec(
-            ds.n_features, (*hidden, LayerSpec(ds.n_classes, "softmax")), loss="cross_entropy"
-        )
-    return NetworkSpec(
-        ds.n_features, (*hidden, LayerSpec(ds.n_targets, "identity")), loss="squared_error"
-    )
-
-
-def fit_spec(spec: Any, ds: Any) -> Any:
-    """``spec`` with its input and output sizes set to what ``ds`` needs."""
-    from ..engine.network import outputs_for
-
-    if ds.n_classes == 0 and spec.loss != "squared_error":
-        raise BpvizError(
-            f"{ds.name} is a regression data set but the network's loss is "
-            f"{spec.loss}; use an identity output with squared_error"
-        )
-    out = outputs_for(ds.n_classes, ds.n_targets, spec.loss)
-    return spec.with_io(ds.n_features, out).validate()
-
-
 def _read_spec_file(path: str) -> tuple[Any, Any]:
     """``(spec, preset or None)`` from a spec or preset JSON file."""
     from ..engine.presets import preset_from_dict, read_json
@@ -247,9 +230,10 @@ def build_model(
     Starts from ``--session``, ``--spec``, ``--preset`` (or, with none of them,
     the preset ``default_preset``, or a default network when only ``--data`` is
     given), applies the data and training overrides, loads the data and fits
-    the network's input and output sizes to it. Raises :class:`BpvizError`
-    on any bad input.
+    the network to it (:func:`fitted_spec`; a session must already fit).
+    Raises :class:`BpvizError` on any bad input.
     """
+    from ..engine.fitting import default_spec
     from ..engine.network import Network
     from ..engine.presets import load_preset
     from ..engine.session import load_session
@@ -295,7 +279,7 @@ def build_model(
         )
     config = _config_override(base_config, args)
     ds = data.load()
-    spec = fit_spec(spec, ds) if spec is not None else default_spec(ds)
+    spec = fitted_spec(spec, ds) if spec is not None else default_spec(ds)
     net = Network(
         spec,
         seed=config.seed,

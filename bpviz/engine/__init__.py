@@ -10,7 +10,8 @@ from __future__ import annotations
 from .backend import Backend, blas_threads, get_backend, gpu_available
 from .datasets import DATASETS, Dataset, describe_datasets, load_csv, make_dataset
 from .errors import BackendError, BpvizError, DataError, SessionError, SpecError
-from .network import Network, outputs_for, predict_labels
+from .fitting import Fitted, default_spec, fit_to_data, output_units
+from .network import Network, predict_labels
 from .records import BackpropRecord, LayerRecord, StepRecord
 from .spec import LayerSpec, NetworkSpec, Problem
 
@@ -22,6 +23,7 @@ __all__ = [
     "Dataset",
     "BpvizError",
     "DataError",
+    "Fitted",
     "LayerRecord",
     "LayerSpec",
     "Network",
@@ -31,11 +33,13 @@ __all__ = [
     "SpecError",
     "StepRecord",
     "blas_threads",
+    "default_spec",
     "describe_datasets",
+    "fit_to_data",
     "load_csv",
     "make_dataset",
     "get_backend",
     "gpu_available",
-    "outputs_for",
+    "output_units",
     "predict_labels",
 ]

@@ -450,13 +450,3 @@ def predict_labels(output: np.ndarray) -> np.ndarray:
     if output.shape[1] == 1:
         return (output[:, 0] > 0.5).astype(np.int64)
     return output.argmax(axis=1)
-
-
-def outputs_for(n_classes: int, n_targets: int, loss: str) -> int:
-    """Output units a data set needs: targets for regression, one per class
-    (or a single 0/1 output for two classes unless the loss is cross-entropy)."""
-    if n_classes == 0:
-        return n_targets
-    if n_classes == 2 and loss != "cross_entropy":
-        return 1
-    return n_classes

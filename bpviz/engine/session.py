@@ -30,7 +30,8 @@ import numpy as np
 
 from .archive import READ_ERRORS, ArchiveReader, first_line, npy_bytes, write_archive
 from .errors import BpvizError, SessionError
-from .network import DTYPES, Network, outputs_for
+from .fitting import fit_to_data
+from .network import DTYPES, Network
 from .presets import DataChoice
 from .spec import NetworkSpec
 from .trainer import TrainConfig, Trainer
@@ -88,14 +89,22 @@ class Session:
 
         ``dtype``, ``config`` and ``data`` override the saved ones (a different
         optimizer starts with fresh state); ``dataset`` skips loading the data.
-        The data must still fit the network's input and output sizes.
+
+        The data must fit the saved network as it is: if the fitting policy
+        (:func:`~bpviz.engine.fitting.fit_to_data`) would change it, this
+        raises :class:`SessionError` instead of refitting, because a refitted
+        network would throw the trained weights away; the file stays usable
+        with matching data.
         """
         ds = dataset if dataset is not None else (data or self.data).load()
-        out = outputs_for(ds.n_classes, ds.n_targets, self.spec.loss)
-        if ds.n_features != self.spec.inputs or out != self.spec.outputs:
+        fitted = fit_to_data(self.spec, ds)
+        if fitted.spec != self.spec:
+            why = f" ({fitted.note})" if fitted.changes else ""
             raise SessionError(
-                f"the data set has {ds.n_features} features and needs {out} outputs, but the "
-                f"session's network is {self.spec.describe()}; pick matching data"
+                f"the session's trained network is {self.spec.describe()}, but the data set "
+                f"{ds.name} ({ds.n_features} features) needs {fitted.spec.describe()}{why}; "
+                "pick data that fits the session, or start a new network on this data "
+                "(the trained weights only fit their own shapes)"
             )
         net = Network(self.spec, seed=self.seed, dtype=dtype or self.dtype, backend=backend)
         net.set_weights(self.weights)

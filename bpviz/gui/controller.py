@@ -22,8 +22,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..engine import Network, NetworkSpec, outputs_for
+from ..engine import Network, NetworkSpec
 from ..engine.errors import BpvizError
+from ..engine.fitting import fit_to_data
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
 from ..engine.records import StepRecord
 from ..engine.trainer import TrainConfig, Trainer
@@ -48,24 +49,6 @@ def builtin_preset() -> Preset:
     return Preset("builtin", "Circle", "two classes: inside or outside a circle", spec,
                   DataChoice("circle", noise=0.1), TrainConfig(batch_size=16, lr=0.1),
                   "Press Play and watch the boundary close around the inner class.")
-
-
-def adapt_spec(spec: NetworkSpec, ds: Any) -> NetworkSpec:
-    """``spec`` with the input size of ``ds`` and the output size its loss needs.
-
-    A loss that cannot fit the task is swapped: regression gets squared error
-    with an identity output; more than two classes get softmax cross-entropy.
-    """
-    loss, layers = spec.loss, list(spec.layers)
-    out_act = layers[-1].activation
-    if ds.n_classes == 0 and loss != "squared_error":
-        loss, out_act = "squared_error", "identity"
-    elif ds.n_classes > 2 and loss == "binary_cross_entropy":
-        loss, out_act = "cross_entropy", "softmax"
-    if out_act != layers[-1].activation:
-        layers[-1] = replace(layers[-1], activation=out_act)
-    spec = NetworkSpec(spec.inputs, tuple(layers), loss, spec.reduction, spec.init)
-    return spec.with_io(ds.n_features, outputs_for(ds.n_classes, ds.n_targets, loss))
 
 
 class Controller(SessionMixin, QObject):
@@ -106,7 +89,8 @@ class Controller(SessionMixin, QObject):
         self.preset: Preset = preset if isinstance(preset, Preset) else load_preset(preset)
         self.data_choice: DataChoice = self.preset.data
         self.dataset = self.data_choice.load()
-        self.spec = adapt_spec(self.preset.spec, self.dataset)
+        fitted = fit_to_data(self.preset.spec, self.dataset)
+        self.spec = fitted.spec
         self.config: TrainConfig = self.preset.train
         self.worker = TrainingWorker(self._new_trainer(), parent=None)
         self.worker.snapshotReady.connect(self.snapshotReady)
@@ -118,6 +102,8 @@ class Controller(SessionMixin, QObject):
         self.worker.publish_preview()
         if start:
             self.worker.start()
+        if fitted.changes:
+            self.message.emit(fitted.note)
 
     # ------------------------------------------------------------ contract API
     def latest_snapshot(self) -> Snapshot | None:
@@ -271,11 +257,14 @@ class Controller(SessionMixin, QObject):
             if isinstance(choice, dict):
                 choice = DataChoice.from_dict(choice)
             ds = choice.load()
-            spec = adapt_spec(self.spec, ds)
-            trainer = self._new_trainer(spec=spec, data=ds)
+            fitted = fit_to_data(self.spec, ds)
+            trainer = self._new_trainer(spec=fitted.spec, data=ds)
         except (BpvizError, OSError) as exc:
             return self._fail(str(exc))
-        return self._use_data(choice, ds, spec, trainer)
+        self._use_data(choice, ds, fitted.spec, trainer)
+        if fitted.changes:
+            self.message.emit(fitted.note)
+        return True
 
     def _use_data(self, choice: DataChoice, ds: Any, spec: NetworkSpec, trainer: Trainer,
                   force_spec_signal: bool = False) -> bool:
@@ -330,7 +319,8 @@ class Controller(SessionMixin, QObject):
         try:
             preset = name if isinstance(name, Preset) else load_preset(name)
             ds = preset.data.load()
-            spec = adapt_spec(preset.spec, ds)
+            fitted = fit_to_data(preset.spec, ds)
+            spec = fitted.spec
             trainer = self._new_trainer(spec=spec, data=ds, config=preset.train)
         except (BpvizError, OSError) as exc:
             return self._fail(str(exc))
@@ -341,6 +331,8 @@ class Controller(SessionMixin, QObject):
         self.session_path, self.dirty = None, False
         self.documentChanged.emit()
         self.message.emit(f"Preset {preset.name}: {preset.title}")
+        if fitted.changes:
+            self.message.emit(fitted.note)
         return True
 
     # ------------------------------------------------------------ live settings

@@ -5,7 +5,8 @@ is applied. Every change re-validates the draft with
 :meth:`NetworkSpec.problems`: a bad field turns red and the reason appears
 next to it, Apply is disabled and the controller disables Play until the
 draft is fixed (or reverted). The input size follows the data set and the
-output size follows the data set and the loss (:func:`outputs_for`).
+output size follows the data set and the loss (the engine's fitting policy,
+:func:`~bpviz.engine.fitting.output_units`).
 Applying a new architecture discards trained weights, so it asks first
 (:meth:`LayerEditor.confirm`, overridable in tests).
 """
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import LayerSpec, NetworkSpec, outputs_for
+from ..engine import LayerSpec, NetworkSpec, output_units
 from ..engine.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, REDUCTIONS, Problem
 from .widgets import ERROR_STYLE, error_label
 
@@ -210,7 +211,7 @@ class LayerEditor(QWidget):
 
     def _n_outputs(self) -> int:
         ds = self.ctx.dataset
-        return outputs_for(ds.n_classes, ds.n_targets, self.loss.currentText())
+        return output_units(ds.n_classes, ds.n_targets, self.loss.currentText())
 
     def draft(self) -> tuple[NetworkSpec, list[Problem]]:
         """The edited spec and everything wrong with it (empty when valid)."""

@@ -10,26 +10,29 @@ loop-vs-vectorized comparison).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
-from ...engine import LayerSpec, Network, NetworkSpec, outputs_for
+from ...engine import Network, NetworkSpec
 from ...engine.datasets import Dataset, make_dataset
+from ...engine.fitting import fit_to_data
+from ...engine.presets import load_preset
 from ...engine.timing import compare_methods
 from ...engine.trainer import TrainConfig, Trainer
 from ..snapshot import Snapshot
 from ..snapshot_build import build_snapshot
 
-#: name -> (dataset, hidden layers [(units, activation)], loss, output activation, batch)
+#: demo name -> (shipped preset, built-in data set it trains on). The network
+#: and the training settings are the preset's, fitted to the data by the
+#: engine's one policy (bpviz.engine.fitting), as in the window.
 PRESETS = {
-    "digits": ("digits", [(32, "tanh")], "cross_entropy", "softmax", 128),
-    "xor": ("xor", [(8, "tanh"), (8, "tanh")], "binary_cross_entropy", "sigmoid", 32),
-    "spiral": ("spiral", [(16, "tanh"), (16, "tanh")], "cross_entropy", "softmax", 32),
-    "blobs": ("blobs", [(8, "tanh")], "cross_entropy", "softmax", 32),
-    "reg_gauss": ("reg_gauss", [(12, "tanh"), (12, "tanh")], "squared_error", "identity", 32),
-    "tied": ("circle", [(8, "tanh"), (8, "tanh"), (8, "tanh")], "binary_cross_entropy",
-             "sigmoid", 16),
+    "digits": ("digits", "digits"),
+    "xor": ("xor", "xor"),
+    "spiral": ("spiral", "spiral"),
+    "blobs": ("outer-product", "blobs"),
+    "reg_gauss": ("regression", "reg_gauss"),
+    "tied": ("tied", "moons"),
 }
 
 
@@ -86,24 +89,24 @@ class DemoRun:
     trainer: Trainer
 
 
-def build_spec(name: str, dataset: Dataset, tie: bool = False) -> NetworkSpec:
-    _, hidden, loss, out_act, _ = PRESETS[name]
-    layers = [LayerSpec(u, a) for u, a in hidden]
-    n_out = outputs_for(dataset.n_classes, dataset.n_targets, loss)
-    layers.append(LayerSpec(n_out, out_act))
-    if tie and len(layers) >= 3:
-        layers[2] = LayerSpec(layers[2].units, layers[2].activation, tie_to=1)
-    return NetworkSpec(dataset.n_features, tuple(layers), loss=loss)
 
 
 def demo_run(name: str = "digits", steps: int = 60, frames: int = 3, seed: int = 0,
              batch_size: int | None = None, compare: bool = True) -> DemoRun:
-    """Train preset ``name`` for ``steps`` mini-batches; keep the last ``frames`` snapshots."""
-    ds_name, *_, batch = PRESETS[name]
+    """Train demo ``name`` (a key of :data:`PRESETS`) for ``steps`` mini-batches;
+    keep the last ``frames`` snapshots.
+
+    The shipped preset's network, fitted to the built-in data set (noise 0.1
+    for the 2-D sets, drawn with ``seed``) by :func:`~bpviz.engine.fitting.fit_to_data`;
+    its training settings with ``batch_size`` (if given), ``seed`` and an
+    evaluation every 10 steps.
+    """
+    preset_name, ds_name = PRESETS[name]
+    preset = load_preset(preset_name)
     ds = make_dataset(ds_name, seed=seed, noise=0.1 if ds_name != "digits" else 0.0)
-    spec = build_spec(name, ds, tie=(name == "tied"))
-    cfg = TrainConfig(batch_size=batch_size or batch, lr=0.1 if ds_name == "digits" else 0.3,
-                      eval_every=10, seed=seed)
+    spec = fit_to_data(preset.spec, ds).spec
+    cfg = replace(preset.train, batch_size=batch_size or preset.train.batch_size,
+                  eval_every=10, seed=seed).validate()
     net = Network(spec, seed=seed)
     trainer = Trainer(net, ds, cfg)
     ctx = DemoContext(spec, ds, cfg)
