@@ -127,6 +127,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, dtype: str = "float32"
     tr.add_argument("--batch", type=int, metavar="K", help="mini-batch size K")
     tr.add_argument("--lr", type=float, metavar="X", help="learning rate")
     tr.add_argument("--optimizer", metavar="NAME", help="sgd, momentum or adam")
+    tr.add_argument("--l1", type=float, metavar="X",
+                    help="L1 penalty l1·Σ|W| on the weights (not the biases)")
+    tr.add_argument("--l2", type=float, metavar="X",
+                    help="L2 penalty l2/2·Σ W² on the weights, added to the gradient (not AdamW)")
     tr.add_argument("--method", metavar="M", help="vectorized (matrix form) or loop")
     tr.add_argument("--backend", metavar="B", default="numpy", help="numpy (default), cupy or auto")
     tr.add_argument(
@@ -198,6 +202,8 @@ def _config_override(base: Any, args: argparse.Namespace) -> Any:
         ("optimizer", "optimizer"),
         ("method", "method"),
         ("seed", "seed"),
+        ("l1", "l1"),
+        ("l2", "l2"),
     ):
         v = _opt(args, opt)
         if v is not None:

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     with blas_threads(1), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss, train_acc = trainer.evaluate("train")
         test_loss, test_acc = trainer.evaluate("test")
+        penalty = trainer.penalty()
     saved = None
     if args.save:
         saved = str(
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 4),
         "steps_per_s": round(done / seconds, 1) if done and seconds > 0 else None,
         "loss": _round(loss),
+        "penalty": _round(penalty),
+        "objective": _round(None if loss is None else loss + penalty),
         "train_accuracy": _round(train_acc),
         "test_loss": _round(test_loss),
         "test_accuracy": _round(test_acc),
@@ -200,6 +203,9 @@ def _summary(r: dict[str, Any]) -> str:
             f"loss {loss}, train accuracy {_pct(r['train_accuracy'])}, "
             f"test accuracy {_pct(r['test_accuracy'])}"
         )
+    if r["penalty"]:
+        lines.append(f"L1/L2 penalty {r['penalty']:.4g}: the optimizer minimises "
+                     f"{r['objective']:.4g} (loss + penalty)")
     if r["saved"]:
         lines.append(f"saved {r['saved']}")
     return "\n".join(lines)

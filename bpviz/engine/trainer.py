@@ -215,7 +215,7 @@ class Trainer:
             acc = self._accuracy(result.output, self._labels[self._didx])
         extra: dict[str, Any] = {}
         if cfg.l1 or cfg.l2:
-            extra["penalty"] = penalty(net.params, cfg.l1, cfg.l2, net.xp)
+            extra["penalty"] = self.penalty()
         if want:
             extra["backprop"] = net.record(result)
             extra["weights"] = net.get_weights()          # the weights this batch used
@@ -243,10 +243,15 @@ class Trainer:
         ms = (net.backend.timer() - t0) * 1000.0
         acc = self._accuracy(result.output, self._labels[didx]) if self.classification else None
         bp = net.record(result)
-        pen = penalty(net.params, cfg.l1, cfg.l2, net.xp) if (cfg.l1 or cfg.l2) else 0.0
         return StepRecord(self.step, self.epoch, bp.loss, acc, ms, cfg.method, len(idx),
                           cfg.lr, batch_index=idx, backprop=bp, weights=net.get_weights(),
-                          grad_norms=grad_norms(bp), penalty=pen)
+                          grad_norms=grad_norms(bp), penalty=self.penalty())
+
+    def penalty(self) -> float:
+        """The L1/L2 term at the current weights (0 without regularisation): the
+        optimizer minimises the data loss plus this."""
+        cfg = self.config
+        return penalty(self.net.params, cfg.l1, cfg.l2, self.net.xp) if cfg.l1 or cfg.l2 else 0.0
 
     def _accuracy(self, out: Any, labels: Any) -> float:
         pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
