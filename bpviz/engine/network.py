@@ -445,8 +445,9 @@ class Network:
         return other
 
 
-def predict_labels(output: np.ndarray) -> np.ndarray:
-    """Class per row: argmax, or ``a > 0.5`` for a single output."""
+def predict_labels(output: Any) -> Any:
+    """Class per row: argmax, or ``a > 0.5`` for a single output (the one accuracy
+    rule; NumPy or CuPy in, the same kind out)."""
     if output.shape[1] == 1:
         return (output[:, 0] > 0.5).astype(np.int64)
     return output.argmax(axis=1)

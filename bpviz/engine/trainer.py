@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BpvizError
-from .network import METHODS, BackpropResult, Network
+from .network import METHODS, BackpropResult, Network, predict_labels
 from .optim import OPTIMIZERS, make_optimizer, penalty
 from .records import StepRecord
 
@@ -254,8 +254,7 @@ class Trainer:
         return penalty(self.net.params, cfg.l1, cfg.l2, self.net.xp) if cfg.l1 or cfg.l2 else 0.0
 
     def _accuracy(self, out: Any, labels: Any) -> float:
-        pred = (out[:, 0] > 0.5) if out.shape[1] == 1 else out.argmax(axis=1)
-        return float((pred == labels).mean())
+        return float((predict_labels(out) == labels).mean())
 
     def evaluate(self, which: str = "test") -> tuple[float | None, float | None]:
         """``(loss, accuracy)`` on the whole train or test set (None if empty)."""
