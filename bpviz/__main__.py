@@ -2,4 +2,5 @@
 
 from bpviz.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # importing this module (a test walking the package) runs nothing
+    raise SystemExit(main())

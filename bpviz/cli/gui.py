@@ -2,7 +2,8 @@
 
 Automation: ``bpviz gui --preset digits --run-for 3 --screenshot out.png --stats``
 trains for 3 s, saves a screenshot of the whole window, prints one JSON line
-(``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``) and exits 0.
+(``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``, null where the
+system does not report it) and exits 0.
 """
 
 from __future__ import annotations

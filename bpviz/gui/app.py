@@ -4,13 +4,16 @@
 ``run_for`` it opens the window, trains for that many seconds, saves a
 screenshot of the whole window, prints one JSON line of figures
 (``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``) and returns 0.
+
+Nothing here needs a POSIX-only module: teachers run Windows and macOS, so the
+peak-memory figure of ``--stats`` reads :mod:`resource` only where it exists
+(and Windows' own counter otherwise), and is ``null`` where neither does.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -29,17 +32,54 @@ def process_age_s() -> float:
         with open("/proc/uptime") as f:
             uptime = float(f.read().split()[0])
         return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):  # no /proc, no os.sysconf
         return time.perf_counter() - _LOADED
 
 
 _LOADED = time.perf_counter()
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux)."""
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MiB, or None where it cannot be read.
+
+    POSIX: ``resource.getrusage`` (``ru_maxrss`` is KiB on Linux, bytes on macOS).
+    Windows: the peak working set from ``GetProcessMemoryInfo``. The modules are
+    imported here, inside ``try``, so that importing this module works everywhere.
+    """
+    try:
+        import resource
+    except ImportError:
+        return _peak_working_set_mb()
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 1024.0 / 1024.0
+
+
+def _peak_working_set_mb() -> float | None:
+    """Windows' peak working set in MiB; None on any other system or on failure."""
+    if sys.platform != "win32":
+        return None
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        class Counters(ctypes.Structure):
+            _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD)] + [
+                (name, ctypes.c_size_t) for name in (
+                    "PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage",
+                    "QuotaPagedPoolUsage", "QuotaPeakNonPagedPoolUsage",
+                    "QuotaNonPagedPoolUsage", "PagefileUsage", "PeakPagefileUsage")]
+
+        counters = Counters()
+        counters.cb = ctypes.sizeof(Counters)
+        kernel32, psapi = ctypes.WinDLL("kernel32"), ctypes.WinDLL("psapi")
+        kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        psapi.GetProcessMemoryInfo.argtypes = [wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD]
+        if not psapi.GetProcessMemoryInfo(kernel32.GetCurrentProcess(),
+                                          ctypes.byref(counters), counters.cb):
+            return None
+        return counters.PeakWorkingSetSize / 2**20
+    except (ImportError, AttributeError, OSError):
+        return None
 
 
 def make_app(argv: list[str] | None = None) -> Any:
@@ -130,11 +170,12 @@ class AutoRun:
                 self.rc = 1
         self.ctx.pause()
         if self.stats:
+            peak = peak_rss_mb()
             print(json.dumps({
                 "steps_per_s": round(steps / elapsed, 1),
                 "fps": round(frames / elapsed, 1),
                 "first_frame_s": round(self.first_frame_s or 0.0, 3),
-                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "peak_rss_mb": None if peak is None else round(peak, 1),
                 "steps": steps, "frames": frames, "seconds": round(elapsed, 2),
             }), flush=True)
         self.win.close()
