@@ -1,9 +1,9 @@
-"""The engine computes the right gradients (DESIGN.md §2), both ways.
+"""The engine computes the right gradients (the math contract of ARCHITECTURE.md), both ways.
 
 * vectorized backprop against central differences (float64) for every
   activation × loss pairing, both reductions, random shapes, tied weights;
 * the loop form equals the vectorized form, field by field;
-* every record field has its DESIGN.md §2 shape and meaning.
+* every record field has its math-contract shape and meaning.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def test_loop_and_vectorized_do_not_change_the_weights():
             np.testing.assert_array_equal(v, before[k])
 
 
-# ---------------------------------------------------------------- DESIGN.md §2 contract
+# ---------------------------------------------------------------- the math contract
 def fprime(act: str, z: np.ndarray) -> np.ndarray:
     """f'(z), written independently of the engine."""
     if act == "identity":

@@ -42,7 +42,7 @@ REGS = [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01), (0.01, 0.01)]
 @pytest.mark.parametrize("method", ["vectorized", "loop"])
 def test_training_keeps_the_dtype(blobs3, dtype, optimizer, l1, l2, method):
     """NumPy 2 scalar promotion must not turn float32 parameters into float64
-    (DESIGN.md §4), with any optimizer and regularisation."""
+    (the NumPy 2 promotion trap), with any optimizer and regularisation."""
     net = classifier(dtype)
     tr = Trainer(net, blobs3, TrainConfig(batch_size=16, lr=0.05, optimizer=optimizer, l1=l1,
                                           l2=l2, method=method, eval_every=3))

@@ -3,9 +3,6 @@ a stepped mini-batch equals one ordinary Trainer.train_step on that batch."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -200,11 +197,3 @@ def test_step_record_is_what_train_step_yields(blobs):
         np.testing.assert_array_equal(mine.weights[k], rec.weights[k])
     assert mine.grad_norms == pytest.approx(rec.grad_norms)
     assert all(r.step_record is None for r in st.run_batch()[:-1])
-
-
-def test_phases_module_imports_no_qt():
-    code = ("import sys, bpviz.engine.phases; "
-            "print(any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"

@@ -44,8 +44,9 @@ LOSS_OUTPUT = {
 class LayerSpec:
     """One fully connected layer: ``units`` neurons with ``activation``.
 
-    ``tie_to=j`` makes the layer reuse layer ``j``'s ``W`` and ``b`` (seed 003
-    §3); layer ``j`` must come earlier and have the same ``W`` shape.
+    ``tie_to=j`` makes the layer reuse layer ``j``'s ``W`` and ``b`` (the notes
+    on the math of neural networks with reused weights); layer ``j`` must come
+    earlier and have the same ``W`` shape.
     """
 
     units: int
