@@ -101,3 +101,68 @@ def test_float32_gradients_match_autograd_to_float32_rounding():
     assert rec.loss == pytest.approx(t_loss, rel=1e-5)
     for k, g in t_grads.items():
         assert rel_diff(rec.grads[k], g) < 1e-5, k
+
+
+# ---------------------------------------------------------------- optimizers
+def _grad_of(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A gradient that depends on where the parameters are (a smooth bowl with
+    ripples), so both optimizers follow their own trajectories for 200 steps."""
+    return {k: 0.7 * (p - 0.3) + 0.2 * np.sin(3.0 * p) + 0.05 * p.sum() for k, p in params.items()}
+
+
+def _start() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return {"W0": rng.normal(size=(4, 3)), "b0": rng.normal(size=4),
+            "W1": rng.normal(size=(2, 4)), "b1": rng.normal(size=2)}
+
+
+def _torch_run(name: str, hyper: dict, l1: float, l2: float, steps: int) -> dict[str, np.ndarray]:
+    """The same run with torch.optim. Our settings map to torch's as follows:
+    ``l2`` is ``weight_decay`` (L2 added to the gradient) in a parameter group
+    of the weights only; ``l1`` is ``l1·sign(W)`` added to the weights' gradient
+    before the step; ``momentum`` is SGD's with ``dampening=0, nesterov=False``."""
+    ts = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in _start().items()}
+    groups = [{"params": [p for k, p in ts.items() if k[0] == "W"], "weight_decay": l2},
+              {"params": [p for k, p in ts.items() if k[0] == "b"], "weight_decay": 0.0}]
+    if name == "adam":
+        opt = torch.optim.Adam(groups, lr=hyper["lr"], betas=(hyper["beta1"], hyper["beta2"]),
+                               eps=hyper["eps"])
+    else:
+        opt = torch.optim.SGD(groups, lr=hyper["lr"], momentum=hyper.get("momentum", 0.0),
+                              dampening=0.0, nesterov=False)
+    for _ in range(steps):
+        grads = _grad_of({k: p.detach().numpy().copy() for k, p in ts.items()})
+        for k, p in ts.items():
+            g = torch.tensor(grads[k])
+            if k[0] == "W" and l1:
+                g = g + l1 * torch.sign(p.detach())
+            p.grad = g
+        opt.step()
+    return {k: p.detach().numpy() for k, p in ts.items()}
+
+
+OPT_CASES = [
+    ("sgd", {"lr": 0.05}),
+    ("momentum", {"lr": 0.02, "momentum": 0.9}),
+    ("adam", {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+    ("adam", {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-3}),  # eps that matters
+]
+
+
+@pytest.mark.parametrize(("l1", "l2"), [(0.0, 0.0), (0.0, 0.05), (0.02, 0.0), (0.02, 0.05)],
+                         ids=["plain", "l2", "l1", "l1+l2"])
+@pytest.mark.parametrize(("name", "hyper"), OPT_CASES,
+                         ids=["sgd", "momentum", "adam", "adam-eps1e-3"])
+def test_optimizers_match_torch_optim_over_200_steps(name, hyper, l1, l2):
+    from bpviz.engine.optim import make_optimizer
+
+    opt = make_optimizer(name, l1=l1, l2=l2, **hyper)
+    params = _start()
+    for _ in range(200):
+        opt.step(params, _grad_of(params), np)
+    ref = _torch_run(name, hyper, l1, l2, 200)
+    moved = max(np.abs(ref[k] - v).max() for k, v in _start().items())
+    assert moved > 0.1                                  # the runs went somewhere
+    for k, p in params.items():
+        assert p.dtype == np.float64
+        assert rel_diff(p, ref[k]) < 1e-10, (k, rel_diff(p, ref[k]))
