@@ -166,3 +166,75 @@ def test_optimizers_match_torch_optim_over_200_steps(name, hyper, l1, l2):
     for k, p in params.items():
         assert p.dtype == np.float64
         assert rel_diff(p, ref[k]) < 1e-10, (k, rel_diff(p, ref[k]))
+
+
+# ---------------------------------------------------------------- losses at extreme logits
+def _ce_cases():
+    rng = np.random.default_rng(5)
+    wide = rng.normal(size=(16, 4)) * 300.0           # probabilities far below the subnormals
+    return {
+        "ties-at-1000": (np.array([[-1000.0, 1000.0, 1000.0]]), np.array([1])),
+        "gap-745": (np.array([[0.0, -745.0, 3.0], [2.0, 1.0, -740.0]]), np.array([1, 2])),
+        "mixed": (np.vstack([rng.normal(size=(6, 3)) * 3.0, [[-1000.0, 1000.0, 1000.0]],
+                             [[0.0, -745.0, 3.0]]]), np.array([0, 1, 2, 0, 1, 2, 1, 1])),
+        "wide": (wide, rng.integers(0, 4, 16)),
+    }
+
+
+CE = _ce_cases()
+TOL_OF = {"float64": 1e-12, "float32": 1e-6}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", list(CE))
+def test_cross_entropy_matches_torch_at_extreme_logits(case, dtype):
+    from bpviz.engine.functions import activate, sample_losses, total_loss
+
+    z, lab = CE[case]
+    z = z.astype(dtype)
+    y = np.eye(z.shape[1], dtype=dtype)[lab]
+    a = activate("softmax", z, np)
+    zt = torch.tensor(z.astype(np.float64))          # the exact reference on the same inputs
+    ref_each = F.cross_entropy(zt, torch.tensor(lab), reduction="none").numpy()
+    tol = TOL_OF[dtype]
+    assert total_loss("cross_entropy", z, a, y, np) == pytest.approx(ref_each.sum(), rel=tol)
+    # per sample, a cost well below 1 is held to a few ulps of 1 instead: log Σ e^s
+    # of a nearly certain sample carries that much (torch float32 is 1.4e-6 off
+    # on the first "mixed" sample, C = 0.035)
+    ulps = 4 * float(np.finfo(dtype).eps)
+    each = sample_losses("cross_entropy", z, a, y, np)
+    np.testing.assert_allclose(each, ref_each, rtol=tol, atol=ulps)
+    # and one sample at a time, as the loop path calls it
+    for k in range(len(z)):
+        C = total_loss("cross_entropy", z[k], a[k], y[k], np)
+        assert C == pytest.approx(ref_each[k], rel=tol, abs=ulps), k
+
+
+def _bce_cases():
+    rng = np.random.default_rng(6)
+    return {
+        "800-right": (np.array([[800.0], [0.3], [-1.2], [2.0]]), np.array([[1.0], [1], [0], [0]])),
+        "tails": (np.array([[800.0, -800.0, 30.0, -30.0, 0.5, -2.0]]),
+                  np.array([[1.0, 0, 1, 0, 1, 0]])),
+        "800-wrong": (np.array([[800.0, -800.0], [0.1, 0.2]]), np.array([[0.0, 1], [1, 0]])),
+        "random": (rng.normal(size=(12, 3)) * 20.0, rng.integers(0, 2, (12, 3)).astype(float)),
+    }
+
+
+BCE = _bce_cases()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", list(BCE))
+def test_binary_cross_entropy_matches_torch_at_extreme_logits(case, dtype):
+    from bpviz.engine.functions import activate, sample_losses, total_loss
+
+    z, y = (v.astype(dtype) for v in BCE[case])
+    a = activate("sigmoid", z, np)
+    ref = F.binary_cross_entropy_with_logits(torch.tensor(z.astype(np.float64)),
+                                             torch.tensor(y.astype(np.float64)),
+                                             reduction="none").numpy()
+    tol = TOL_OF[dtype]
+    assert total_loss("binary_cross_entropy", z, a, y, np) == pytest.approx(ref.sum(), rel=tol)
+    np.testing.assert_allclose(sample_losses("binary_cross_entropy", z, a, y, np),
+                               ref.sum(axis=1), rtol=tol, atol=4 * float(np.finfo(dtype).eps))
