@@ -67,3 +67,32 @@ def test_cross_entropy_of_a_probability_that_underflowed_is_exact():
         C = total_loss("cross_entropy", zz, activate("softmax", zz, np),
                        np.array([[0.0, 1.0]], dtype), np)
         assert C == pytest.approx(745.0, rel=1e-12)
+
+
+# ---------------------------------------------------------------- targets
+def _one_output_net():
+    from bpviz.engine import LayerSpec, Network, NetworkSpec
+
+    spec = NetworkSpec(2, (LayerSpec(3, "tanh"), LayerSpec(1, "sigmoid")),
+                       loss="binary_cross_entropy")
+    return Network(spec, seed=0, dtype="float64")
+
+
+@pytest.mark.parametrize("labels", [[0, 2, 1], [1, -1, 1], [-1, 1]])
+def test_one_output_network_refuses_labels_other_than_0_and_1(labels):
+    from bpviz.engine.errors import BpvizError
+
+    net = _one_output_net()
+    with pytest.raises(BpvizError, match=r"must be 0 or 1.*map ±1 labels to 0/1"):
+        net.encode_targets(np.array(labels), len(labels))
+    with pytest.raises(BpvizError, match="must be 0 or 1"):
+        net.backprop(np.zeros((len(labels), 2)), np.array(labels))
+
+
+def test_one_output_network_accepts_0_1_and_booleans():
+    net = _one_output_net()
+    for y in (np.array([0, 1, 1]), np.array([False, True, True]), np.array([1, 1, 1], np.uint8)):
+        Y = net.encode_targets(y, 3)
+        assert Y.shape == (3, 1) and Y.dtype == np.float64
+        np.testing.assert_array_equal(Y[:, 0], y.astype(np.float64))
+    np.testing.assert_array_equal(net.encode_targets(np.array([0.25, 2.5]), 2)[:, 0], [0.25, 2.5])
