@@ -96,3 +96,54 @@ def test_one_output_network_accepts_0_1_and_booleans():
         assert Y.shape == (3, 1) and Y.dtype == np.float64
         np.testing.assert_array_equal(Y[:, 0], y.astype(np.float64))
     np.testing.assert_array_equal(net.encode_targets(np.array([0.25, 2.5]), 2)[:, 0], [0.25, 2.5])
+
+
+# ---------------------------------------------------------------- Playground's regressGaussian
+_PLAYGROUND_BUMPS = [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1],
+                     [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]
+
+
+def _playground_label(x: float, y: float) -> float:
+    """TensorFlow Playground's getLabel of regressGaussian, line for line."""
+    label = 0.0
+    for cx, cy, sign in _PLAYGROUND_BUMPS:
+        scale = min(max(1.0 - math.hypot(x - cx, y - cy) / 2.0, 0.0), 1.0)  # [0,2] -> [1,0]
+        new = sign * scale
+        if abs(new) > abs(label):
+            label = new
+    return label
+
+
+@pytest.mark.parametrize(("point", "label"), [
+    ((-4.0, 2.5), 1.0),          # on a positive peak
+    ((0.0, 2.5), -1.0),          # on a negative peak
+    ((4.0, -2.5), -1.0),
+    ((-4.0, 1.5), 0.5),          # 1 from a peak: half height
+    ((1.0, 2.5), -0.5),
+    ((0.0, -1.0), 0.25),         # 1.5 below the peak at (0, -2.5)
+    ((2.0, 2.5), 0.0),           # 2 from two peaks: the cones end there
+    ((0.0, 0.0), 0.0),           # 2.5 from every peak
+    ((6.0, 6.0), 0.0),
+])
+def test_reg_gauss_target_is_playgrounds_cone(point, label):
+    from bpviz.engine.datasets import _reg_gauss_target
+
+    got = _reg_gauss_target(np.array([point]))[0]
+    assert got == pytest.approx(label, abs=1e-15)
+    assert got == pytest.approx(_playground_label(*point), abs=1e-15)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.6])
+def test_reg_gauss_data_set_follows_playground(noise):
+    from bpviz.engine.datasets import make_dataset
+
+    ds = make_dataset("reg_gauss", n_samples=400, noise=noise, seed=3)
+    X = np.vstack([ds.X_train, ds.X_test]) * 6.0       # back to Playground units
+    y = np.concatenate([ds.y_train, ds.y_test])[:, 0]
+    assert np.abs(X).max() <= 6.0 and y.min() >= -1.0 and y.max() <= 1.0
+    expect = np.array([_playground_label(*p) for p in X])
+    if noise == 0.0:
+        np.testing.assert_allclose(y, expect, rtol=0, atol=1e-12)
+    else:                                               # labels of displaced points
+        assert np.mean(np.abs(y - expect) > 1e-9) > 0.3
+    assert np.mean(y == 0.0) > 0.3                      # the flat ground between the cones
