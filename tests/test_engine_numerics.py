@@ -147,3 +147,52 @@ def test_reg_gauss_data_set_follows_playground(noise):
     else:                                               # labels of displaced points
         assert np.mean(np.abs(y - expect) > 1e-9) > 0.3
     assert np.mean(y == 0.0) > 0.3                      # the flat ground between the cones
+
+
+# ---------------------------------------------------------------- gradient check floor
+@pytest.fixture(scope="module")
+def trained_xor_check():
+    """The gradient check of the xor preset's network after 30,000 training steps."""
+    from bpviz.engine import Network
+    from bpviz.engine.gradcheck import gradcheck
+    from bpviz.engine.presets import load_preset
+    from bpviz.engine.trainer import Trainer
+
+    preset = load_preset("xor")
+    net = Network(preset.spec, seed=preset.train.seed, dtype="float64")
+    tr = Trainer(net, preset.data.load(), preset.train)
+    for _ in tr.run(steps=30_000):
+        pass
+    idx = tr.next_batch()
+    X, Y = tr.data.X_train[idx], tr.data.y_train[idx]
+    return gradcheck(net, X, Y), net.loss(X, Y)
+
+
+def test_gradcheck_passes_on_a_trained_network(trained_xor_check):
+    check, _ = trained_xor_check
+    assert check.passed(), check.max_rel_error
+
+
+@pytest.mark.parametrize("where", ["every entry", "largest entry"])
+def test_gradcheck_reports_a_1e_4_relative_error_on_a_trained_network(trained_xor_check, where):
+    from bpviz.engine.gradcheck import TOLERANCE, compare, noise_floor
+
+    check, C = trained_xor_check
+    H = 1e-6                                         # gradcheck's default step
+    top = max(float(np.abs(g).max()) for g in check.analytic.values())
+    # trained: a floor fixed at |C| = 1 would hide a 1e-4 relative error here
+    # (1e-4·|g| / floor < tol); the floor that scales with C does not
+    fixed = 64 * float(np.finfo(np.float64).eps) / H / TOLERANCE
+    assert C < 0.01 and 1e-4 * top / fixed < TOLERANCE
+    assert check.floor == noise_floor(C, H) < top / 10
+    for key, g in check.analytic.items():
+        wrong = dict(check.analytic)
+        if where == "every entry":
+            wrong[key] = g * (1 + 1e-4)
+        else:
+            wrong[key] = g.copy()
+            i = np.unravel_index(np.abs(g).argmax(), g.shape)
+            wrong[key][i] *= 1 + 1e-4
+        res = compare(wrong, check.numeric, check.checked, C, H)
+        assert not res.passed(), key
+        assert res.max_rel_error[key] == pytest.approx(1e-4, rel=0.01), key
