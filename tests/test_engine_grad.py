@@ -119,10 +119,11 @@ def test_gradcheck_module_reports_agreement_on_a_well_scaled_net():
     assert set(check.analytic) == {"W0", "b0", "W1", "b1"}
     assert check.passed(), check.max_rel_error
     assert all(m.all() for m in check.checked.values())
-    # the module's errors are the ones these tests compute
+    # the module is never looser than these tests: its floor is at most theirs
+    # (it shrinks with the cost below |C| = 1), so its errors are at least theirs
     mine = grad_errors(net, X, Y)
     for k, v in check.max_rel_error.items():
-        assert v == pytest.approx(mine[k], rel=1e-6, abs=1e-15), k
+        assert v >= mine[k] * (1 - 1e-6) - 1e-15, k
     broken = gradcheck(net, X, Y, broken=True)
     assert not broken.passed() and broken.worst > 1e-3
 

@@ -194,8 +194,8 @@ def test_configure_optimizer_starts_it_fresh(blobs3):
     tr.request_matrices()
     rec = tr.train_step()
     assert rec.lr == 0.01
-    # Adam's first step (Kingma & Ba, Algorithm 1, as torch.optim.Adam):
-    # m̂ = g and v̂ = g², so θ − lr·g / (|g| + ε)
+    # Adam's first step, m̂ = g and v̂ = g², with ε added to the bias-corrected
+    # root (Algorithm 1 of Kingma & Ba, as torch.optim.Adam): θ − lr·g / (|g| + ε)
     for k, W in rec.weights.items():
         g = rec.backprop.grads[k]
         expect = W - 0.01 * g / (np.abs(g) + 1e-8)

@@ -1,9 +1,15 @@
 """bpviz gradcheck: compare backprop with central differences, in float64.
 
-Prints, per parameter, the largest relative error |g - n| / max(|g|, |n|)
-between the backprop gradient g and the central difference n on one
-mini-batch; exits 1 if any is at or above --tol. --broken drops f'(z) from
-the backward pass on purpose, to show what a failing check looks like.
+Prints, per parameter, the largest error |g - n| / max(|g|, |n|, floor)
+between the backprop gradient g and the central difference n (step h = 1e-6)
+on one mini-batch; exits 1 if any is at or above --tol. The floor,
+64*eps*max(|C|, 1e-6) / (h*tol) with C the mini-batch cost and eps the float64
+machine epsilon, is the size below which rounding noise keeps central
+differences from a relative check: an entry larger than the floor is held to
+its plain relative error, a smaller one to an absolute error of tol*floor.
+The floor shrinks with the cost, so on a trained network a relative error of
+100*tol in any entry above floor/100 is still reported. --broken drops f'(z)
+from the backward pass on purpose, to show what a failing check looks like.
 
 Examples:
 
@@ -36,7 +42,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=float,
         default=1e-6,
         metavar="X",
-        help="largest relative error that passes (default 1e-6)",
+        help="largest error that passes (default 1e-6); it also sets the floor",
     )
     g.add_argument(
         "--steps",
@@ -86,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             max_entries=args.max_entries,
             seed=trainer.config.seed,
             broken=args.broken,
+            tol=args.tol,
         )
     errors = res.max_rel_error
     ok = {k: v < args.tol for k, v in errors.items()}
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
                     "passed": passed,
                     "tol": args.tol,
                     "worst": res.worst,
+                    "floor": res.floor,
                     "broken": args.broken,
                     "batch_size": int(len(idx)),
                     "network": net.spec.describe(),
@@ -133,5 +141,6 @@ def run(args: argparse.Namespace) -> int:
             ).rstrip()
         )
     verdict = "passed" if passed else "FAILED"
-    print(f"{verdict}: worst relative error {res.worst:.2e}, tolerance {args.tol:g}")
+    print(f"{verdict}: worst error {res.worst:.2e}, tolerance {args.tol:g} "
+          f"(relative above the floor {res.floor:.1e}, absolute/floor below)")
     return 0 if passed else 1

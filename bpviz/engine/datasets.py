@@ -41,7 +41,8 @@ _DESCRIPTIONS = {
     "moons": "two classes: two interleaved half circles",
     "blobs": "n_classes (2-10) Gaussian blobs on a circle",
     "plane": "regression: target = (x + y) / 10 in Playground units, a tilted plane",
-    "reg_gauss": "regression: target = sum of six signed Gaussian bumps",
+    "reg_gauss": "regression: six signed cone-shaped bumps (height +-1, radius 2 in "
+                 "Playground units); the target is the tallest bump at the point",
     "digits": "8x8 handwritten digits, 1797 images, 10 classes, pixels in [0, 1]",
 }
 DATASETS: tuple[str, ...] = tuple(_DESCRIPTIONS)
@@ -218,11 +219,23 @@ _BUMPS = np.array(
 )
 
 
+def _reg_gauss_target(P: np.ndarray) -> np.ndarray:
+    """Playground's ``regressGaussian`` label of points P (n, 2), in Playground units.
+
+    Each bump is a clamped cone ``sign·max(0, 1 − d/2)`` (d: distance to its
+    centre); the label is the bump of largest magnitude (the first one on a
+    tie, 0 farther than 2 from every centre). Returns (n,) in [-1, 1].
+    """
+    d = np.hypot(P[:, None, 0] - _BUMPS[:, 0], P[:, None, 1] - _BUMPS[:, 1])  # (n, 6)
+    mag = np.clip(1.0 - d / 2.0, 0.0, 1.0)
+    best = mag.argmax(axis=1)
+    return mag[np.arange(len(P)), best] * _BUMPS[best, 2] + 0.0  # + 0.0: no -0.0
+
+
 def _reg_gauss(rng, n, noise):
     X = rng.uniform(-6, 6, (n, 2))
     P = X + rng.uniform(-6, 6, (n, 2)) * (0.5 * noise)
-    d2 = ((P[:, None, :] - _BUMPS[None, :, :2]) ** 2).sum(axis=2)  # (n, 6)
-    return X, (np.exp(-d2 / 2.0) * _BUMPS[:, 2]).sum(axis=1)
+    return X, _reg_gauss_target(P)
 
 
 _GENERATORS = {f.__name__[1:]: f for f in (_circle, _xor, _gauss, _spiral, _moons, _plane)}

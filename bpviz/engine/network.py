@@ -246,17 +246,32 @@ class Network:
         return X, self.encode_targets(Y, X.shape[0])
 
     def encode_targets(self, Y: Any, K: int) -> Any:
+        """Targets ``Y`` as a (K, m) device array of this dtype.
+
+        ``Y`` is (K, m) targets or one-hot rows, used as they are; (K,) floats
+        for a one-output network, as a column; or (K,) integer or boolean class
+        labels: one-hot rows for m outputs (labels 0..m−1), a (K, 1) column of
+        0/1 for one output (labels 0 or 1 only: ±1 labels must be mapped to
+        0/1 first). Anything else raises :class:`BpvizError`.
+        """
         m = self.spec.outputs
         xp = self.xp
         Y = xp.asarray(Y)
         if Y.ndim == 1:
             if Y.dtype.kind in "iub":
                 labels = Y.astype(np.int64)
+                lo, hi = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
+                bad = lo < 0 or hi >= max(m, 2)
+                if bad and m == 1:
+                    raise BpvizError(
+                        f"class labels for a one-output network must be 0 or 1, got labels "
+                        f"in {lo}..{hi}; map ±1 labels to 0/1 "
+                        "(e.g. (y + 1) // 2), or give regression targets as floats")
+                if bad:
+                    raise BpvizError(f"class labels must lie in 0..{m - 1} for {m} outputs")
                 if m == 1:
                     Y = labels.astype(self.dtype)[:, None]
                 else:
-                    if int(labels.min()) < 0 or int(labels.max()) >= m:
-                        raise BpvizError(f"class labels must lie in 0..{m - 1} for {m} outputs")
                     onehot = xp.zeros((labels.shape[0], m), dtype=self.dtype)
                     onehot[xp.arange(labels.shape[0]), labels] = 1
                     Y = onehot

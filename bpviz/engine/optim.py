@@ -2,9 +2,23 @@
 
 An optimizer updates the network's parameters in place from the total
 gradients of a backprop (tied uses already summed). Regularisation adds
-``l2·W + l1·sign(W)`` to the gradient of every weight matrix (not the
-biases), i.e. the penalty ``l2/2·‖W‖² + l1·‖W‖₁``. All scalars are Python
-floats, so float32 parameters stay float32 (DESIGN.md §4).
+``l2·W + l1·sign(W)`` to the gradient of every weight matrix (never to a
+bias), i.e. the penalty ``l2/2·‖W‖² + l1·‖W‖₁``, *before* the optimizer's
+own update: ``l2`` is classic L2 regularisation (``weight_decay`` of
+``torch.optim.SGD`` and ``torch.optim.Adam``), not AdamW's decoupled decay.
+
+Each optimizer follows the PyTorch convention, so that a run can be
+reproduced there (the tests compare 200 steps with ``torch.optim``):
+
+* ``sgd``: ``θ ← θ − lr·g`` (``torch.optim.SGD``);
+* ``momentum``: ``torch.optim.SGD(momentum=μ)`` with ``dampening=0`` and
+  ``nesterov=False``;
+* ``adam``: ``torch.optim.Adam`` (Algorithm 1 of Kingma & Ba, eps outside
+  the bias-corrected root).
+
+All scalars are Python floats: a NumPy scalar times a float32 array is
+float64 under NumPy 2, so one NumPy scalar would silently double every
+product of the step. Float32 parameters and slots stay float32.
 """
 
 from __future__ import annotations
@@ -80,7 +94,13 @@ class Optimizer:
 
 
 class Momentum(Optimizer):
-    """Heavy ball: ``v ← μ v + g``, ``θ ← θ − lr v``."""
+    """Heavy ball: ``v ← μ v + g``, ``θ ← θ − lr v`` (``v`` starts at 0).
+
+    This is ``torch.optim.SGD(lr, momentum=μ, dampening=0, nesterov=False)``:
+    PyTorch starts its buffer at the first gradient, which is ``μ·0 + g``.
+    (Some texts write ``v ← μ v − lr g``, ``θ ← θ + v``; with a constant ``lr``
+    that is the same sequence of parameters.)
+    """
 
     name = "momentum"
 
@@ -108,7 +128,20 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction."""
+    """Adam: Algorithm 1 of Kingma & Ba (2015), as ``torch.optim.Adam`` computes it.
+
+    With ``g`` the gradient (L2 and L1 terms already added) and ``t`` the
+    step count from 1::
+
+        m ← β₁ m + (1 − β₁) g            v ← β₂ v + (1 − β₂) g²
+        m̂ = m / (1 − β₁ᵗ)                v̂ = v / (1 − β₂ᵗ)
+        θ ← θ − lr · m̂ / (√v̂ + eps)
+
+    ``eps`` is added to the bias-corrected root √v̂, not to √v (adding it
+    before the correction, the paper's "efficient" reordering, makes eps
+    effectively √(1 − β₂ᵗ) times smaller in early steps and drifts from
+    PyTorch). The slot ``v`` is stored under the key ``s``.
+    """
 
     name = "adam"
 
@@ -130,8 +163,14 @@ class Adam(Optimizer):
         s *= self.beta2
         s += (1.0 - self.beta2) * (g * g)
         # Python floats: float32 slots stay float32 (a NumPy scalar would promote)
-        step = self.lr * math.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
-        return step * m / (xp.sqrt(s) + self.eps)
+        bc1 = 1.0 - self.beta1 ** self.t
+        bc2_root = math.sqrt(1.0 - self.beta2 ** self.t)
+        denom = xp.sqrt(s)
+        denom /= bc2_root                    # √v̂
+        denom += self.eps                    # √v̂ + eps
+        upd = m / denom
+        upd *= self.lr / bc1                 # lr · m̂ / (√v̂ + eps)
+        return upd
 
     def _hyper(self) -> dict[str, float]:
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
