@@ -1,7 +1,7 @@
 """Classroom views A: outer products, equations, notation switch, phase stepping.
 
-Run offscreen against a small fake controller (the contract's signals and
-attributes) whose ``run_on_trainer`` runs the job at once.
+Run offscreen against the stand-in controller (:class:`DemoContext`, the panel
+contract over a real trainer) whose ``run_on_trainer`` runs the job at once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QTextCursor  # noqa: E402
 
 from bpviz.engine import LayerSpec, Network, NetworkSpec  # noqa: E402
@@ -20,48 +20,15 @@ from bpviz.engine.datasets import make_dataset  # noqa: E402
 from bpviz.engine.phases import phase_plan  # noqa: E402
 from bpviz.engine.trainer import TrainConfig, Trainer  # noqa: E402
 from bpviz.gui import notation as nt  # noqa: E402
-from bpviz.gui.snapshot import Snapshot  # noqa: E402
+from bpviz.gui.views.demo import DemoContext  # noqa: E402
 
 
-class FakeCtx(QObject):
-    """What the classroom views use of the Controller (GUI_CONTRACT.md)."""
-
-    specChanged = Signal(object)
-    snapshotReady = Signal()
-    notationChanged = Signal(str)
-    highlightRequested = Signal(str, int)
-    trainingStateChanged = Signal(bool)
-    message = Signal(str)
-
-    def __init__(self, spec, data, batch_size=32, steps=3, seed=0):
-        super().__init__()
-        self.spec, self.dataset = spec, data
-        self.config = TrainConfig(batch_size=batch_size, lr=0.1)
-        self.notation = "out_in"
-        self.is_playing = False
-        self.trainer = Trainer(Network(spec, seed=seed), data, self.config)
-        self.snap = None
-        for _ in range(steps):
-            self.advance()
-
-    def advance(self):
-        self.trainer.request_matrices()
-        self.snap = Snapshot(step=self.trainer.train_step())
-        return self.snap
-
-    def latest_snapshot(self):
-        return self.snap
-
-    def set_notation(self, notation):
-        if notation != self.notation:
-            self.notation = notation
-            self.notationChanged.emit(notation)
-
-    def request_highlight(self, kind, layer):
-        self.highlightRequested.emit(kind, int(layer))
-
-    def run_on_trainer(self, job, done, error=None):
-        done(job(self.trainer))
+def make_ctx(spec, data, batch_size=32, steps=3, seed=0) -> DemoContext:
+    """The stand-in controller over a real trainer, ``steps`` mini-batches in."""
+    config = TrainConfig(batch_size=batch_size, lr=0.1)
+    ctx = DemoContext(trainer=Trainer(Network(spec, seed=seed), data, config))
+    ctx.advance(steps)
+    return ctx
 
 
 DIGITS_SPEC = NetworkSpec(64, (LayerSpec(32, "tanh"), LayerSpec(10, "softmax")),
@@ -75,7 +42,7 @@ def digits():
 
 @pytest.fixture
 def ctx(digits):
-    return FakeCtx(DIGITS_SPEC, digits)
+    return make_ctx(DIGITS_SPEC, digits)
 
 
 @pytest.fixture
@@ -109,7 +76,7 @@ def _loop_partial(delta, a_prev, k, scale):
 @pytest.mark.parametrize("layer", [0, 1])
 def test_running_sum_equals_loop_partial_sums_and_dW_at_K(outer, ctx, layer):
     outer.set_layer(layer)
-    ly = ctx.snap.step.backprop.layers[layer]
+    ly = ctx.latest_snapshot().step.backprop.layers[layer]
     K = ly.delta.shape[0]
     assert outer.K() == K == 32
     assert outer.scale() == pytest.approx(1 / K)          # the engine's mean reduction
@@ -140,7 +107,7 @@ def _coloured_pixels(widget) -> int:
 
 def test_sum_vectorized_and_difference_share_one_colour_scale(outer, ctx):
     outer.set_layer(1)
-    ly = ctx.snap.step.backprop.layers[1]
+    ly = ctx.latest_snapshot().step.backprop.layers[1]
     outer.set_k(5)
     big = max(np.abs(ly.dW).max(), np.abs(outer.heatmaps["running"].matrix()).max())
     outer.resize(900, 600)
@@ -158,10 +125,10 @@ def test_sum_reduction_has_no_1_over_K(qtbot, digits):
     from bpviz.gui.classroom.outer_product import OuterProductView
 
     spec = NetworkSpec(64, DIGITS_SPEC.layers, loss="cross_entropy", reduction="sum")
-    c = FakeCtx(spec, digits, batch_size=16)
+    c = make_ctx(spec, digits, batch_size=16)
     v = OuterProductView(c)
     qtbot.addWidget(v)
-    ly = c.snap.step.backprop.layers[1]
+    ly = c.latest_snapshot().step.backprop.layers[1]
     assert v.scale() == 1.0
     v.set_k(5)
     np.testing.assert_allclose(v.heatmaps["running"].matrix(),
@@ -173,7 +140,7 @@ def test_sum_reduction_has_no_1_over_K(qtbot, digits):
 
 def test_outer_product_in_out_notation_is_transposed(outer, ctx):
     outer.set_layer(1)
-    ly = ctx.snap.step.backprop.layers[1]
+    ly = ctx.latest_snapshot().step.backprop.layers[1]
     ctx.set_notation("in_out")
     outer.set_k(3)
     assert outer.heatmaps["outer"].matrix().shape == (32, 10)       # n×m: a_kᵀ δ_k
@@ -189,13 +156,13 @@ def test_freeze_keeps_the_batch_and_play_reaches_K(qtbot, outer, ctx, monkeypatc
     import bpviz.gui.classroom.outer_product as op
 
     outer.set_layer(1)
-    old = ctx.snap.step.backprop.layers[1].dW
+    old = ctx.latest_snapshot().step.backprop.layers[1].dW
     outer.freeze_box.setChecked(True)
     outer.show_snapshot(ctx.advance())
     np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(), old)
     outer.freeze_box.setChecked(False)                  # takes the latest batch again
     np.testing.assert_array_equal(outer.heatmaps["vectorized"].matrix(),
-                                  ctx.snap.step.backprop.layers[1].dW)
+                                  ctx.latest_snapshot().step.backprop.layers[1].dW)
     monkeypatch.setattr(op, "SWEEP_MS", 100)
     monkeypatch.setattr(op, "MIN_FRAME_MS", 1)
     outer.set_k(1)
@@ -213,22 +180,22 @@ def test_outer_product_follows_a_layer_edit(outer, ctx, digits):
     assert outer.layer_box.count() == 2
     assert "10×16" in outer.layer_box.itemText(1)
     assert outer.K() == 0                               # the old batch no longer fits
-    outer.show_snapshot(FakeCtx(new, digits).snap)
+    outer.show_snapshot(make_ctx(new, digits).latest_snapshot())
     assert outer.heatmaps["vectorized"].matrix().shape == (10, 16)
 
 
 # ------------------------------------------------------------------ equations
 def test_equations_show_the_live_shapes(equations):
     t = equations.text()
-    assert "z² = a¹ W²ᵀ + b²  :  (32×10) = (32×32)(32×10) + (10)" in t
+    assert "z² = a¹ W²ᵀ + b²  :  (32×10) = (32×32)(32×10) + (1×10)" in t
     assert "dW² = (1/K) δ²ᵀ a¹  :  (10×32) = (1/32)(10×32)(32×32)" in t
-    assert "δ² = a² − y" in t                           # softmax + cross-entropy (seed 004)
+    assert "δ² = a² − y" in t                           # softmax + cross-entropy
     assert "δ¹ = (δ² W²) ⊙ tanh'(z¹)" in t
-    assert "db² = (1/K) Σₖ δ²ₖ  :  (10) = (1/32) colsum(32×10)" in t
+    assert "db² = (1/K) Σₖ δ²ₖ  :  (1×10) = (1/32) colsum(32×10)" in t
     html = equations.browser.toHtml()
     assert 'href="sym:delta:1"' in html and 'href="sym:dW:1"' in html
     equations.set_layer(0)
-    assert "z¹ = a⁰ W¹ᵀ + b¹  :  (32×32) = (32×64)(64×32) + (32)" in equations.text()
+    assert "z¹ = a⁰ W¹ᵀ + b¹  :  (32×32) = (32×64)(64×32) + (1×32)" in equations.text()
 
 
 def test_equations_follow_a_layer_edit(equations, ctx):
@@ -238,8 +205,8 @@ def test_equations_follow_a_layer_edit(equations, ctx):
     assert equations.layer_box.count() == 3
     equations.set_layer(2)
     t = equations.text()
-    assert "z³ = a² W³ᵀ + b³  :  (32×10) = (32×12)(12×10) + (10)" in t
-    assert "δ³ = a³ − y" in t                           # identity + ½Σ(a−y)² (seed 003)
+    assert "z³ = a² W³ᵀ + b³  :  (32×10) = (32×12)(12×10) + (1×10)" in t
+    assert "δ³ = a³ − y" in t                           # identity + ½Σ(a−y)²: f' = 1
     equations.set_layer(1)
     t = equations.text()
     assert "δ² = (δ³ W³) ⊙ sigmoid'(z²)  :  (32×12) = ((32×10)(10×12)) ⊙ (32×12)" in t
@@ -260,18 +227,54 @@ def test_notation_switch_transposes_W_and_dW(equations, ctx):
     M = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(nt.display_matrix("dW", M, "in_out"), M.T)
     np.testing.assert_array_equal(nt.display_matrix("a", M, "in_out"), M)
-    assert nt.matrix_title("W", 1, (10, 32), "in_out") == "W² — 32×10"
-    assert nt.axis_labels("dW", "in_out") == ("input j (in)", "neuron i (out)")
+    assert nt.title("W", 1, nt.display_shape("W", (10, 32), "in_out"), "in_out") \
+        == "W² (in×out) — 32×10"
+    assert nt.axis_labels("dW", "in_out") == ("input j", "neuron i")
+    assert nt.axis_labels("dW", "out_in") == ("neuron i", "input j")
     # the switch in the view goes through the controller and comes back
     equations.notation_buttons["in_out"].click()
     assert ctx.notation == "in_out" and equations.notation == "in_out"
     t = equations.text()
-    assert "z² = a¹ W² + b²  :  (32×10) = (32×32)(32×10) + (10)" in t
+    assert "z² = a¹ W² + b²  :  (32×10) = (32×32)(32×10) + (1×10)" in t
     assert "dW² = (1/K) a¹ᵀ δ²  :  (32×10) = (1/32)(32×32)(32×10)" in t
     assert "δ¹ = (δ² W²ᵀ) ⊙ tanh'(z¹)  :  (32×32) = ((32×10)(10×32)) ⊙ (32×32)" in t
     ctx.set_notation("out_in")
     assert equations.notation_buttons["out_in"].isChecked()
     assert "dW² = (1/K) δ²ᵀ a¹" in equations.text()
+
+
+def test_one_notation_module_answers_every_view():
+    """Symbols, shape texts, axis labels and phase texts come from bpviz.gui.notation."""
+    assert nt.shape_text((10,)) == "1×10" and nt.shape_text((32, 8)) == "32×8"
+    assert nt.display_shape("db", (10,), "in_out") == (1, 10)
+    assert nt.symbol("a", 0) == "a⁰" and nt.symbol("a", 2) == "a²"    # "a" = the layer's input
+    assert nt.title("delta", 1, (32, 8)) == "δ² — 32×8"
+    assert nt.title("dW", 0, (8, 2)) == "dW¹ = δᵀa/K — 8×2"
+    assert nt.title("dW", 0, (2, 8), "in_out", reduction="sum") == "dW¹ = aᵀδ — 2×8"
+    assert nt.title("W", 0, (8, 2)) == "W¹ (out×in) — 8×2"
+    assert nt.title("W", 2, (8, 8), owner=1) == "W³ = W² (tied) — 8×8"
+    assert nt.title("a", 0, (32, 2)) == "a⁰ = X — 32×2"
+    assert nt.axis_labels("a") == ("sample k", "input j")
+    assert nt.sup(10) == "¹⁰" and nt.sub("k") == "ₖ"
+    assert nt.phase_chip("delta", 0) == "δ¹" and nt.phase_chip("update", -1) == "W,b ←"
+    assert nt.phase_heatmap("a", 0, 2) == ("a", 1)        # a¹ is the input of layer 2
+    assert nt.phase_heatmap("a", 1, 2) is None and nt.phase_heatmap("loss", 1, 2) is None
+    spec = NetworkSpec(4, (LayerSpec(5, "tanh"), LayerSpec(3, "tanh"),
+                           LayerSpec(2, "sigmoid")), loss="squared_error", reduction="sum")
+    assert nt.phase_name("delta", 2, spec) == "output error δ³"
+    assert nt.phase_name("delta", 0, spec) == "backward δ¹"
+    assert nt.phase_equation("z", 1, spec) == "z² = a¹ W²ᵀ + b²"
+    assert nt.phase_equation("z", 1, spec, "in_out") == "z² = a¹ W² + b²"
+    assert nt.phase_equation("delta", 2, spec) == "δ³ = (a³ − y) ⊙ f'(z³)"
+    assert nt.phase_equation("delta", 0, spec) == "δ¹ = (δ² W²) ⊙ f'(z¹)"
+    assert nt.phase_equation("delta", 0, spec, "in_out") == "δ¹ = (δ² W²ᵀ) ⊙ f'(z¹)"
+    assert nt.phase_equation("dW", 0, spec) == "dW¹ = δ¹ᵀ a⁰"          # "sum": no 1/K
+    assert nt.phase_equation("dW", 0, spec, "in_out") == "dW¹ = a⁰ᵀ δ¹"
+    mean = NetworkSpec(4, spec.layers[:2] + (LayerSpec(2, "softmax"),), loss="cross_entropy")
+    assert nt.phase_equation("delta", 2, mean) == "δ³ = a³ − y"
+    assert nt.phase_equation("dW", 2, mean) == "dW³ = (1/K) δ³ᵀ a²"
+    with pytest.raises(ValueError):
+        nt.symbol("x", 0)
 
 
 def test_clicking_a_symbol_emits_highlightRequested(qtbot, equations, ctx):

@@ -12,7 +12,6 @@ import json  # noqa: E402
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QObject, Signal  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget  # noqa: E402
 
@@ -26,60 +25,18 @@ from bpviz.gui.classroom.error_map import log_error  # noqa: E402
 from bpviz.gui.classroom.gradcheck_view import GradCheckView, fmt_err, verdict  # noqa: E402
 from bpviz.gui.classroom.lesson import LessonPanel, lesson_html, pretty_math  # noqa: E402
 from bpviz.gui.classroom.tied_view import TiedView, tied_groups  # noqa: E402
-from bpviz.gui.snapshot import Snapshot  # noqa: E402
 from bpviz.gui.views import export  # noqa: E402
+from bpviz.gui.views.demo import DemoContext  # noqa: E402
 
 NEW_PRESETS = ("broken-gradient", "notation", "phases", "timing")
 
 
-class FakeCtx(QObject):
-    """The controller's contract (GUI_CONTRACT.md) over a real trainer, jobs run inline."""
-
-    specChanged = Signal(object)
-    datasetChanged = Signal(object)
-    snapshotReady = Signal()
-    notationChanged = Signal(str)
-    highlightRequested = Signal(str, int)
-    presetChanged = Signal(object)
-    message = Signal(str)
-
-    def __init__(self, trainer: Trainer, preset=None) -> None:
-        super().__init__()
-        self.trainer = trainer
-        self.spec = trainer.net.spec
-        self.dataset = trainer.data
-        self.notation = "out_in"
-        self.preset = preset
-        self._snap = None
-        self.jobs = 0
-
-    def latest_snapshot(self):
-        return self._snap
-
-    def run_on_trainer(self, job, done, error=None):
-        self.jobs += 1
-        try:
-            result = job(self.trainer)
-        except Exception as exc:  # the contract: errors go to error(msg)
-            if error is not None:
-                error(str(exc))
-            return
-        done(result)
-
-    def step(self, n: int = 1) -> Snapshot:
-        for _ in range(n - 1):
-            self.trainer.train_step()
-        self.trainer.request_matrices()
-        self._snap = Snapshot(step=self.trainer.train_step())
-        self.snapshotReady.emit()
-        return self._snap
-
-
 def make_ctx(spec: NetworkSpec, data: str = "xor", dtype: str = "float64", batch: int = 8,
-             preset=None) -> FakeCtx:
+             preset=None) -> DemoContext:
+    """The stand-in controller over a real trainer; jobs run inline."""
     net = Network(spec, seed=3, dtype=dtype)
-    return FakeCtx(Trainer(net, make_dataset(data, seed=0), TrainConfig(batch_size=batch)),
-                   preset)
+    return DemoContext(trainer=Trainer(net, make_dataset(data, seed=0),
+                                       TrainConfig(batch_size=batch)), preset=preset)
 
 
 SMALL = NetworkSpec(2, (LayerSpec(5, "tanh"), LayerSpec(4, "tanh"), LayerSpec(1, "sigmoid")),
@@ -91,7 +48,7 @@ TIED = NetworkSpec(2, (LayerSpec(2, "tanh"), LayerSpec(2, "tanh", tie_to=0),
 # ---------------------------------------------------------------- gradient check
 def test_gradcheck_passes_and_the_broken_gradient_fails(qtbot):
     ctx = make_ctx(SMALL)
-    ctx.step()
+    ctx.advance()
     view = GradCheckView(ctx)
     qtbot.addWidget(view)
     view.run_check()
@@ -112,7 +69,7 @@ def test_gradcheck_passes_and_the_broken_gradient_fails(qtbot):
 
 def test_gradcheck_checks_the_snapshots_mini_batch_and_shows_its_errors(qtbot):
     ctx = make_ctx(SMALL, batch=6)
-    snap = ctx.step(3)
+    snap = ctx.advance(3)
     view = GradCheckView(ctx)
     qtbot.addWidget(view)
     view.run_check()
@@ -185,7 +142,7 @@ def test_tied_view_shows_each_use_and_their_sum(qtbot):
     ctx = make_ctx(TIED, data="moons", dtype="float32")
     view = TiedView(ctx)
     qtbot.addWidget(view)
-    snap = ctx.step(5)
+    snap = ctx.advance(5)
     view.show_snapshot(snap)
     rec = snap.step.backprop
     (g,) = tied_groups(rec)
@@ -221,7 +178,7 @@ def test_tied_view_says_how_to_get_tied_layers(qtbot):
     ctx = make_ctx(SMALL)
     view = TiedView(ctx)
     qtbot.addWidget(view)
-    view.show_snapshot(ctx.step())
+    view.show_snapshot(ctx.advance())
     assert view.stack.currentIndex() == 0
     text = view.message.text()
     assert "no tied layers" in text and "tied” preset" in text and "tie to" in text
@@ -310,7 +267,7 @@ def test_export_panels_and_matrices(qtbot, tmp_path):
         qtbot.addWidget(w)
         w.resize(900, 500)
         w.show()
-    tied.show_snapshot(ctx.step(3))
+    tied.show_snapshot(ctx.advance(3))
     gc.run_check()
     for w, name in ((gc, "gradcheck"), (tied, "tied")):
         png = export.export_widget(w, tmp_path / f"{name}.png")

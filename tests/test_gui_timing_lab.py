@@ -13,13 +13,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
 
 from bpviz.engine import LayerSpec, Network, NetworkSpec  # noqa: E402
 from bpviz.engine import backend as backend_mod  # noqa: E402
 from bpviz.engine.datasets import make_dataset  # noqa: E402
 from bpviz.gui.timing_lab import TimingLab  # noqa: E402
 from bpviz.gui.timing_plots import COLUMNS  # noqa: E402
+from bpviz.gui.views.demo import DemoContext  # noqa: E402
 
 
 class FakeTrainer:
@@ -30,16 +31,13 @@ class FakeTrainer:
         self.net = Network(spec, seed=0)
 
 
-class FakeCtx(QObject):
-    """The part of the Controller the panel uses (GUI_CONTRACT.md)."""
-
-    specChanged = Signal(object)
-    datasetChanged = Signal(object)
-    message = Signal(str)
+class FakeCtx(DemoContext):
+    """The stand-in controller, with jobs answered later (as the worker does)."""
 
     def __init__(self, fail: str | None = None) -> None:
-        super().__init__()
-        self.trainer = FakeTrainer()
+        trainer = FakeTrainer()
+        super().__init__(trainer.net.spec, trainer.data)
+        self.trainer = trainer
         self.fail = fail
         self.jobs_from: list[threading.Thread] = []
 

@@ -15,7 +15,6 @@ from bpviz.engine import LayerSpec, Network, NetworkSpec  # noqa: E402
 from bpviz.engine.records import StepRecord  # noqa: E402
 from bpviz.engine.trainer import TrainConfig, Trainer  # noqa: E402
 from bpviz.gui.snapshot import Snapshot  # noqa: E402
-from bpviz.gui.views import symbols  # noqa: E402
 from bpviz.gui.views.compare import ComparePanel, fmt_diff, fmt_ms, fmt_speedup  # noqa: E402
 from bpviz.gui.views.data_view import DataView, boundary_rgb, class_probabilities  # noqa: E402
 from bpviz.gui.views.demo import DemoContext, demo_run  # noqa: E402
@@ -84,7 +83,7 @@ def test_titles_and_labels_with_live_shapes(panel, digits):
 def test_notation_in_out_transposes_w_and_dw_only(panel, digits):
     step = digits.snapshots[-1].step
     ly = step.backprop.layers[0]
-    panel.set_notation("in_out")
+    panel._ctx.set_notation("in_out")  # the panel follows the context's signal itself
     np.testing.assert_array_equal(panel.heatmap("W", 0).matrix(), step.weights["W0"].T)
     np.testing.assert_array_equal(panel.heatmap("dW", 0).matrix(), ly.dW.T)
     np.testing.assert_array_equal(panel.heatmap("a", 0).matrix(), ly.a_prev)
@@ -151,6 +150,20 @@ def test_row_hover_maps_to_dataset_index(panel, digits, qtbot):
     assert sig.args == [-1]
 
 
+def test_hover_readouts_count_from_1(panel, digits, qtbot):
+    """Row k = 6 of δ² reads "sample k = 6"; the data view names that sample 1-based."""
+    dv = DataView(panel._ctx)
+    qtbot.addWidget(dv)
+    panel.sampleHovered.connect(dv.highlight_sample)     # as the main window links them
+    bi = digits.snapshots[-1].step.batch_index
+    text = panel.heatmap("delta", 1).hover_cell(5, 2)
+    assert text.startswith("k = 6, i = 3:")
+    assert dv.highlighted() == int(bi[5])
+    assert dv._sample_text.text().startswith(f"training sample #{int(bi[5]) + 1}\n")
+    text = panel.heatmap("dW", 1).hover_cell(0, 0)
+    assert text.startswith("i = 1, j = 1:")
+
+
 def test_highlight_request_flashes_heatmap(panel, qtbot):
     panel.set_layer(0)
     panel._ctx.request_highlight("dW", 1)  # as the equations view does
@@ -186,11 +199,20 @@ def test_tied_layer_shows_owner_weights(qtbot):
     assert p.heatmap("W", 1).title() == "W² = W¹ (tied) — 2×2"
 
 
-def test_symbols_helpers():
-    assert symbols.symbol("delta", 1) == "δ²"
-    assert symbols.title("delta", 1, (32, 8)) == "δ² — 32×8"
-    assert symbols.symbol("dW", 0, reduction="sum") == "dW¹ = δᵀa"
-    assert symbols.sup(10) == "¹⁰"
+def test_matrix_titles_and_axes_come_from_the_notation_module(panel, digits):
+    K = digits.snapshots[-1].step.batch_size
+    assert panel.heatmap("a", 0).title() == f"a⁰ = X — {K}×64"
+    assert panel.heatmap("a", 1).title() == f"a¹ — {K}×32"          # layer 2's input
+    assert panel.heatmap("delta", 1).title() == f"δ² — {K}×10"
+    assert panel.heatmap("dW", 0).title() == "dW¹ = δᵀa/K — 32×64"
+    assert panel.heatmap("W", 0).title() == "W¹ (out×in) — 32×64"
+    assert panel.heatmap("db", 1).title() == "db² — 1×10"
+    panel._ctx.set_notation("in_out")                    # the panel follows the signal itself
+    assert panel.notation() == "in_out"
+    assert panel.heatmap("dW", 0).title() == "dW¹ = aᵀδ/K — 64×32"
+    assert panel.heatmap("W", 0).title() == "W¹ (in×out) — 64×32"
+    np.testing.assert_array_equal(panel.heatmap("W", 0).matrix(),
+                                  digits.snapshots[-1].step.weights["W0"].T)
 
 
 # ------------------------------------------------------------------ loss plot
@@ -271,7 +293,7 @@ def test_data_view_digits_grid(qtbot, digits):
     assert not img.isNull() and img.pixelColor(img.width() // 8, img.height() // 8).isValid()
     i = int(snap.step.batch_index[0])
     dv.highlight_sample(i)
-    assert dv.highlighted() == i and f"#{i}" in dv._sample_text.text()
+    assert dv.highlighted() == i and f"#{i + 1}\n" in dv._sample_text.text()   # 1-based
     dv.highlight_sample(-1)
     assert dv.highlighted() == -1
 
@@ -392,3 +414,131 @@ def test_panel_menus_export_picture_and_data(qtbot, digits, tmp_path):
     assert loss.shape[1] == 2 and loss[-1, 0] == step.step
     norms = gh.export_matrices()["dW1 norm"]
     assert norms[-1, 1] == pytest.approx(step.grad_norms["dW0"])
+
+
+# ------------------------------------------------------------------ the panel contract
+def _protocol_members(proto: type) -> dict[str, str]:
+    """``name -> "signal" | "attribute" | "property" | "method"`` of a Protocol."""
+    out = {}
+    for name, ann in proto.__annotations__.items():
+        out[name] = "signal" if "SignalInstance" in str(ann) else "attribute"
+    for name, value in vars(proto).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            out[name] = "property"
+        elif callable(value):
+            out[name] = "method"
+    return out
+
+
+def _check_context(ctx) -> list[str]:
+    """Every member of PanelContext on ``ctx``, with the right kind; the problems found."""
+    import inspect
+
+    from PySide6.QtCore import Signal, SignalInstance
+
+    from bpviz.gui.contract import PanelContext
+
+    problems = []
+    members = _protocol_members(PanelContext)
+    assert {"specChanged", "spec", "is_playing", "run_on_trainer", "set_step_handler",
+            "publish_step_record"} <= set(members)
+    for name, kind in members.items():
+        if not hasattr(ctx, name):
+            problems.append(f"{name}: missing")
+            continue
+        value = getattr(ctx, name)
+        if kind == "signal":
+            if not (isinstance(getattr(type(ctx), name, None), Signal)
+                    and isinstance(value, SignalInstance)):
+                problems.append(f"{name}: not a Qt signal")
+        elif kind in ("attribute", "property"):
+            if callable(value) and not isinstance(value, type):
+                problems.append(f"{name}: callable, expected a value")
+        else:
+            if not callable(value):
+                problems.append(f"{name}: not a method")
+                continue
+            want = list(inspect.signature(getattr(PanelContext, name)).parameters)[1:]
+            have = inspect.signature(value).parameters
+            for p in want:
+                if p not in have and not any(
+                        q.kind is inspect.Parameter.VAR_KEYWORD for q in have.values()):
+                    problems.append(f"{name}: no parameter {p!r}")
+    return problems
+
+
+def test_the_controller_satisfies_the_panel_contract(qtbot):
+    """Every signal, attribute and method of PanelContext exists on the real Controller.
+
+    (``set_step_handler`` and ``publish_step_record`` come with the controller's phase
+    stepping; until then this test names them.)"""
+    from bpviz.gui.controller import Controller
+
+    ctx = Controller("xor", start=False)
+    try:
+        assert _check_context(ctx) == []
+    finally:
+        ctx.shutdown()
+
+
+def test_the_demo_context_satisfies_the_panel_contract(digits):
+    assert _check_context(digits.ctx) == []
+    broken = DemoContext()
+    broken.set_notation = None                     # a member of the wrong kind is caught
+    assert _check_context(broken) == ["set_notation: not a method"]
+
+
+def test_every_registered_panel_is_a_panel():
+    from bpviz.gui import panels as registry
+    from bpviz.gui.contract import Panel, PanelMixin
+
+    for info in registry.PANELS:
+        cls = registry.panel_class(info)
+        assert issubclass(cls, PanelMixin), info.name
+        for name in ("show_snapshot", "clear", "set_presentation", "isVisible"):
+            assert callable(getattr(cls, name)), (info.name, name)
+        draws = cls.show_snapshot is not PanelMixin.show_snapshot
+        assert cls.draws_snapshots == draws, info.name
+    assert {"show_snapshot", "clear", "set_presentation"} <= set(_protocol_members(Panel))
+
+
+def test_one_spec_change_runs_each_set_spec_once(qtbot, monkeypatch, tmp_path):
+    """The panels connect to specChanged themselves; the window does not forward it again."""
+    from collections import Counter
+
+    from PySide6.QtCore import QSettings
+
+    from bpviz.gui import panels as registry
+    from bpviz.gui.controller import Controller
+    from bpviz.gui.main_window import MainWindow
+
+    calls: Counter[str] = Counter()
+
+    def counting(orig, name):
+        def set_spec(self, spec):
+            calls[name] += 1
+            return orig(self, spec)
+        return set_spec
+
+    with_set_spec = []
+    for info in registry.PANELS:
+        cls = registry.panel_class(info)
+        if "set_spec" in vars(cls):
+            monkeypatch.setattr(cls, "set_spec", counting(cls.set_spec, info.name))
+            with_set_spec.append(info.name)
+    assert len(with_set_spec) >= 7
+    ctx = Controller("xor", start=False)
+    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat),
+                     restore_layout=False, save_layout=False)
+    qtbot.addWidget(win)
+    try:
+        calls.clear()
+        layers = list(ctx.spec.layers)
+        layers[0] = dataclasses.replace(layers[0], units=layers[0].units + 3)
+        assert ctx.set_spec(dataclasses.replace(ctx.spec, layers=tuple(layers)))
+        assert dict(calls) == {name: 1 for name in with_set_spec}
+    finally:
+        win.close()
+        ctx.shutdown()

@@ -35,14 +35,11 @@ from PySide6.QtWidgets import (
 
 from ..engine import LayerSpec, NetworkSpec, output_units
 from ..engine.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, REDUCTIONS, Problem
+from .contract import PanelContext, PanelMixin
+from .notation import sup
 from .widgets import ERROR_STYLE, error_label
 
 BAD = "border: 2px solid #d32f2f; background: #fdecea;"
-
-
-def sup(n: int) -> str:
-    """``n`` in superscript digits (layer numbers in symbols like δ²)."""
-    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 @dataclass
@@ -84,7 +81,8 @@ class LayerRow(QWidget):
         grid.addWidget(self.activation, 0, 2)
         self.tie = QComboBox()
         self.tie.setObjectName(f"tie{index}")
-        self.tie.setToolTip("reuse the W and b of an earlier layer (seed 003 §3)")
+        self.tie.setToolTip("reuse the W and b of an earlier layer (notes on the math of neural "
+                            "networks with reused weights, §3)")
         self.tie.addItem("own W", None)
         for j in range(index):
             self.tie.addItem(f"W of layer {j + 1}", j)
@@ -133,12 +131,12 @@ class LayerRow(QWidget):
         self.error.setVisible(bool(probs))
 
 
-class LayerEditor(QWidget):
+class LayerEditor(PanelMixin, QWidget):
     """The "Network" panel. ``validityChanged(bool)``: whether the draft is valid."""
 
     validityChanged = Signal(bool)
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._draft: list[DraftLayer] = []
@@ -169,7 +167,8 @@ class LayerEditor(QWidget):
         self.init.addItems(list(INITS))
         self.reduction = QComboBox()
         self.reduction.addItems(list(REDUCTIONS))
-        self.reduction.setToolTip("mean: gradients carry 1/K; sum: no 1/K (seed 004)")
+        self.reduction.setToolTip("mean: gradients carry 1/K; sum: no 1/K (notes on vectorizing "
+                                  "over m examples)")
         for w in (self.loss, self.init, self.reduction):
             w.currentTextChanged.connect(lambda _t: self._revalidate())
         form.addRow("Loss", self.loss)

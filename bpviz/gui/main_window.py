@@ -1,10 +1,12 @@
 """The main window: one dock per registered panel, menus, toolbar, status bar.
 
-It forwards the controller's signals to the panels (``set_spec``,
-``set_dataset``, ``set_notation``, ``show_snapshot`` ...; GUI_CONTRACT.md),
-draws each published snapshot once (only in visible panels; a hidden panel
-gets the history it missed when it is shown again), and keeps the layout in
-QSettings (versioned, with View ▸ Reset layout).
+The panels connect to the controller's signals themselves (``specChanged``,
+``datasetChanged``, ``notationChanged`` ...; :mod:`bpviz.gui.contract`). The
+window forwards only what depends on the window: each published snapshot, drawn
+once and only in visible panels (a hidden panel gets the history it missed when
+it is shown again), ``clear`` on a reset, presentation mode, and the hovered
+sample from the matrices to the data view. It keeps the layout in QSettings
+(versioned, with View ▸ Reset layout).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -22,16 +24,21 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QWidget,
 )
 
 from .. import __version__
 from . import layout
 from . import panels as registry
 from .actions import SHORTCUTS, install_actions
+from .contract import Panel
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
 from .widgets import StatusField, shield
+
+if TYPE_CHECKING:
+    from ..engine.presets import Preset
+    from .views.data_view import DataView
+    from .views.matrices import MatrixPanel
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
 LAYOUT_VERSION = 4
@@ -57,7 +64,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.docks: dict[str, QDockWidget] = {}
-        self.panels: dict[str, QWidget] = {}
+        self.panels: dict[str, Panel] = {}
         self._missed: dict[str, list[Any]] = {}
         self.frames = 0
         self.last_snapshot: Any = None  # the snapshot drawn last
@@ -92,11 +99,12 @@ class MainWindow(DocumentMixin, QMainWindow):
             dock.setWidget(shield(widget))
             dock.visibilityChanged.connect(lambda vis, n=info.name: self._dock_shown(n, vis))
             self.docks[info.name] = dock
-            self.panels[info.name] = widget
+            self.panels[info.name] = cast(Panel, widget)
             self._missed[info.name] = []
             self.view_menu.addAction(dock.toggleViewAction())
-            if hasattr(widget, "sampleHovered"):
-                widget.sampleHovered.connect(self._sample_hovered)
+        matrices = cast("MatrixPanel", self.panels["matrices"])
+        data = cast("DataView", self.panels["data"])
+        matrices.sampleHovered.connect(data.highlight_sample)
         self.view_menu.addSeparator()
         for act in (self.actions_.reset_layout, self.actions_.presentation,
                     self.actions_.fullscreen):
@@ -144,9 +152,6 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _connect(self) -> None:
         c = self.ctx
         c.snapshotReady.connect(self._on_snapshot)
-        c.specChanged.connect(lambda s: self._forward("set_spec", s))
-        c.datasetChanged.connect(lambda d: self._forward("set_dataset", d))
-        c.notationChanged.connect(lambda n: self._forward("set_notation", n))
         c.trainingReset.connect(self._on_reset)
         c.trainingStateChanged.connect(lambda _p: self._sync_actions())
         c.playBlockedChanged.connect(lambda _b: self._sync_actions())
@@ -157,25 +162,17 @@ class MainWindow(DocumentMixin, QMainWindow):
         c.presetChanged.connect(self._on_preset)
         c.diverged.connect(self._on_diverged)
 
-    def _forward(self, method: str, *args: Any) -> None:
-        for panel in self.panels.values():
-            fn = getattr(panel, method, None)
-            if callable(fn):
-                fn(*args)
-
     def _on_reset(self) -> None:
         for name, panel in self.panels.items():
             self._missed[name] = []
-            fn = getattr(panel, "clear", None)
-            if callable(fn):
-                fn()
+            panel.clear()
 
-    def show_preset_views(self, preset: Any) -> None:
+    def show_preset_views(self, preset: Preset) -> None:
         """Open the views a preset asks for; the first one listed ends up in front."""
-        for view in reversed(tuple(getattr(preset, "views", ()))):
+        for view in reversed(preset.views):
             self.raise_view(view)
 
-    def _on_preset(self, preset: Any) -> None:
+    def _on_preset(self, preset: Preset) -> None:
         self.show_preset_views(preset)
         i = self.actions_.preset_combo.findData(preset.name)
         if i >= 0:
@@ -186,17 +183,12 @@ class MainWindow(DocumentMixin, QMainWindow):
             f"The loss became {loss} at step {step}: training paused and the last finite "
             "weights restored. Lower the learning rate, then press Play.", 0)
 
-    def _sample_hovered(self, index: int) -> None:
-        data = self.panels.get("data")
-        if data is not None and hasattr(data, "highlight_sample"):
-            data.highlight_sample(index)
-
     def _dock_shown(self, name: str, visible: bool) -> None:
         if not visible:
             return
         snap = self.ctx.latest_snapshot()
         panel = self.panels[name]
-        if snap is None or not hasattr(panel, "show_snapshot"):
+        if snap is None or not panel.draws_snapshots:
             return
         missed = self._missed[name]
         self._missed[name] = []
@@ -224,16 +216,15 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._frame_t0 = time.perf_counter()
         self.last_snapshot = snap
         for name, panel in self.panels.items():
-            show = getattr(panel, "show_snapshot", None)
-            if show is None:
+            if not panel.draws_snapshots:
                 continue
             if panel.isVisible():
                 if self._missed[name]:
                     missed = self._missed[name] + list(snap.history)
                     self._missed[name] = []
-                    show(replace(snap, history=tuple(missed)))
+                    panel.show_snapshot(replace(snap, history=tuple(missed)))
                 else:
-                    show(snap)
+                    panel.show_snapshot(snap)
             elif snap.history:
                 m = self._missed[name]
                 m.extend(snap.history)

@@ -1,9 +1,11 @@
 """The registry of dock panels: one :class:`PanelInfo` per dock of the main window.
 
 The main window makes one QDockWidget per entry (``objectName = name``, which
-QSettings uses to restore the layout), lists it in the View menu and forwards
-``set_spec``, ``set_dataset``, ``show_snapshot``, ``set_presentation`` and
-``set_notation`` to the panel when it has them (GUI_CONTRACT.md).
+QSettings uses to restore the layout) and lists it in the View menu. A panel is
+built as ``factory(ctx)`` with a :class:`~bpviz.gui.contract.PanelContext`,
+connects to the signals it needs itself, and is a
+:class:`~bpviz.gui.contract.Panel` (``show_snapshot``, ``clear``,
+``set_presentation``) for the window.
 
 Factories import their module lazily, so building the registry costs nothing
 and a panel's dependencies load only when its dock is made. To add a panel,
@@ -21,7 +23,7 @@ from PySide6.QtCore import Qt
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from .controller import Controller
+    from .contract import PanelContext
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
@@ -45,7 +47,7 @@ class PanelInfo:
 
     name: str
     title: str
-    factory: Callable[[Controller], QWidget]
+    factory: Callable[[PanelContext], QWidget]
     area: Qt.DockWidgetArea = RIGHT
     visible_by_default: bool = True
     tab_with: str | None = None
@@ -58,6 +60,7 @@ def _lazy(module: str, cls: str) -> Callable[[Any], Any]:
         return getattr(importlib.import_module(module, __package__), cls)(ctx)
 
     make.__qualname__ = f"make_{cls}"
+    make.target = (module, cls)  # type: ignore[attr-defined]  # what it builds, for tests
     return make
 
 
@@ -93,3 +96,11 @@ def panel(name: str) -> PanelInfo | None:
 
 def panel_names() -> list[str]:
     return [p.name for p in PANELS]
+
+
+def panel_class(info: PanelInfo) -> type:
+    """The widget class ``info.factory`` builds (imports its module)."""
+    import importlib
+
+    module, cls = info.factory.target  # type: ignore[attr-defined]
+    return getattr(importlib.import_module(module, __package__), cls)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ..engine.datasets import DATASETS, SYNTHETIC_2D
 from ..engine.errors import BpvizError
 from ..engine.optim import OPTIMIZERS
+from .contract import PanelContext, PanelMixin
 from .widgets import error_label
 
 BAD = "border: 2px solid #d32f2f; background: #fdecea;"
@@ -71,10 +72,10 @@ class LogSlider(QSlider):
         self.blockSignals(False)
 
 
-class SettingsPanel(QWidget):
+class SettingsPanel(PanelMixin, QWidget):
     """Data set and training settings, bound to the controller."""
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._syncing = False

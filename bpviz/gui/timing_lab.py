@@ -33,18 +33,19 @@ from PySide6.QtWidgets import (
 
 from ..engine.backend import cupy_status
 from ..engine.sweep import SweepResult, default_batches
+from .contract import PanelContext, PanelMixin
 from .timing_plots import BACKEND_LABEL, WHY, TimingPlots, caption_html
 from .timing_thread import _RUNNING, SweepThread, stop_all_sweeps
 
 
-class TimingLab(QWidget):
+class TimingLab(PanelMixin, QWidget):
     """Loop vs vectorized backprop over K (or width) on every backend; see module doc."""
 
     sweepFinished = Signal(object)  # SweepResult (also after Cancel) — for tests and tools
     #: measure in a child process (clean timings); False: on the sweep thread itself
     isolate = True
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.result: SweepResult | None = None
@@ -53,9 +54,8 @@ class TimingLab(QWidget):
         self._waiting = False  # asked the trainer for the model, answer not back yet
         self._presentation = False
         self._build()
-        for sig in ("specChanged", "datasetChanged"):
-            if hasattr(ctx, sig):
-                getattr(ctx, sig).connect(self._model_changed)
+        ctx.specChanged.connect(self._model_changed)
+        ctx.datasetChanged.connect(self._model_changed)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -202,7 +202,7 @@ class TimingLab(QWidget):
         t.progressed.connect(self._progressed)
         t.finished.connect(self._thread_done)
         self._say("Training is running and competes for the CPU: pause it for steadier "
-                  "timings." if getattr(self.ctx, "is_playing", False) else "")
+                  "timings." if self.ctx.is_playing else "")
         self.progress.setFormat(f"timing {spec.describe().split(' (')[0]} on "
                                 f"{', '.join(BACKEND_LABEL.get(b, b) for b in backends)}: "
                                 "%v / %m points")

@@ -5,7 +5,7 @@ For the chosen layer it shows (from :func:`bpviz.gui.notation.layer_equations`)
 (``a − y`` for the matched pairs, ``(a − y) ⊙ f'(z)`` otherwise), the backward
 ``δ^{l-1} = (δ^l W^l) ⊙ f'(z^{l-1})``, ``dW = (1/K) δᵀa``, ``db`` as column
 sums of δ and the update, each with the shapes of the current network and
-mini-batch, e.g. ``(32×10) = (32×32)(32×10) + (10)``. Rich text, no images:
+mini-batch, e.g. ``(32×10) = (32×32)(32×10) + (1×10)``. Rich text, no images:
 every symbol is a link ``sym:KIND:LAYER``; clicking it calls
 ``ctx.request_highlight(kind, layer)`` so the matrix panel flashes that heatmap.
 
@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..notation import DEFAULT_NOTATION, LABELS, Equation, check, layer_equations, sup
+from ..contract import PanelContext, PanelMixin
+from ..notation import LABELS, Equation, check, layer_equations, sup
 from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
 from .phases_view import PhaseStepWidget
@@ -91,16 +92,17 @@ def equation_html(eq: Equation, marked: bool = False, presentation: bool = False
             f'valign="middle">{shapes}{note}</td></tr>')
 
 
-class EquationsView(ExportMenuMixin, QWidget):
+class EquationsView(PanelMixin, ExportMenuMixin, QWidget):
     """Equations of the chosen layer, clickable symbols, notation switch, phase stepping."""
 
     export_name = "bpviz-equations"
+    draws_snapshots = True
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.spec = getattr(ctx, "spec", None)
-        self.notation = getattr(ctx, "notation", DEFAULT_NOTATION)
+        self.spec = ctx.spec
+        self.notation = check(ctx.notation)
         self._K: int | None = None
         self._mark: tuple[str, int] | None = None
         self._presentation = False
@@ -149,12 +151,11 @@ class EquationsView(ExportMenuMixin, QWidget):
             b.toggled.connect(lambda on, n=name: on and self._notation_clicked(n))
         self.phase_box.toggled.connect(self.set_phase_mode)
         self.phases.phaseShown.connect(self.show_phase)
-        for sig, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation),
-                          ("configChanged", lambda _c: self.render())):
-            if hasattr(ctx, sig):
-                getattr(ctx, sig).connect(slot)
+        ctx.specChanged.connect(self.set_spec)
+        ctx.notationChanged.connect(self.set_notation)
+        ctx.configChanged.connect(lambda _c: self.render())
         self._sync_notation_buttons()
-        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        snap = ctx.latest_snapshot()
         if snap is not None:
             self.show_snapshot(snap)
         if self.spec is not None:
@@ -178,7 +179,7 @@ class EquationsView(ExportMenuMixin, QWidget):
 
     def show_snapshot(self, snap: Any) -> None:
         """Only the batch size K comes from the snapshot (the shapes are the spec's)."""
-        K = getattr(snap.step, "batch_size", None) if snap is not None else None
+        K = snap.step.batch_size if snap is not None else None
         if K and K != self._K:
             self._K = int(K)
             self.render()
@@ -207,7 +208,7 @@ class EquationsView(ExportMenuMixin, QWidget):
             self.ctx.request_highlight(*target)
 
     def _notation_clicked(self, notation: str) -> None:
-        if notation != getattr(self.ctx, "notation", None) and hasattr(self.ctx, "set_notation"):
+        if notation != self.ctx.notation:
             self.ctx.set_notation(notation)      # comes back through notationChanged
         elif notation != self.notation:
             self.set_notation(notation)
@@ -264,11 +265,7 @@ class EquationsView(ExportMenuMixin, QWidget):
     def batch_size(self) -> int:
         if self._K:
             return self._K
-        eff = getattr(self.ctx, "effective_batch_size", None)
-        if callable(eff):
-            return int(eff())
-        cfg = getattr(self.ctx, "config", None)
-        return int(getattr(cfg, "batch_size", 32))
+        return int(self.ctx.effective_batch_size())
 
     def text(self) -> str:
         """The equations as plain text, one per line with their shapes (for tests and export)."""
@@ -281,10 +278,9 @@ class EquationsView(ExportMenuMixin, QWidget):
             return
         i = min(self.layer(), len(spec.layers) - 1)
         K = self.batch_size()
-        cfg = getattr(self.ctx, "config", None)
-        self.equations = layer_equations(spec, i, K, self.notation,
-                                         lr=getattr(cfg, "lr", None),
-                                         optimizer=getattr(cfg, "optimizer", "sgd"))
+        cfg = self.ctx.config
+        self.equations = layer_equations(spec, i, K, self.notation, lr=cfg.lr,
+                                         optimizer=cfg.optimizer)
         L = len(spec.layers)
         m, n = spec.weight_shape(i)
         kind = "output layer" if i == L - 1 else "hidden layer"

@@ -72,8 +72,12 @@ class ErrorMap(pg.GraphicsLayoutWidget):
         return np.ascontiguousarray(out)
 
     def set_data(self, logW: np.ndarray, okW: np.ndarray, logb: np.ndarray,
-                 okb: np.ndarray, transposed: bool, title: str) -> None:
-        """Show W's errors (m×n, or n×m when ``transposed``) and b's (m)."""
+                 okb: np.ndarray, transposed: bool, title: str,
+                 labels: tuple[str, str] = ("neuron i", "input j")) -> None:
+        """Show W's errors (m×n, or n×m when ``transposed``) and b's (m).
+
+        ``labels`` are the (row, column) names of W as displayed.
+        """
         self._W = logW.T if transposed else logW
         okW = okW.T if transposed else okW
         rows, cols = self._W.shape
@@ -87,11 +91,12 @@ class ErrorMap(pg.GraphicsLayoutWidget):
             self.image_b.setImage(bimg[:, None, :], autoLevels=False, levels=(0, 255))
             self.image_b.setRect(cols + 0.3, 0, 1, rows)
         self.plot.setTitle(title, color="k")
-        self._set_ticks(rows, cols, transposed)
+        self._set_ticks(rows, cols, transposed, labels)
         self.plot.setXRange(0, cols + (0 if transposed else 1.3), padding=0.02)
         self.plot.setYRange(0, rows + (1.3 if transposed else 0), padding=0.02)
 
-    def _set_ticks(self, rows: int, cols: int, transposed: bool) -> None:
+    def _set_ticks(self, rows: int, cols: int, transposed: bool,
+                   labels: tuple[str, str]) -> None:
         def ticks(n: int, extra: str | None) -> list:
             step = max(1, int(np.ceil(n / 12)))
             t = [(k + 0.5, str(k + 1)) for k in range(0, n, step)]
@@ -100,7 +105,7 @@ class ErrorMap(pg.GraphicsLayoutWidget):
             return [t]
         self.plot.getAxis("bottom").setTicks(ticks(cols, None if transposed else "b"))
         self.plot.getAxis("left").setTicks(ticks(rows, "b" if transposed else None))
-        rl, cl = ("input j", "neuron i") if transposed else ("neuron i", "input j")
+        rl, cl = labels
         self.plot.setLabel("left", rl + " (row)")
         self.plot.setLabel("bottom", cl + " (column)")
 

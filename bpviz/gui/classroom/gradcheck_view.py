@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.gradcheck import TOLERANCE, GradCheck, gradcheck
-from ..notation import sup
+from ..contract import PanelContext, PanelMixin
+from ..notation import axis_labels, check, display_shape, shape_text, sup
 from ..presentation import base_font, scaled_font
 from .error_map import ErrorMap, log_error
 from .layer_picker import LayerPicker
@@ -96,7 +97,7 @@ def gradcheck_job(trainer: Any, idx: np.ndarray | None, broken: bool,
     n = entries_for_budget(trainer.net, X, Y, budget_s)
     check = gradcheck(trainer.net, X, Y, broken=broken, max_entries=n)
     return GradCheckRun(check, trainer.net.spec, len(idx), broken,
-                        getattr(trainer, "step", None), perf_counter() - t0)
+                        trainer.step, perf_counter() - t0)
 
 
 def verdict(worst: float) -> str:
@@ -134,15 +135,17 @@ def why_not_exact(chk: GradCheck) -> str:
     return "rounding, or a kink of relu at z = 0"
 
 
-class GradCheckView(ExportMenuMixin, QWidget):
+class GradCheckView(PanelMixin, ExportMenuMixin, QWidget):
     """The gradient-check panel (registry name ``"gradcheck"``)."""
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    draws_snapshots = True
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._run: GradCheckRun | None = None
         self._busy = False
-        self._notation = getattr(ctx, "notation", "out_in") or "out_in"
+        self._notation = check(ctx.notation)
         self._presentation = False
         self._last_auto = 0.0
 
@@ -176,18 +179,19 @@ class GradCheckView(ExportMenuMixin, QWidget):
         lay.addWidget(self.map, 1)
         lay.addWidget(self.info)
         self._style_badge("idle")
-        spec = getattr(ctx, "spec", None)
-        if spec is not None:
-            self._fill_layers(spec)
+        if ctx.spec is not None:
+            self._fill_layers(ctx.spec)
+        ctx.specChanged.connect(self.set_spec)
+        ctx.notationChanged.connect(self.set_notation)
 
     # ------------------------------------------------------------ running
     def run_check(self) -> None:
         """Start a check of the current mini-batch on the training thread."""
         if self._busy:
             return
-        snap = self.ctx.latest_snapshot() if hasattr(self.ctx, "latest_snapshot") else None
+        snap = self.ctx.latest_snapshot()
         idx = None
-        if snap is not None and getattr(snap.step, "batch_index", None) is not None:
+        if snap is not None and snap.step.batch_index is not None:
             idx = np.array(snap.step.batch_index, copy=True)
         broken = self.broken_box.isChecked()
         self._busy = True
@@ -240,7 +244,7 @@ class GradCheckView(ExportMenuMixin, QWidget):
         self.summary.setText("")
 
     def set_notation(self, notation: str) -> None:
-        self._notation = notation
+        self._notation = check(notation)
         self._redraw()
 
     def set_presentation(self, on: bool) -> None:
@@ -306,12 +310,12 @@ class GradCheckView(ExportMenuMixin, QWidget):
         self.summary.setText(self._summary_html(chk) + self._hint_html(run))
         rel, ok = chk.rel_error, chk.checked
         transposed = self._notation == "in_out"
-        sup = str(key + 1)
-        m, n = run.spec.weight_shape(key)
-        shape = f"{n}×{m} (Wᵀ, in×out)" if transposed else f"{m}×{n}"
+        shape = shape_text(display_shape("W", run.spec.weight_shape(key), self._notation))
+        shape += " (Wᵀ, in×out)" if transposed else ""
         self.map.set_data(log_error(rel[f"W{key}"]), ok[f"W{key}"], log_error(rel[f"b{key}"]),
                           ok[f"b{key}"], transposed,
-                          f"relative error of ∂C/∂W, layer {sup} — {shape}, and b")
+                          f"relative error of ∂C/∂W{sup(key + 1)} — {shape}, and b",
+                          axis_labels("W", self._notation))
         nW, totW = int(ok[f"W{key}"].sum()), ok[f"W{key}"].size
         sampled = "" if nW == totW else f" ({nW} of {totW} weights sampled; grey = not checked)"
         self.info.setText(f"mini-batch of K = {run.batch_size} samples, float64, central "

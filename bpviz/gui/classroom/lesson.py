@@ -25,6 +25,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QDockWidget, QTextBrowser, QVBoxLayout, QWidget
 
+from ...engine.presets import Preset
+from ..contract import PanelContext, PanelMixin
+from ..notation import sub, sup
 from ..presentation import base_font, scaled_font
 from .panel_menu import ExportMenuMixin
 
@@ -48,8 +51,6 @@ p.meta { color: #555; }
 """
 
 
-_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-_SUBS = str.maketrans("0123456789aeijklmnox", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₓ")
 _MATH = (  # ASCII math of preset files -> the symbols of the equations view
     (re.compile(r"\bdelta(?=\d|\b|_)"), lambda m: "δ"),
     (re.compile(r"(?<=\d)x(?=\d)"), lambda m: "×"),
@@ -57,9 +58,9 @@ _MATH = (  # ASCII math of preset files -> the symbols of the equations view
      lambda m: f"{m[1]} × {m[2]}"),
     (re.compile(r"(?<=\S) \* (?=\S)"), lambda m: " ⊙ "),       # element-wise product
     (re.compile(r"\b(dW|db|W|b|a|z|δ)(\d{1,2})(?![A-Za-z0-9_])"),
-     lambda m: m[1] + m[2].translate(_SUPS)),
+     lambda m: m[1] + sup(m[2])),
     (re.compile(r"(?<=[\w⁰¹²³⁴⁵⁶⁷⁸⁹])_([aeijklmnox0-9])(?![A-Za-z0-9_])"),
-     lambda m: m[1].translate(_SUBS)),
+     lambda m: sub(m[1])),
     (re.compile(r"\^T\b"), lambda m: "ᵀ"),
 )
 
@@ -118,36 +119,28 @@ def lesson_html(text: str) -> str:
     return "\n".join(parts)
 
 
-def preset_html(preset: Any) -> str:
+def preset_html(preset: Preset | None) -> str:
     """Title, description, lesson and what the preset sets up, as HTML."""
     if preset is None:
         return NO_PRESET_HTML
-    title = getattr(preset, "title", "") or getattr(preset, "name", "")
-    desc = getattr(preset, "description", "")
-    out = [f"<h2>{html.escape(pretty_math(title))}</h2>"]
-    if desc:
-        out.append(f"<p class='desc'>{html.escape(pretty_math(desc))}</p>")
-    out.append(lesson_html(getattr(preset, "lesson", "")) or "<p>(no lesson text)</p>")
-    meta = []
-    spec, data = getattr(preset, "spec", None), getattr(preset, "data", None)
-    if spec is not None and hasattr(spec, "describe"):
-        meta.append("network " + html.escape(spec.describe()))
-    if data is not None and hasattr(data, "describe"):
-        meta.append("data " + html.escape(data.describe()))
-    train = getattr(preset, "train", None)
-    if train is not None:
-        meta.append(f"batch {train.batch_size}, {train.optimizer} lr {train.lr:g}")
-    if meta:
-        out.append("<hr><p class='meta'>" + " · ".join(meta) + "</p>")
+    out = [f"<h2>{html.escape(pretty_math(preset.title or preset.name))}</h2>"]
+    if preset.description:
+        out.append(f"<p class='desc'>{html.escape(pretty_math(preset.description))}</p>")
+    out.append(lesson_html(preset.lesson) or "<p>(no lesson text)</p>")
+    train = preset.train
+    meta = ["network " + html.escape(preset.spec.describe()),
+            "data " + html.escape(preset.data.describe()),
+            f"batch {train.batch_size}, {train.optimizer} lr {train.lr:g}"]
+    out.append("<hr><p class='meta'>" + " · ".join(meta) + "</p>")
     return "\n".join(out)
 
 
-class LessonPanel(ExportMenuMixin, QWidget):
+class LessonPanel(PanelMixin, ExportMenuMixin, QWidget):
     """The lesson side panel (registry name ``"lesson"``)."""
 
     export_name = "bpviz-lesson"
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._presentation = False
@@ -158,10 +151,9 @@ class LessonPanel(ExportMenuMixin, QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.browser)
-        if hasattr(ctx, "presetChanged"):
-            ctx.presetChanged.connect(self._preset_loaded)
+        ctx.presetChanged.connect(self._preset_loaded)
         self._style()
-        self.set_preset(getattr(ctx, "preset", None))
+        self.set_preset(ctx.preset)
 
     def set_preset(self, preset: Any) -> None:
         """Show ``preset``'s lesson (None: how to get one)."""

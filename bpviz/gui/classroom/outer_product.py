@@ -1,4 +1,8 @@
-"""Outer-product view: ``dW = (1/K) δᵀa`` built one sample at a time (seeds 000–002).
+"""Outer-product view: ``dW = (1/K) δᵀa`` built one sample at a time.
+
+The lesson of the Cross Validated question 'vectorized version of one of the
+backpropagation equations' and its answer: the matrix product is the sum of one
+outer product per sample.
 
 For the chosen layer and one mini-batch (from the latest snapshot's
 :class:`~bpviz.engine.records.BackpropRecord`), a slider picks sample k = 1…K
@@ -32,7 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..notation import DEFAULT_NOTATION, check, display_matrix, shape_text, sub, sup
+from ..contract import PanelContext, PanelMixin
+from ..notation import axis_labels, check, display_matrix, shape_text, sub, sup
 from ..views.heatmap import Heatmap
 from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
@@ -58,16 +63,17 @@ def running_sum(delta: np.ndarray, a_prev: np.ndarray, k: int, scale: float) -> 
     return scale * (d.T @ a)
 
 
-class OuterProductView(ExportMenuMixin, QWidget):
+class OuterProductView(PanelMixin, ExportMenuMixin, QWidget):
     """The running sum of outer products against the vectorized ``δᵀa`` (see module notes)."""
 
     export_name = "bpviz-outer-product"
+    draws_snapshots = True
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.notation = getattr(ctx, "notation", DEFAULT_NOTATION)
-        self.spec = getattr(ctx, "spec", None)
+        self.notation = check(ctx.notation)
+        self.spec = ctx.spec
         self._record: Any = None
         self._step: int | None = None
         self._k = 1
@@ -129,12 +135,11 @@ class OuterProductView(ExportMenuMixin, QWidget):
         self.slider.valueChanged.connect(self.set_k)
         self.play_button.clicked.connect(self.toggle_play)
         self.freeze_box.toggled.connect(self._freeze_toggled)
-        for sig, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation)):
-            if hasattr(ctx, sig):
-                getattr(ctx, sig).connect(slot)
+        ctx.specChanged.connect(self.set_spec)
+        ctx.notationChanged.connect(self.set_notation)
         if self.spec is not None:
             self.set_spec(self.spec)
-        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        snap = ctx.latest_snapshot()
         if snap is not None:
             self.show_snapshot(snap)
         else:
@@ -158,7 +163,7 @@ class OuterProductView(ExportMenuMixin, QWidget):
         """Take the snapshot's mini-batch unless the batch is frozen."""
         if self.freeze_box.isChecked() or snap is None:
             return
-        rec = getattr(snap.step, "backprop", None)
+        rec = snap.step.backprop
         if rec is None or not self._fits(rec):
             return
         self._record = rec
@@ -198,7 +203,7 @@ class OuterProductView(ExportMenuMixin, QWidget):
 
     def scale(self) -> float:
         """The engine's factor: 1/K for the mean reduction, 1 for "sum"."""
-        reduction = getattr(self.spec, "reduction", "mean")
+        reduction = self.spec.reduction if self.spec is not None else "mean"
         return 1.0 / self.K() if reduction == "mean" and self.K() else 1.0
 
     def max_difference(self) -> float:
@@ -303,12 +308,12 @@ class OuterProductView(ExportMenuMixin, QWidget):
         prod_k = f"δ{l}{sk}{T} a{p}{sk}" if out_in else f"a{p}{sk}{T} δ{l}{sk}"
         prod = f"δ{l}{T} a{p}" if out_in else f"a{p}{T} δ{l}"
         shp = shape_text(disp(vec).shape)
-        rows, cols = ("neuron i", "input j") if out_in else ("input j", "neuron i")
+        rows, cols = axis_labels("dW", self.notation)
         h = self.heatmaps
         h["delta"].set_matrix(ly.delta, f"δ{l} — {shape_text(ly.delta.shape)}",
-                              "sample k", "neuron i")
+                              *axis_labels("delta", self.notation))
         h["a"].set_matrix(ly.a_prev, f"a{p} — {shape_text(ly.a_prev.shape)}"
-                          + ("  (= X)" if i == 0 else ""), "sample k", "input j")
+                          + ("  (= X)" if i == 0 else ""), *axis_labels("a", self.notation))
         for name in ("delta", "a"):
             h[name].highlight_rows([k - 1])
         if self._presentation:      # 20 pt titles: short, or they push the colour bar out

@@ -18,33 +18,21 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...engine.phases import PhaseRecord, PhaseStepper, phase_plan
-from ..notation import display_matrix, phase_equation, phase_name, shape_text, sup
+from ..contract import PanelContext
+from ..notation import (
+    check,
+    display_matrix,
+    phase_axis_labels,
+    phase_chip,
+    phase_equation,
+    phase_heatmap,
+    phase_matrix_name,
+    phase_name,
+    shape_text,
+)
 from ..views.heatmap import Heatmap
 
 _DONE, _NOW_BG, _NOW_FG, _TODO = "#8a8a8a", "#ffe9a8", "#7a3e00", "#0b2e59"
-
-_ROWS = {"z": ("sample k", "neuron i"), "a": ("sample k", "neuron i"),
-         "delta": ("sample k", "neuron i"), "loss": ("", "sample k"), "db": ("", "neuron i")}
-
-
-def phase_chip(kind: str, layer: int) -> str:
-    """The short symbol of a phase in the strip: ``z²``, ``δ¹``, ``C``, ``W,b←``."""
-    s = sup(layer + 1)
-    return {"z": f"z{s}", "a": f"a{s}", "loss": "C", "delta": f"δ{s}", "dW": f"dW{s}",
-            "db": f"db{s}", "update": "W,b ←"}[kind]
-
-
-def highlight_target(rec: PhaseRecord, n_layers: int) -> tuple[str, int] | None:
-    """The matrix-panel heatmap ``(kind, layer)`` that shows what this phase computed.
-
-    The panel shows ``a^{l-1}`` as layer l's "a", so ``a^l`` of engine layer
-    ``i`` is the "a" of layer ``i + 1`` (none for the network output).
-    """
-    if rec.kind in ("z", "delta", "dW", "db"):
-        return rec.kind, rec.layer
-    if rec.kind == "a" and rec.layer + 1 < n_layers:
-        return "a", rec.layer + 1
-    return None
 
 
 class PhaseStepWidget(QWidget):
@@ -53,11 +41,11 @@ class PhaseStepWidget(QWidget):
     #: Emitted on the GUI thread with each new :class:`PhaseRecord`.
     phaseShown = Signal(object)
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.notation = getattr(ctx, "notation", "out_in")
-        self.spec = getattr(ctx, "spec", None)
+        self.notation = check(ctx.notation)
+        self.spec = ctx.spec
         self.last: PhaseRecord | None = None
         self._stepper: PhaseStepper | None = None
         self._busy = False
@@ -95,8 +83,7 @@ class PhaseStepWidget(QWidget):
 
         self.step_button.clicked.connect(self.step)
         self.batch_button.clicked.connect(self.finish_batch)
-        if hasattr(ctx, "trainingStateChanged"):
-            ctx.trainingStateChanged.connect(lambda _p: self._update_enabled())
+        ctx.trainingStateChanged.connect(lambda _p: self._update_enabled())
         if self.spec is not None:
             self.set_spec(self.spec)
         self._update_enabled()
@@ -113,9 +100,10 @@ class PhaseStepWidget(QWidget):
         self.heatmap.set_matrix([[0.0]], "—", "", "")
 
     def set_notation(self, notation: str) -> None:
-        self.notation = notation
+        self.notation = check(notation)
         if self.last is not None:
             self._show_matrix(self.last)
+            self._show_status(self.last)
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
@@ -152,7 +140,7 @@ class PhaseStepWidget(QWidget):
             self.ctx.publish_step_record(rec.step_record)
 
     def can_step(self) -> bool:
-        return not self._busy and not getattr(self.ctx, "is_playing", False)
+        return not self._busy and not self.ctx.is_playing
 
     def step(self) -> bool:
         """Advance one phase (False, and nothing happens, while busy or playing)."""
@@ -200,22 +188,23 @@ class PhaseStepWidget(QWidget):
         self.last = rec
         self._mark(rec)
         self._show_matrix(rec)
+        self._show_status(rec)
+        target = phase_heatmap(rec.kind, rec.layer, len(self.spec.layers))
+        if target is not None:
+            self.ctx.request_highlight(*target)
+        self.phaseShown.emit(rec)
+
+    def _show_status(self, rec: PhaseRecord) -> None:
+        """Where the batch is and the equation of the phase, in the current notation."""
         loss = f", C = {rec.loss:.4g}" if rec.loss is not None else ""
         done = ""
         if rec.kind == "update":
-            cfg = getattr(self.ctx, "config", None)
-            opt = getattr(cfg, "optimizer", "sgd")
-            lr = getattr(cfg, "lr", None)
-            eta = f", η = {lr:g}" if lr is not None else ""
-            done = (f"<br>Every layer's W and b moved ({opt}{eta}): mini-batch {rec.step + 1} "
-                    "is done; the next Step starts a new one.")
-        eq = phase_equation(rec.kind, rec.layer, self.spec)
+            cfg = self.ctx.config
+            done = (f"<br>Every layer's W and b moved ({cfg.optimizer}, η = {cfg.lr:g}): "
+                    f"mini-batch {rec.step + 1} is done; the next Step starts a new one.")
+        eq = phase_equation(rec.kind, rec.layer, self.spec, self.notation)
         self.status.setText(f"Step {rec.step + 1}, phase {rec.index + 1}/{rec.total}: "
                             f"<b>{eq}</b>{loss}{done}")
-        target = highlight_target(rec, len(self.spec.layers) if self.spec else 0)
-        if target is not None and hasattr(self.ctx, "request_highlight"):
-            self.ctx.request_highlight(*target)
-        self.phaseShown.emit(rec)
 
     def _mark(self, rec: PhaseRecord) -> None:
         if rec.total != len(self._plan):
@@ -249,11 +238,6 @@ class PhaseStepWidget(QWidget):
         if rec.matrix is None:
             return
         M = display_matrix(rec.kind, rec.matrix, self.notation)
-        s = sup(rec.layer + 1)
-        names = {"z": f"z{s}", "a": f"a{s}", "delta": f"δ{s}", "dW": f"dW{s}",
-                 "db": f"db{s}", "loss": "Cₖ per sample"}
-        rows, cols = _ROWS.get(rec.kind, ("neuron i (out)", "input j (in)"))
-        if rec.kind == "dW" and self.notation == "in_out":
-            rows, cols = cols, rows
-        title = f"{names[rec.kind]} — {shape_text(M.shape)}  (just computed)"
+        rows, cols = phase_axis_labels(rec.kind, self.notation)
+        title = f"{phase_matrix_name(rec.kind, rec.layer)} — {shape_text(M.shape)}  (just computed)"
         self.heatmap.set_matrix(M, title, rows, cols)

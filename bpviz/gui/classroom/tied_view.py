@@ -1,4 +1,5 @@
-"""Tied weights (seed 003 §3): one W used twice gets the sum of both gradients.
+"""Tied weights: one W used twice gets the sum of both gradients (notes on the math of
+neural networks with reused weights, §3).
 
 When layer 2 reuses layer 1's W and b, the cost depends on W along two paths,
 and the chain rule adds them::
@@ -29,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..notation import T, sup
+from ..contract import PanelContext, PanelMixin
+from ..notation import T, axis_labels, check, display_matrix, shape_text, sup
 from ..presentation import base_font, scaled_font
 from ..views.heatmap import Heatmap
 from .panel_menu import ExportMenuMixin
@@ -40,7 +42,8 @@ MAX_ANNOTATED = 36
 NO_TIED_TEXT = (
     "<h2>This network has no tied layers</h2>"
     "<p>Tied (shared) weights: a layer that reuses an earlier layer's W and b, as in "
-    "seed 003 §3. The gradient of the shared W is then the <b>sum</b> of one term "
+    "the notes on the math of neural networks with reused weights (§3). The gradient "
+    "of the shared W is then the <b>sum</b> of one term "
     "per use.</p><p>To see it: <b>load the “tied” preset</b>, or in the layer editor set "
     "<b>tie to</b> on a layer whose W has the same shape as an earlier layer's "
     "(in 2 → 4 → 4 → 4 → 1, layer 3 can reuse layer 2's 4×4 W; the tied preset "
@@ -94,18 +97,19 @@ def _has_ties(spec: Any) -> bool:
     return spec is not None and any(ly.tie_to is not None for ly in spec.layers)
 
 
-class TiedView(ExportMenuMixin, QWidget):
+class TiedView(PanelMixin, ExportMenuMixin, QWidget):
     """The tied-weights panel (registry name ``"tied"``)."""
 
     export_name = "bpviz-tied-weights"
+    draws_snapshots = True
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._notation = getattr(ctx, "notation", "out_in") or "out_in"
+        self._notation = check(ctx.notation)
         self._presentation = False
         self._groups: list[TiedGroup] = []
-        self._spec = getattr(ctx, "spec", None)
+        self._spec = ctx.spec
 
         self.group_box = QComboBox()
         self.group_box.currentIndexChanged.connect(lambda _i: self._redraw())
@@ -162,24 +166,27 @@ class TiedView(ExportMenuMixin, QWidget):
         lay.addWidget(self.stack)
         self._style()
         self.set_spec(self._spec)
-        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        ctx.specChanged.connect(self.set_spec)
+        ctx.notationChanged.connect(self.set_notation)
+        snap = ctx.latest_snapshot()
         if snap is not None:
             self.show_snapshot(snap)
 
     # ------------------------------------------------------------ panel API
     def set_spec(self, spec: Any) -> None:
         self._spec = spec
-        self._groups = []
-        self.stack.setCurrentIndex(1 if _has_ties(spec) else 0)
-        if _has_ties(spec):
-            self.check_label.setText("waiting for a mini-batch… (press Play or Step)")
+        self.clear()
 
     def clear(self) -> None:
         """Fresh weights (reset): wait for the next mini-batch."""
-        self.set_spec(self._spec)
+        self._groups = []
+        ties = _has_ties(self._spec)
+        self.stack.setCurrentIndex(1 if ties else 0)
+        if ties:
+            self.check_label.setText("waiting for a mini-batch… (press Play or Step)")
 
     def show_snapshot(self, snap: Any) -> None:
-        rec = getattr(getattr(snap, "step", None), "backprop", None)
+        rec = snap.step.backprop
         if rec is None:
             return
         groups = tied_groups(rec)
@@ -192,7 +199,7 @@ class TiedView(ExportMenuMixin, QWidget):
         self._redraw()
 
     def set_notation(self, notation: str) -> None:
-        self._notation = notation
+        self._notation = check(notation)
         self._redraw()
 
     def set_presentation(self, on: bool) -> None:
@@ -261,24 +268,26 @@ class TiedView(ExportMenuMixin, QWidget):
         use_W = self.param_W.isChecked()
         mats = g.dW if use_W else g.db
         total = g.grad_W if use_W else g.grad_b
-        tr = self._notation == "in_out" and use_W
+        kind = "dW" if use_W else "db"
         self._ensure_heatmaps(len(mats))
         sym = "dW" if use_W else "db"
         s = max(float(np.abs(M).max()) for M in [*mats, total]) or 1.0
         e10 = int(np.floor(np.log10(s)))      # cells show value / 10^e10: one or two digits
         for k, (hm, u, M) in enumerate(zip(self.heatmaps, g.users, mats, strict=True)):
-            A = M.T if tr else M
+            A = display_matrix(kind, M, self._notation)
             hm.set_fixed_scale(s)      # one colour scale (-s, s) for all the heatmaps
-            hm.set_matrix(A, f"use {k + 1}: {sym} from layer {u + 1}", *self._labels(use_W, tr))
+            hm.set_matrix(A, f"use {k + 1}: {sym} from layer {u + 1}",
+                          *axis_labels(kind, self._notation))
             self._annotate(hm, A, s, e10)
-        A = total.T if tr else total
+        A = display_matrix(kind, total, self._notation)
         self.sum_map.set_fixed_scale(s)
-        self.sum_map.set_matrix(A, "sum = what the update uses", *self._labels(use_W, tr))
+        self.sum_map.set_matrix(A, "sum = what the update uses",
+                                *axis_labels(kind, self._notation))
         self._annotate(self.sum_map, A, s, e10)
         unit = ("" if e10 == 0 or A.size > MAX_ANNOTATED
                 else f", numbers in units of 10<sup>{e10}</sup>".replace("-", "−"))
         self.equation.setText(self._equation_html(g, use_W) + "&nbsp;&nbsp;&nbsp; "
-                              f"<span style='color:#555'>(each {_shape(A, use_W)}{unit})</span>")
+                              f"<span style='color:#555'>(each {shape_text(A.shape)}{unit})</span>")
         err = g.check()
         ok = err <= 1e-5 * max(s, 1e-30) + 1e-12
         self.check_label.setText(
@@ -295,14 +304,9 @@ class TiedView(ExportMenuMixin, QWidget):
         texts = [[_cell_text(float(v) / 10.0 ** k) for v in row] for row in A]
         hm.set_cell_texts(texts, np.abs(A) > 0.6 * s, scaled_font(base_font(), 1.6, bold=True))
 
-    def _labels(self, use_W: bool, tr: bool) -> tuple[str, str]:
-        if not use_W:
-            return "", "neuron i"
-        return ("input j", "neuron i") if tr else ("neuron i", "input j")
-
     def _equation_html(self, g: TiedGroup, use_W: bool) -> str:
         spec = self._spec
-        mean = spec is None or getattr(spec, "reduction", "mean") == "mean"
+        mean = spec is None or spec.reduction == "mean"
         k = "(1/K) " if mean else ""
         terms = []
         for u in g.users:
@@ -329,6 +333,3 @@ def _cell_text(x: float) -> str:
     text = f"{x:.2g}" if abs(x) >= 0.01 else "0"
     return text.replace("-", "−")
 
-
-def _shape(A: np.ndarray, matrix: bool) -> str:
-    return f"{A.shape[0]}×{A.shape[1]}" if matrix and A.ndim == 2 else f"{A.shape[-1]}"

@@ -1,8 +1,10 @@
-"""The live views of bpviz (GUI_CONTRACT.md, "View widgets").
+"""The live views of bpviz.
 
-Every panel is ``Panel(ctx, parent=None)`` with optional ``show_snapshot``,
-``set_spec``, ``set_dataset``, ``set_notation``, ``set_presentation`` and
-``clear``; :class:`Heatmap` is the building block of the matrices panel.
+Every panel is ``Panel(ctx, parent=None)`` with a
+:class:`~bpviz.gui.contract.PanelContext`; it connects to the signals it needs
+itself and is a :class:`~bpviz.gui.contract.Panel` for the main window
+(``show_snapshot``, ``clear``, ``set_presentation``). :class:`Heatmap` is the
+building block of the matrices panel.
 Attributes load lazily so importing this package costs nothing.
 """
 

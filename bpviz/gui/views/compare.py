@@ -17,6 +17,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from ..contract import PanelContext, PanelMixin
 from . import export
 from .colormaps import CLASS_COLORS
 from .fitlabel import FitLabel
@@ -96,10 +97,12 @@ class TimeBars(QWidget):
         p.end()
 
 
-class ComparePanel(QWidget):
+class ComparePanel(PanelMixin, QWidget):
     """Big numbers: ms of the method in use, loop ms, vectorized ms, speed-up, max |ΔdW|."""
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+    draws_snapshots = True
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self._recent: dict[str, deque] = {"loop": deque(maxlen=RECENT),

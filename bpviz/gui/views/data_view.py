@@ -24,6 +24,7 @@ from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ...engine.network import predict_labels
+from ..contract import PanelContext, PanelMixin
 from . import export
 from .colorbar import ColourBar
 from .colormaps import HIGHLIGHT, class_color, class_colors, map_signed
@@ -61,10 +62,12 @@ def _subset(n: int, limit: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, limit, replace=False))
 
 
-class DataView(QWidget):
+class DataView(PanelMixin, QWidget):
     """Data set picture: boundary/surface with points, or a grid of test images."""
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+    draws_snapshots = True
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self._ds = None
@@ -128,10 +131,8 @@ class DataView(QWidget):
         lay.addWidget(self._stack, 1)
         self._apply_fonts()
         export.install_panel_menu(self, "data", None, (self._plot, self._grid))
-        sig = getattr(ctx, "datasetChanged", None)
-        if sig is not None:
-            sig.connect(self.set_dataset)
-        if getattr(ctx, "dataset", None) is not None:
+        ctx.datasetChanged.connect(self.set_dataset)
+        if ctx.dataset is not None:
             self.set_dataset(ctx.dataset)
 
     # ------------------------------------------------------------ API
@@ -220,7 +221,7 @@ class DataView(QWidget):
                     side, side, Qt.AspectRatioMode.KeepAspectRatio,
                     Qt.TransformationMode.FastTransformation))
                 label = ds.class_names[ds.y_train[index]] if ds.class_names else ds.y_train[index]
-                self._sample_text.setText(f"training sample #{index}\ntrue label {label}")
+                self._sample_text.setText(f"training sample #{index + 1}\ntrue label {label}")
 
     def clear(self) -> None:
         """Training reset: forget the predictions (the data stays)."""

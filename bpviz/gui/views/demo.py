@@ -1,8 +1,7 @@
 """Real snapshots without the controller: for tests, benchmarks and screenshots.
 
-:class:`DemoContext` is a minimal stand-in for the controller of
-GUI_CONTRACT.md (the signals and attributes the views use, plus
-``latest_snapshot()``); :func:`demo_run` trains a small network with the
+:class:`DemoContext` is the one stand-in for the controller (it satisfies
+:class:`~bpviz.gui.contract.PanelContext`); :func:`demo_run` trains a small network with the
 engine and returns :class:`~bpviz.gui.snapshot.Snapshot` objects built the way
 the worker builds them (backprop + weights, boundary grid, test output,
 loop-vs-vectorized comparison).
@@ -10,14 +9,17 @@ loop-vs-vectorized comparison).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ...engine import Network, NetworkSpec
 from ...engine.datasets import Dataset, make_dataset
 from ...engine.fitting import fit_to_data
-from ...engine.presets import load_preset
+from ...engine.presets import Preset, load_preset
+from ...engine.records import StepRecord
 from ...engine.timing import compare_methods
 from ...engine.trainer import TrainConfig, Trainer
 from ..snapshot import Snapshot
@@ -37,7 +39,14 @@ PRESETS = {
 
 
 class DemoContext(QObject):
-    """The controller's public surface as the views see it (GUI_CONTRACT.md)."""
+    """The one stand-in for the controller: it satisfies
+    :class:`~bpviz.gui.contract.PanelContext` with real Qt signals.
+
+    With a ``trainer``, jobs (``run_on_trainer``, ``call_on_trainer``) run at
+    once on the calling thread and :meth:`advance` trains a mini-batch and
+    publishes it; without one, jobs fail with a message. For view tests,
+    benchmarks and screenshots.
+    """
 
     specChanged = Signal(object)
     datasetChanged = Signal(object)
@@ -46,37 +55,141 @@ class DemoContext(QObject):
     notationChanged = Signal(str)
     message = Signal(str)
     highlightRequested = Signal(str, int)
+    configChanged = Signal(object)
+    dataChoiceChanged = Signal(object)
+    trainingReset = Signal()
+    playBlockedChanged = Signal(bool)
+    presetChanged = Signal(object)
 
     def __init__(self, spec: NetworkSpec | None = None, dataset: Dataset | None = None,
-                 config: TrainConfig | None = None) -> None:
+                 config: TrainConfig | None = None, trainer: Trainer | None = None,
+                 preset: Preset | None = None) -> None:
         super().__init__()
+        self.trainer = trainer
+        if trainer is not None:
+            spec = spec or trainer.net.spec
+            dataset = dataset if dataset is not None else trainer.data
+            config = config or trainer.config
         self.spec = spec
         self.dataset = dataset
         self.config = config or TrainConfig()
         self.notation = "out_in"
+        self.preset = preset
+        self.data_choice = preset.data if preset is not None else None
+        self.last_error = ""
         self.is_playing = False
+        self.step_handler: Callable[[], bool] | None = None
+        self.play_blocked: dict[str, str] = {}
+        self.jobs = 0
         self._snap: Snapshot | None = None
 
+    # ------------------------------------------------------------ the contract
     def latest_snapshot(self) -> Snapshot | None:
         return self._snap
 
+    def run_on_trainer(self, job: Callable[[Trainer], Any], done: Callable[[Any], None],
+                       error: Callable[[str], None] | None = None) -> None:
+        """``job(trainer)`` now; ``done(result)``, or ``error(message)`` if it raised."""
+        self.jobs += 1
+        fail = error or self.message.emit
+        if self.trainer is None:
+            fail("no trainer in the demo context")
+            return
+        try:
+            result = job(self.trainer)
+        except Exception as exc:  # the contract: a failed job reports, never raises
+            fail(str(exc))
+            return
+        done(result)
+
+    def call_on_trainer(self, job: Callable[[Trainer], Any], timeout: float = 30.0) -> Any:
+        if self.trainer is None:
+            raise RuntimeError("no trainer in the demo context")
+        self.jobs += 1
+        return job(self.trainer)
+
+    def set_notation(self, notation: str) -> None:
+        if notation not in ("out_in", "in_out"):
+            self._fail(f"unknown notation {notation!r}; use out_in or in_out")
+            return
+        if notation != self.notation:
+            self.notation = notation
+            self.notationChanged.emit(notation)
+
+    def request_highlight(self, kind: str, layer: int) -> None:
+        self.highlightRequested.emit(kind, int(layer))
+
+    def effective_batch_size(self) -> int:
+        n = len(self.dataset.X_train) if self.dataset is not None else self.config.batch_size
+        return max(1, min(self.config.batch_size, n))
+
+    def set_step_handler(self, handler: Callable[[], bool] | None) -> None:
+        self.step_handler = handler
+
+    def publish_step_record(self, rec: StepRecord) -> None:
+        self.publish(Snapshot(step=rec))
+
+    def set_spec(self, spec: NetworkSpec) -> bool:
+        self.spec = spec
+        self.specChanged.emit(spec)
+        return True
+
+    def set_data_choice(self, choice: Any) -> bool:
+        return self._fail("the demo context keeps its data set")
+
+    def update_config(self, **changes: Any) -> bool:
+        try:
+            self.config = replace(self.config, **changes).validate()
+        except Exception as exc:
+            return self._fail(str(exc))
+        self.configChanged.emit(self.config)
+        return True
+
+    def set_method(self, method: str) -> bool:
+        return self.update_config(method=method)
+
+    def regenerate(self) -> bool:
+        return self._fail("the demo context keeps its data set")
+
+    def set_play_blocked(self, blocked: bool, reason: str, key: str = "network") -> None:
+        was = bool(self.play_blocked)
+        if blocked:
+            self.play_blocked[key] = reason
+        else:
+            self.play_blocked.pop(key, None)
+        if was != bool(self.play_blocked):
+            self.playBlockedChanged.emit(bool(self.play_blocked))
+
+    def has_trained_weights(self) -> bool:
+        return self.trained_steps() > 0
+
+    def trained_steps(self) -> int:
+        return self._snap.step.step if self._snap is not None else 0
+
+    # ------------------------------------------------------------ test helpers
     def publish(self, snap: Snapshot) -> None:
+        """Make ``snap`` the latest snapshot and emit ``snapshotReady``."""
         self._snap = snap
         self.snapshotReady.emit()
 
-    def set_notation(self, notation: str) -> None:
-        self.notation = notation
-        self.notationChanged.emit(notation)
+    def advance(self, n: int = 1, emit: bool = True) -> Snapshot:
+        """Train ``n`` mini-batches (the last with its matrices) and publish the last."""
+        if self.trainer is None:
+            raise RuntimeError("no trainer in the demo context")
+        for _ in range(n - 1):
+            self.trainer.train_step()
+        self.trainer.request_matrices()
+        snap = Snapshot(step=self.trainer.train_step())
+        if emit:
+            self.publish(snap)
+        else:
+            self._snap = snap
+        return snap
 
-    def request_highlight(self, kind: str, layer: int) -> None:
-        self.highlightRequested.emit(kind, layer)
-
-    def set_spec(self, spec: NetworkSpec) -> None:
-        self.spec = spec
-        self.specChanged.emit(spec)
-
-    def run_on_trainer(self, job, done, error=None) -> None:  # pragma: no cover - no trainer
-        (error or self.message.emit)("no trainer in the demo context")
+    def _fail(self, msg: str) -> bool:
+        self.last_error = msg
+        self.message.emit(msg)
+        return False
 
 
 @dataclass

@@ -14,12 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ..contract import PanelContext, PanelMixin
+from ..notation import sup
 from . import export
 from .axes import LogAxis
 from .colormaps import LINE_COLORS
 from .loss_plot import clear_curves, new_records, redraw_curves, series_arrays
 from .series import DEFAULT_CAP, DecimatedSeries
-from .symbols import sup
 from .throttle import Throttle
 
 QUANTITIES = ("dW", "delta")
@@ -28,10 +29,13 @@ _TITLES = {"dW": "‖dWˡ‖  (weight gradient, Frobenius norm)",
            "delta": "‖δˡ‖  (errors of the mini-batch)"}
 
 
-class GradientHealthPlot(QWidget):
+class GradientHealthPlot(PanelMixin, QWidget):
     """Two log-y plots sharing the step axis: ‖dW^l‖ above, ‖δ^l‖ below, one line per layer."""
 
-    def __init__(self, ctx, parent: QWidget | None = None, cap: int = DEFAULT_CAP) -> None:
+    draws_snapshots = True
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None,
+                 cap: int = DEFAULT_CAP) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self._cap = cap
@@ -67,11 +71,8 @@ class GradientHealthPlot(QWidget):
         lay.addWidget(self._hint)
         self._apply_fonts()
         export.install_panel_menu(self, "gradient-health", self.export_matrices, (self._view,))
-        for name in ("specChanged",):
-            sig = getattr(ctx, name, None)
-            if sig is not None:
-                sig.connect(self.set_spec)
-        if getattr(ctx, "spec", None) is not None:
+        ctx.specChanged.connect(self.set_spec)
+        if ctx.spec is not None:
             self.set_spec(ctx.spec)
 
     # ------------------------------------------------------------ API

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
+from ..contract import PanelContext, PanelMixin
 from . import export
 from .axes import LogAxis
 from .colormaps import CLASS_COLORS
@@ -76,10 +77,13 @@ def percent(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-class LossPlot(QWidget):
+class LossPlot(PanelMixin, QWidget):
     """Train loss per step and train/test loss at evaluation steps, log-y optional."""
 
-    def __init__(self, ctx, parent: QWidget | None = None, cap: int = DEFAULT_CAP) -> None:
+    draws_snapshots = True
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None,
+                 cap: int = DEFAULT_CAP) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self._last_step = -1
@@ -119,10 +123,8 @@ class LossPlot(QWidget):
         lay.addWidget(self._plot, 1)
         self._apply_fonts()
         export.install_panel_menu(self, "loss", self.export_matrices, (self._plot,))
-        for name in ("specChanged", "datasetChanged"):
-            sig = getattr(ctx, name, None)
-            if sig is not None:
-                sig.connect(lambda *_: self.clear())
+        ctx.specChanged.connect(lambda _s: self.clear())
+        ctx.datasetChanged.connect(lambda _d: self.clear())
 
     # ------------------------------------------------------------ API
     def plot_item(self) -> pg.PlotItem:

@@ -1,6 +1,7 @@
 """The matrices panel: live heatmaps of a, δ, dW, W, db (and z) of one layer or all layers.
 
-Engine layer ``i`` is displayed as layer ``l = i + 1`` (see :mod:`.symbols`).
+Engine layer ``i`` is displayed as layer ``l = i + 1``; titles, shapes and axis labels
+come from :mod:`bpviz.gui.notation`.
 Heatmaps are created once per (kind, layer) and reused; only the ones in the
 current layout are updated, and nothing is drawn while the panel is hidden
 (the last snapshot is kept and shown when it becomes visible).
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import export, symbols
+from .. import notation as nt
+from ..contract import PanelContext, PanelMixin
+from . import export
 from .heatmap import SCALE_MODES, Heatmap
 
 DEFAULT_KINDS = ("a", "delta", "dW", "W", "db")
@@ -32,8 +35,8 @@ _SCALE_TEXT = {"frame": "per frame", "locked": "locked", "smooth": "smoothed"}
 _ROW_KINDS = ("a", "delta", "z")  # kinds whose rows are the samples of the batch
 
 
-class MatrixPanel(QWidget):
-    """Heatmaps of the mini-batch matrices (GUI_CONTRACT.md, "View widgets").
+class MatrixPanel(PanelMixin, QWidget):
+    """Heatmaps of the mini-batch matrices of one layer or all layers.
 
     Signals
     -------
@@ -42,12 +45,13 @@ class MatrixPanel(QWidget):
     """
 
     sampleHovered = Signal(int)
+    draws_snapshots = True
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self._spec = None
-        self._notation = getattr(ctx, "notation", "out_in") or "out_in"
+        self._notation = nt.check(ctx.notation)
         self._layer = ALL_LAYERS
         self._kinds = list(DEFAULT_KINDS)
         self._mode = "frame"
@@ -71,8 +75,8 @@ class MatrixPanel(QWidget):
         bar.addWidget(self._layer_box)
         bar.addSpacing(12)
         bar.addWidget(self._bar_labels[1])
-        for kind in symbols.KINDS:
-            cb = QCheckBox(symbols.KIND_NAMES[kind])
+        for kind in nt.KINDS:
+            cb = QCheckBox(nt.KIND_NAMES[kind])
             cb.setChecked(kind in self._kinds)
             cb.toggled.connect(self._kinds_changed)
             self._checks[kind] = cb
@@ -107,14 +111,12 @@ class MatrixPanel(QWidget):
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._unflash)
 
-        for name, slot in (("specChanged", self.set_spec), ("notationChanged", self.set_notation),
-                           ("highlightRequested", self.highlight)):
-            sig = getattr(ctx, name, None)
-            if sig is not None:
-                sig.connect(slot)
-        if getattr(ctx, "spec", None) is not None:
+        ctx.specChanged.connect(self.set_spec)
+        ctx.notationChanged.connect(self.set_notation)
+        ctx.highlightRequested.connect(self.highlight)
+        if ctx.spec is not None:
             self.set_spec(ctx.spec)
-        snap = ctx.latest_snapshot() if hasattr(ctx, "latest_snapshot") else None
+        snap = ctx.latest_snapshot()
         if snap is not None:
             self.show_snapshot(snap)
 
@@ -147,8 +149,8 @@ class MatrixPanel(QWidget):
         self._relayout()
 
     def set_kinds(self, kinds) -> None:
-        """Which matrices to show, from ``symbols.KINDS``."""
-        kinds = [k for k in symbols.KINDS if k in set(kinds)]
+        """Which matrices to show, from :data:`bpviz.gui.notation.KINDS`."""
+        kinds = [k for k in nt.KINDS if k in set(kinds)]
         for k, cb in self._checks.items():
             cb.blockSignals(True)
             cb.setChecked(k in kinds)
@@ -215,8 +217,7 @@ class MatrixPanel(QWidget):
 
     def set_notation(self, notation: str) -> None:
         """``"out_in"`` (W m×n, dW = δᵀa) or ``"in_out"`` (Wᵀ and dWᵀ shown, n×m)."""
-        if notation not in symbols.NOTATIONS:
-            raise ValueError(f"notation must be one of {', '.join(symbols.NOTATIONS)}")
+        nt.check(notation)
         if notation == self._notation:
             return
         self._notation = notation
@@ -242,7 +243,7 @@ class MatrixPanel(QWidget):
 
     def highlight(self, kind: str, layer: int) -> None:
         """Flash the heatmap of ``kind`` in engine layer ``layer`` (shown first if needed)."""
-        if kind not in symbols.KINDS or layer < 0 or layer >= self._n_layers():
+        if kind not in nt.KINDS or layer < 0 or layer >= self._n_layers():
             return
         if kind not in self._kinds:
             self.set_kinds([*self._kinds, kind])
@@ -271,17 +272,13 @@ class MatrixPanel(QWidget):
     def _batch_size(self) -> int:
         if self._snap is not None:
             return int(self._snap.step.batch_size)
-        cfg, ds = getattr(self._ctx, "config", None), getattr(self._ctx, "dataset", None)
-        K = int(getattr(cfg, "batch_size", 32) or 32)
-        if ds is not None and len(ds.X_train):
-            K = min(K, len(ds.X_train))
-        return K
+        return int(self._ctx.effective_batch_size())
 
     def _layer_picked(self, index: int) -> None:
         self.set_layer(self._layer_box.itemData(index))
 
     def _kinds_changed(self) -> None:
-        self._kinds = [k for k in symbols.KINDS if self._checks[k].isChecked()]
+        self._kinds = [k for k in nt.KINDS if self._checks[k].isChecked()]
         self._relayout()
 
     def _get(self, kind: str, layer: int) -> Heatmap:
@@ -326,10 +323,10 @@ class MatrixPanel(QWidget):
         K = self._batch_size()
         for kind, i in self._shown:
             hm = self._maps[(kind, i)]
-            shape = symbols.spec_shape(self._spec, kind, i, K, self._notation)
+            shape = nt.spec_shape(self._spec, kind, i, K, self._notation)
             owner = self._spec.owner(i)
-            hm.set_title(symbols.title(kind, i, shape, self._notation, self._spec.reduction,
-                                       owner), *symbols.axis_labels(kind, self._notation))
+            hm.set_title(nt.title(kind, i, shape, self._notation, self._spec.reduction, owner),
+                         *nt.axis_labels(kind, self._notation))
 
     def _draw(self) -> None:
         if not self._dirty or self._snap is None:
@@ -339,17 +336,17 @@ class MatrixPanel(QWidget):
         self._batch_index = step.batch_index
         reduction = self._spec.reduction if self._spec is not None else "mean"
         for kind, i in self._shown:
-            M = symbols.record_matrix(step, kind, i, self._notation)
+            M = nt.record_matrix(step, kind, i, self._notation)
             if M is None:
                 continue
             hm = self._maps[(kind, i)]
             owner = step.backprop.layers[i].owner
             shape = M.shape if M.ndim == 2 else (1, M.shape[0])
-            title = symbols.title(kind, i, shape, self._notation, reduction, owner)
+            title = nt.title(kind, i, shape, self._notation, reduction, owner)
             if title == hm.title():
                 hm.set_matrix(M)
             else:
-                hm.set_matrix(M, title, *symbols.axis_labels(kind, self._notation))
+                hm.set_matrix(M, title, *nt.axis_labels(kind, self._notation))
         if self._hover_row >= 0:
             self._row_hovered(self._hover_row)
 
