@@ -40,3 +40,32 @@ def test_trainer_penalty_is_the_term_whose_gradient_the_optimizer_adds():
     assert tr.penalty() == pytest.approx(expect, rel=1e-12)
     rec = tr.current_record()
     assert rec.penalty == tr.penalty() and rec.objective == rec.loss + rec.penalty
+
+
+def test_window_status_shows_the_total_with_regularisation(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from bpviz.gui.controller import Controller
+    from bpviz.gui.main_window import MainWindow
+
+    ctx = Controller("circle")
+    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "b.ini"), QSettings.Format.IniFormat),
+                     restore_layout=False, save_layout=False)
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        field = win.status_labels["loss"]
+        ctx.step()
+        qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step == 1, timeout=20_000)
+        qtbot.waitUntil(lambda: field.text().startswith("loss "), timeout=20_000)
+        assert "L1/L2" not in field.text()
+        assert ctx.update_config(l2=0.05)
+        ctx.step()
+        qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step == 2, timeout=20_000)
+        rec = ctx.latest_snapshot().step
+        assert rec.penalty > 0
+        qtbot.waitUntil(lambda: field.text() == f"loss {rec.loss:.4g}, with L1/L2 "
+                        f"{rec.objective:.4g}", timeout=20_000)
+    finally:
+        win.close()
+        ctx.shutdown()

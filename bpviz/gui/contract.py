@@ -111,7 +111,8 @@ class PanelContext(Protocol):
         ...
 
     def publish_step_record(self, rec: StepRecord) -> None:
-        """Publish a finished step to every view (thread-safe)."""
+        """Publish a finished step to every view; call it on the training thread,
+        inside a :meth:`run_on_trainer` job (the phase stepper's update does)."""
         ...
 
     def set_spec(self, spec: NetworkSpec) -> bool:

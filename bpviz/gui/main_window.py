@@ -47,6 +47,10 @@ PRESENTATION_HIDDEN = ("network", "settings")
 #: Records kept for a hidden panel (it gets them when shown again).
 MAX_MISSED = 200_000
 
+#: The status bar's loss field, sized for its longest text (with L1/L2: the total too).
+_LOSS_FIELD = "loss 8.888e+88"
+_LOSS_FIELD_REG = "loss 8.888e+88, with L1/L2 8.888e+88"
+
 
 class MainWindow(DocumentMixin, QMainWindow):
     """The bpviz window around a :class:`Controller`."""
@@ -252,7 +256,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         for key, tip, template in (
                 ("step", "mini-batches trained", "step 888,888,888"),
                 ("epoch", "passes over the data", "epoch 8,888,888"),
-                ("loss", "loss of the latest mini-batch", "loss 8.888e+88"),
+                ("loss", "loss of the latest mini-batch; with L1/L2 on, also the total "
+                         "that the optimizer minimises (loss + penalty)", _LOSS_FIELD),
                 ("steps", "mini-batches a second", "888,888 steps/s"),
                 ("fps", "frames drawn a second", "888 frames/s"),
                 ("backend", "array backend", "numpy (CPU)")):
@@ -269,7 +274,9 @@ class MainWindow(DocumentMixin, QMainWindow):
             rec = snap.step
             L["step"].setText(f"step {rec.step:,}")
             L["epoch"].setText(f"epoch {rec.epoch:,}")
-            L["loss"].setText(f"loss {rec.loss:.4g}")
+            L["loss"].set_template(_LOSS_FIELD_REG if rec.penalty else _LOSS_FIELD)
+            L["loss"].setText(f"loss {rec.loss:.4g}" + (f", with L1/L2 {rec.objective:.4g}"
+                                                        if rec.penalty else ""))
             L["steps"].setText(f"{snap.extra.get('steps_per_s', 0.0):,.0f} steps/s")
         L["fps"].setText(f"{self.fps:.0f} frames/s")
         L["backend"].setText(self.ctx.backend_name)

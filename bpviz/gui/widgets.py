@@ -32,6 +32,12 @@ class StatusField(QWidget):
     def text(self) -> str:
         return self._text
 
+    def set_template(self, template: str) -> None:
+        """Size the field for another longest text (a re-layout only when it changes)."""
+        if template != self._template:
+            self._template = template
+            self.updateGeometry()
+
     def setText(self, text: str) -> None:  # noqa: N802 - QLabel-like API
         if text != self._text:
             self._text = text

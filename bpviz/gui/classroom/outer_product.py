@@ -251,7 +251,7 @@ class OuterProductView(PanelMixin, ExportMenuMixin, QWidget):
     def _freeze_toggled(self, on: bool) -> None:
         if not on:
             self.stop()
-            snap = self.ctx.latest_snapshot() if hasattr(self.ctx, "latest_snapshot") else None
+            snap = self.ctx.latest_snapshot()
             if snap is not None:
                 self.show_snapshot(snap)
 

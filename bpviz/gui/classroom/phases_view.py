@@ -145,7 +145,7 @@ class PhaseStepWidget(QWidget):
     def step(self) -> bool:
         """Advance one phase (False, and nothing happens, while busy or playing)."""
         if not self.can_step():
-            if getattr(self.ctx, "is_playing", False):
+            if self.ctx.is_playing:
                 self.status.setText("Pause training first: phases step one mini-batch.")
             return False
         self._busy = True
