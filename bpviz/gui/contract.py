@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from .notation import NOTATIONS
+
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
@@ -185,3 +187,52 @@ class PanelMixin:
 
     def set_presentation(self, on: bool) -> None:
         """Nothing to enlarge."""
+
+
+class ContextMixin:
+    """The parts of :class:`PanelContext` that every context does the same way, the
+    real controller and the stand-in alike: failing with a message, switching the
+    notation, asking for a highlight and blocking Play. Put it first among the bases.
+    The class provides ``message``, ``notationChanged``, ``highlightRequested``,
+    ``playBlockedChanged``, ``is_playing``, ``pause()`` and ``trained_steps()``.
+    """
+
+    notation: str
+    last_error: str
+    _play_blocked: dict[str, str]
+
+    def _fail(self, msg: str) -> bool:
+        """Say what is wrong (status bar, the panel that asked) and return False."""
+        self.last_error = msg
+        self.message.emit(msg)
+        return False
+
+    def set_notation(self, notation: str) -> None:
+        if notation not in NOTATIONS:
+            self._fail(f"unknown notation {notation!r}; use out_in or in_out")
+            return
+        if notation != self.notation:
+            self.notation = notation
+            self.notationChanged.emit(notation)
+
+    def request_highlight(self, kind: str, layer: int) -> None:
+        self.highlightRequested.emit(kind, int(layer))
+
+    def set_play_blocked(self, blocked: bool, reason: str, key: str = "network") -> None:
+        """Block Play (e.g. while the layer editor holds invalid input); pauses if playing."""
+        was = bool(self._play_blocked)
+        if blocked:
+            self._play_blocked[key] = reason
+        else:
+            self._play_blocked.pop(key, None)
+        if blocked and self.is_playing:
+            self.pause()
+        if was != bool(self._play_blocked):
+            self.playBlockedChanged.emit(bool(self._play_blocked))
+
+    @property
+    def play_blocked(self) -> bool:
+        return bool(self._play_blocked)
+
+    def has_trained_weights(self) -> bool:
+        return self.trained_steps() > 0

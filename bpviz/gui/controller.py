@@ -28,6 +28,7 @@ from ..engine.fitting import fit_to_data
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
 from ..engine.records import StepRecord
 from ..engine.trainer import TrainConfig, Trainer
+from .contract import ContextMixin
 from .session_io import SessionMixin
 from .snapshot import Snapshot
 from .worker import Job, TrainingWorker
@@ -51,7 +52,7 @@ def builtin_preset() -> Preset:
                   "Press Play and watch the boundary close around the inner class.")
 
 
-class Controller(SessionMixin, QObject):
+class Controller(ContextMixin, SessionMixin, QObject):
     """Model and training state of the window; :mod:`bpviz.gui.contract` lists what
     panels may use of it."""
 
@@ -126,40 +127,7 @@ class Controller(SessionMixin, QObject):
         """``job(trainer)`` on the worker; waits for and returns the result (re-raises)."""
         return self.worker.call(job, timeout)
 
-    def set_notation(self, notation: str) -> None:
-        if notation not in ("out_in", "in_out"):
-            self._fail(f"unknown notation {notation!r}; use out_in or in_out")
-            return
-        if notation != self.notation:
-            self.notation = notation
-            self.notationChanged.emit(notation)
-
-    def request_highlight(self, kind: str, layer: int) -> None:
-        self.highlightRequested.emit(kind, int(layer))
-
-    def _fail(self, msg: str) -> bool:
-        """Say what is wrong (status bar, the panel that asked) and return False."""
-        self.last_error = msg
-        self.message.emit(msg)
-        return False
-
     # ------------------------------------------------------------ play/pause/step
-    def set_play_blocked(self, blocked: bool, reason: str, key: str = "network") -> None:
-        """Block Play (e.g. while the layer editor holds invalid input)."""
-        was = bool(self._play_blocked)
-        if blocked:
-            self._play_blocked[key] = reason
-        else:
-            self._play_blocked.pop(key, None)
-        if blocked and self.is_playing:
-            self.pause()
-        if was != bool(self._play_blocked):
-            self.playBlockedChanged.emit(bool(self._play_blocked))
-
-    @property
-    def play_blocked(self) -> bool:
-        return bool(self._play_blocked)
-
     def play(self) -> bool:
         if self._play_blocked:
             return self._fail("Play is disabled: " + "; ".join(self._play_blocked.values()))
@@ -225,9 +193,6 @@ class Controller(SessionMixin, QObject):
         """Hand a new trainer to the worker (between mini-batches)."""
         self.worker.submit(Job(lambda _t, tr=trainer: self.worker.replace_trainer(tr)))
         self.trainingReset.emit()
-
-    def has_trained_weights(self) -> bool:
-        return self.trained_steps() > 0
 
     def trained_steps(self) -> int:
         snap = self.latest_snapshot()

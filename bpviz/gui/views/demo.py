@@ -22,6 +22,7 @@ from ...engine.presets import Preset, load_preset
 from ...engine.records import StepRecord
 from ...engine.timing import compare_methods
 from ...engine.trainer import TrainConfig, Trainer
+from ..contract import ContextMixin
 from ..snapshot import Snapshot
 from ..snapshot_build import build_snapshot
 
@@ -38,7 +39,7 @@ PRESETS = {
 }
 
 
-class DemoContext(QObject):
+class DemoContext(ContextMixin, QObject):
     """The one stand-in for the controller: it satisfies
     :class:`~bpviz.gui.contract.PanelContext` with real Qt signals.
 
@@ -79,7 +80,7 @@ class DemoContext(QObject):
         self.last_error = ""
         self.is_playing = False
         self.step_handler: Callable[[], bool] | None = None
-        self.play_blocked: dict[str, str] = {}
+        self._play_blocked: dict[str, str] = {}
         self.jobs = 0
         self._snap: Snapshot | None = None
 
@@ -108,16 +109,10 @@ class DemoContext(QObject):
         self.jobs += 1
         return job(self.trainer)
 
-    def set_notation(self, notation: str) -> None:
-        if notation not in ("out_in", "in_out"):
-            self._fail(f"unknown notation {notation!r}; use out_in or in_out")
-            return
-        if notation != self.notation:
-            self.notation = notation
-            self.notationChanged.emit(notation)
-
-    def request_highlight(self, kind: str, layer: int) -> None:
-        self.highlightRequested.emit(kind, int(layer))
+    def pause(self) -> None:
+        if self.is_playing:
+            self.is_playing = False
+            self.trainingStateChanged.emit(False)
 
     def effective_batch_size(self) -> int:
         n = len(self.dataset.X_train) if self.dataset is not None else self.config.batch_size
@@ -151,18 +146,6 @@ class DemoContext(QObject):
     def regenerate(self) -> bool:
         return self._fail("the demo context keeps its data set")
 
-    def set_play_blocked(self, blocked: bool, reason: str, key: str = "network") -> None:
-        was = bool(self.play_blocked)
-        if blocked:
-            self.play_blocked[key] = reason
-        else:
-            self.play_blocked.pop(key, None)
-        if was != bool(self.play_blocked):
-            self.playBlockedChanged.emit(bool(self.play_blocked))
-
-    def has_trained_weights(self) -> bool:
-        return self.trained_steps() > 0
-
     def trained_steps(self) -> int:
         return self._snap.step.step if self._snap is not None else 0
 
@@ -186,10 +169,6 @@ class DemoContext(QObject):
             self._snap = snap
         return snap
 
-    def _fail(self, msg: str) -> bool:
-        self.last_error = msg
-        self.message.emit(msg)
-        return False
 
 
 @dataclass
