@@ -18,9 +18,16 @@ size, so the hot functions use few calls and no Python loop over samples.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
 LEAKY_SLOPE = 0.01
+
+#: log of the smallest normal float, by dtype character: below it, a probability has
+#: lost relative precision (subnormal) and its log is no longer exact to rounding.
+_LOG_TINY = {np.dtype(t).char: math.log(np.finfo(t).tiny) for t in ("float32", "float64")}
 
 #: (loss, output activation) pairs whose output error is simply ``a − y``.
 MATCHED = frozenset({
@@ -163,12 +170,22 @@ def total_loss(loss: str, z: Any, a: Any, y: Any, xp: Any) -> float:
     ``z`` and ``a`` are (K, m) or (m,); ``y`` has their shape. The formulas
     are those of :func:`sample_losses` (log-sum-exp from ``z`` for the
     cross-entropies), summed with fewer calls: equal to
-    ``sample_losses(...).sum()`` to rounding.
+    ``sample_losses(...).sum()`` to rounding. Cross-entropy takes ``−Σ y log a``
+    instead while no probability has left the normal floats (then ``log a`` is
+    exact to rounding, and this runs every training step).
     """
     if loss == "squared_error":
         d = a - y
         return 0.5 * float(xp.vdot(d, d))
     if loss == "cross_entropy":
+        # Fast path: while every probability is a normal float, log a is exact to
+        # rounding and −Σ y log a costs two calls; a probability that underflowed
+        # to a subnormal or 0 (a logit gap past ~87 in float32, ~708 in float64)
+        # sends the batch to the log-sum-exp form through z.
+        with np.errstate(divide="ignore"):
+            log_a = xp.log(a)
+        if float(log_a.min()) >= _LOG_TINY.get(a.dtype.char, math.inf):
+            return -float(xp.vdot(y, log_a))
         s, lse, ones = _log_softmax_parts(z, a, xp)
         return float(xp.vdot(y @ ones, lse) - xp.vdot(y, s))
     if loss == "binary_cross_entropy":

@@ -199,6 +199,7 @@ class Network:
         self.params: dict[str, Any] = {}
         self.set_weights(init_weights(spec, seed, self.dtype))
         self.layers = tuple(Layer(self, i) for i in range(len(spec.layers)))
+        self._weights_of_samples: dict[int, Any] = {}   # K -> (K,) the 1/K (or 1) of each
         # the hot loop reads plain tuples: (W key, b key, activation, owner)
         self._plan = tuple(
             (f"W{ly.owner}", f"b{ly.owner}", ly.spec.activation, ly.owner) for ly in self.layers
@@ -379,8 +380,10 @@ class Network:
         if trace:                                  # the costs C_k that the loss sums
             yield Phase("loss", L - 1, sample_losses(spec.loss, zs[-1], acts[-1], Y, xp), loss)
         # each sample's weight in the cost; db = wᵀδ as one matrix-vector product
-        # (NumPy sums along an axis several times slower)
-        w = xp.full(K, scale, dtype=self.dtype)
+        # (NumPy sums along an axis several times slower); made once per batch size
+        w = self._weights_of_samples.get(K)
+        if w is None:
+            w = self._weights_of_samples[K] = xp.full(K, scale, dtype=self.dtype)
         delta = output_delta(spec.loss, plan[-1][2], zs[-1], acts[-1], Y, xp)
         layers: list[Any] = [None] * L
         grads: dict[str, Any] = {}
