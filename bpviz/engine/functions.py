@@ -6,10 +6,11 @@ over the batch and the output error ``δ^L`` (the math contract of
 ARCHITECTURE.md: ``δ^L = a − y`` for the matched pairings).
 
 Accuracy: the cross-entropy losses are computed from the logits ``z`` in
-log-sum-exp form, never as ``log a`` (a probability that has underflowed to
-a subnormal or to 0 has lost its digits), the way ``torch.nn.CrossEntropyLoss``
-and ``BCEWithLogitsLoss`` do; each sample's cost is a sum of non-negative
-terms, so nothing cancels. The sigmoid is ``e^{min(z,0)} / (1 + e^{−|z|})``,
+log-sum-exp form, the way ``torch.nn.CrossEntropyLoss`` and
+``BCEWithLogitsLoss`` do, wherever ``log a`` would not be exact (a
+probability that has underflowed to a subnormal or to 0 has lost its
+digits); each sample's cost is a sum of non-negative terms, so nothing
+cancels. The sigmoid is ``e^{min(z,0)} / (1 + e^{−|z|})``,
 accurate to rounding in both tails.
 
 Speed: on small mini-batches every NumPy call costs microseconds whatever its
@@ -61,7 +62,7 @@ def activate(name: str, z: Any, xp: Any) -> Any:
     if name == "softmax":
         e = z - z.max(axis=-1, keepdims=True)
         xp.exp(e, out=e)
-        e /= e.sum(axis=-1, keepdims=True)
+        e /= e @ _ones(z.shape[-1], z.dtype, xp) if z.ndim == 2 else e.sum()
         return e
     raise ValueError(f"unknown activation {name!r}")
 
@@ -98,6 +99,19 @@ def backprop_activation(name: str, g: Any, z: Any, a: Any, xp: Any) -> Any:
     return g
 
 
+_ONES: dict[tuple[Any, int, str], Any] = {}
+
+
+def _ones(m: int, dtype: Any, xp: Any) -> Any:
+    """The (m, 1) column of ones that sums each row by a matrix product (NumPy sums
+    short rows along an axis several times slower), made once per size and dtype."""
+    key = (xp, m, dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = xp.ones((m, 1), dtype=dtype)
+    return ones
+
+
 def _log_softmax_parts(z: Any, a: Any, xp: Any) -> tuple[Any, Any, Any]:
     """``(s, lse, ones)`` with ``log softmax(z) = s − lse`` along the last axis.
 
@@ -114,7 +128,7 @@ def _log_softmax_parts(z: Any, a: Any, xp: Any) -> tuple[Any, Any, Any]:
     ``max z − log m ≤ c ≤ max z``, so ``e^s ≤ m`` cannot overflow and
     ``Σ e^s ≥ 1`` cannot underflow.
     """
-    ones = xp.ones((z.shape[-1], 1), dtype=z.dtype)
+    ones = _ones(z.shape[-1], z.dtype, xp)
     az = a * z
     s = z - az @ ones
     e = xp.exp(s)
