@@ -23,6 +23,7 @@ each phase (names, equations) belongs to the GUI's notation module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,8 @@ class PhaseRecord:
     loss : the batch cost, once computed (None before the loss phase).
     step_record : on the update phase, the :class:`StepRecord` of the finished
         step (loss, accuracy, the backprop record and the weights the batch
-        used): what :meth:`Trainer.train_step` returns; None otherwise.
+        used): what :meth:`Trainer.train_step` returns (its ``backprop_ms`` is
+        NaN: a batch stepped one phase at a time is not timed); None otherwise.
     """
 
     kind: str
@@ -134,8 +136,6 @@ class PhaseStepper:
         total = len(phase_plan(net.spec))
         index = 0
         loss: float | None = None
-        t0 = net.backend.timer()
-        ms = 0.0
         gen = net.phases(X, Y, trace=True)
         while True:
             try:
@@ -143,15 +143,13 @@ class PhaseStepper:
             except StopIteration as stop:
                 result: BackpropResult = stop.value
                 break
-            ms += (net.backend.timer() - t0) * 1000.0
             if ph.kind == "loss":
                 loss = ph.cost
             yield PhaseRecord(ph.kind, ph.layer, np.array(host(ph.value), copy=True), index,
                               total, step, bidx, loss)
             index += 1
-            t0 = net.backend.timer()
-        ms += (net.backend.timer() - t0) * 1000.0
         tr.request_matrices()
-        done = tr.finish_batch(idx, result, ms)
+        # a batch computed across many GUI round trips has no backprop time to report
+        done = tr.finish_batch(idx, result, math.nan)
         self._step = tr.step
         yield PhaseRecord("update", -1, None, index, total, step, bidx, done.loss, done)
