@@ -237,3 +237,14 @@ def test_a_session_on_other_data_from_the_command_line_is_one_error_line(
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "binary cross-entropy → squared error" in err
+
+
+def test_the_windows_builtin_preset_is_the_default_network() -> None:
+    """With no preset files, the window opens on the engine's default network: one
+    definition of a default network, not a fourth copy in the GUI."""
+    from bpviz.gui.controller import builtin_preset
+
+    preset = builtin_preset()
+    ds = preset.data.load()
+    assert preset.spec == default_spec(ds)
+    assert fit_to_data(preset.spec, ds).changes == ()

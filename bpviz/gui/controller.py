@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..engine import Network, NetworkSpec
+from ..engine import Network, NetworkSpec, default_spec
 from ..engine.errors import BpvizError
 from ..engine.fitting import fit_to_data
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
@@ -43,12 +43,11 @@ def default_preset_name() -> str | None:
 
 
 def builtin_preset() -> Preset:
-    """The preset used when no preset file can be found: a small net on the circle."""
-    spec = NetworkSpec(2, ({"units": 8, "activation": "tanh"},
-                           {"units": 8, "activation": "tanh"},
-                           {"units": 1, "activation": "sigmoid"}), "binary_cross_entropy")
-    return Preset("builtin", "Circle", "two classes: inside or outside a circle", spec,
-                  DataChoice("circle", noise=0.1), TrainConfig(batch_size=16, lr=0.1),
+    """The preset used when no preset file can be found: the engine's default network
+    (:func:`~bpviz.engine.fitting.default_spec`) on the circle."""
+    data = DataChoice("circle", noise=0.1)
+    return Preset("builtin", "Circle", "two classes: inside or outside a circle",
+                  default_spec(data.load()), data, TrainConfig(batch_size=16, lr=0.1),
                   "Press Play and watch the boundary close around the inner class.")
 
 
