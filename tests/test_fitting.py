@@ -80,7 +80,7 @@ def test_a_tie_that_no_longer_fits_is_dropped_and_said() -> None:
     assert [ly.tie_to for ly in f.spec.layers] == [None, None, None]
     assert "softmax" in f.spec.describe() and f.spec.inputs == 64
     assert len(f.changes) == 2
-    assert "layer 1 no longer reuses layer 0's weights" in f.changes[1]
+    assert "layer 2 no longer reuses layer 1's weights" in f.changes[1]
     assert "2×2" in f.changes[1] and "2×64" in f.changes[1]
     # a tie that still fits is kept
     kept = fit_to_data(load_preset("tied").spec, data("circle"))

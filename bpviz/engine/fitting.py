@@ -120,8 +120,8 @@ def _untie(spec: NetworkSpec) -> tuple[NetworkSpec, list[str]]:
         if mine != theirs:
             layers[i] = LayerSpec(ly.units, ly.activation)
             said.append(
-                f"layer {i} no longer reuses layer {j}'s weights and gets its own, because "
-                f"on this data its W is {mine[0]}×{mine[1]} and layer {j}'s is "
+                f"layer {i + 1} no longer reuses layer {j + 1}'s weights and gets its own, "
+                f"because on this data its W is {mine[0]}×{mine[1]} and layer {j + 1}'s is "
                 f"{theirs[0]}×{theirs[1]}"
             )
     return replace(spec, layers=tuple(layers)), said

@@ -69,7 +69,7 @@ class Problem:
     layer: int | None = None
 
     def __str__(self) -> str:
-        where = f"layer {self.layer}: " if self.layer is not None else ""
+        where = f"layer {self.layer + 1}: " if self.layer is not None else ""  # as shown
         return where + self.message
 
 
@@ -154,14 +154,14 @@ class NetworkSpec:
         ly = self.layers[i]
         j = ly.tie_to
         if not _is_int(j) or not 0 <= j < i:
-            return [Problem("tie_to", f"tie_to must name an earlier layer (0..{i - 1}), "
-                                      f"got {j!r}", i)]
+            return [Problem("tie_to", f"tie_to must name an earlier layer by its index "
+                                      f"counted from 0 (0..{i - 1}), got {j!r}", i)]
         if self.layers[j].tie_to is not None:
-            return [Problem("tie_to", f"layer {j} is itself tied; tie to layer "
-                                      f"{self.layers[j].tie_to} instead", i)]
+            return [Problem("tie_to", f"layer {j + 1} is itself tied; tie to layer "
+                                      f"{self.layers[j].tie_to + 1} instead", i)]
         mine, theirs = self.weight_shape(i), self.weight_shape(j)
         if mine != theirs:
-            return [Problem("tie_to", f"cannot reuse layer {j}'s weights: W is "
+            return [Problem("tie_to", f"cannot reuse layer {j + 1}'s weights: W is "
                                       f"{theirs[0]}×{theirs[1]} there but "
                                       f"{mine[0]}×{mine[1]} here", i)]
         return []
@@ -240,10 +240,11 @@ class NetworkSpec:
         layers = []
         for i, ly in enumerate(raw_layers):
             if not isinstance(ly, dict) or "units" not in ly:
-                raise SpecError(f"layer {i} must be an object with 'units'")
+                raise SpecError(f"layer {i + 1} must be an object with 'units'")
             extra = set(ly) - {"units", "activation", "tie_to"}
             if extra:
-                raise SpecError(f"layer {i}: unknown keys {', '.join(sorted(map(repr, extra)))}; "
+                keys = ", ".join(sorted(map(repr, extra)))
+                raise SpecError(f"layer {i + 1}: unknown keys {keys}; "
                                 "allowed: units, activation, tie_to")
             layers.append(LayerSpec(ly["units"], ly.get("activation", "tanh"), ly.get("tie_to")))
         for key in ("loss", "reduction", "init"):
