@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 import weakref
 from dataclasses import replace
 from functools import partial
@@ -421,12 +422,17 @@ class MainWindow(DocumentMixin, QMainWindow):
         """Drop what would keep a closed window alive: Qt connections to Python
         closures over it (a Qt object holds those, out of the garbage collector's reach)
         and the controller's signals into it and its panels."""
+        if getattr(self, "_released", False):  # closed twice: nothing left to drop
+            return
+        self._released = True
         a = self.actions_
-        for combo in (a.preset_combo, a.backend_combo):
-            try:
-                combo.activated.disconnect()
-            except (RuntimeError, TypeError):
-                pass
+        with warnings.catch_warnings():  # PySide warns about a signal with no receiver
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for combo in (a.preset_combo, a.backend_combo):
+                try:
+                    combo.activated.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
         self.ctx.release_listeners()
 
 
