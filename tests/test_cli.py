@@ -219,7 +219,7 @@ def test_divergence_is_reported(capsys) -> None:
         "--json",
     )
     r = json.loads(out)
-    assert code == 0 and r["diverged"] is True and r["steps"] < 50
+    assert code == 3 and r["diverged"] is True and r["steps"] < 50  # 3: diverged
     assert np.isfinite(r["loss"])  # rolled back to the last finite weights
     assert "diverged" in err and "Warning" not in err
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.errors import BpvizError
+from ..engine.fpwatch import FloatWatch
 
 #: What a command uses when no --preset, --spec, --session or --data is given.
 DEFAULT_PRESET = "xor"
@@ -63,10 +64,15 @@ def guarded(fn: Callable[[], int | None]) -> int:
     """Run ``fn`` and turn every expected failure into an exit code.
 
     BpvizError, OSError and JSON errors: one line on stderr, 2. Ctrl+C: 130.
+    NumPy's floating-point warnings never print raw: ``fn`` runs inside a
+    :class:`~bpviz.engine.fpwatch.FloatWatch` and what it counted is said in
+    one line at the end.
     ``SystemExit`` (from ``--help`` or argparse): its code.
     """
+    watch = FloatWatch()
     try:
-        return int(fn() or 0)
+        with watch:
+            return int(fn() or 0)
     except SystemExit as exc:
         code = exc.code
         if code is None:
@@ -90,6 +96,10 @@ def guarded(fn: Callable[[], int | None]) -> int:
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return fail(f"{where}{exc.strerror or exc}")
+    finally:
+        note = watch.take_message()
+        if note:
+            warn(note[0].upper() + note[1:])
 
 
 # ------------------------------------------------------------------ options

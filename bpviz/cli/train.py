@@ -6,6 +6,10 @@ Examples:
     bpviz train --preset digits --json
     bpviz train --data iris.csv --target species --steps 2000 --save iris.bpviz
     bpviz train --session iris.bpviz --steps 0          # evaluate only
+
+Exit status: 0 when training ran, 2 on bad input, 3 when training diverged
+(the loss became infinite or NaN; the weights were rolled back to the last
+finite checkpoint, and --save still saves them), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any
 import numpy as np
 
 from .common import add_model_options, backend_note, build_model, fail, warn
+
+#: The exit status of a run whose training diverged.
+DIVERGED_EXIT = 3
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(_summary(result))
-    return 130 if interrupted else 0
+    return 130 if interrupted else DIVERGED_EXIT if diverged is not None else 0
 
 
 def _check_save_path(path: Path) -> None:

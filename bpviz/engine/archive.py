@@ -14,8 +14,10 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
+import secrets
+import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -66,22 +68,42 @@ def npy_bytes(a: np.ndarray) -> bytes:
 
 
 def write_archive(path: Path, members: dict[str, bytes]) -> Path:
-    """Write ``members`` as a zip at ``path`` atomically (temp file, fsync, rename)."""
-    folder = path.parent if str(path.parent) else Path(".")
+    """Write ``members`` as a zip at ``path`` atomically (temp file, fsync, rename).
+
+    A symlink is written through: its target is replaced and the link stays.
+    An existing file keeps its permission bits; a new one gets the usual ones
+    (0666 less the umask), not a temporary file's 0600. Temporary files that
+    an interrupted save of the same file left beside it (``.NAME.*.tmp``) are
+    removed first. Returns ``path``; :class:`SessionError` if it cannot be
+    written.
+    """
+    path = Path(path)
     if path.is_dir():
         raise SessionError(f"{path} is a folder; give a file name such as run.bpviz")
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise SessionError(f"cannot save to {path}: folder {folder} does not exist")
+    if target.exists() and not target.is_file():
+        raise SessionError(f"cannot save to {path}: it is not a regular file")
+    mode = None
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        pass  # a new file
+    remove_stale_temps(target)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = _create_temp(folder, target.name)
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, blob in members.items():
                     zf.writestr(name, blob)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
         tmp = None
         _fsync_dir(folder)
     except OSError as exc:
@@ -93,6 +115,42 @@ def write_archive(path: Path, members: dict[str, bytes]) -> Path:
             except OSError:
                 pass
     return path
+
+
+def temp_pattern(target: Path) -> re.Pattern[str]:
+    """The names of the temporary files a save of ``target`` writes beside it."""
+    return re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]{{8,32}}\.tmp")
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary files an interrupted save of ``target`` left; the removed."""
+    folder = target.parent if str(target.parent) else Path(".")
+    pat, gone = temp_pattern(target), []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return gone
+    for name in names:
+        p = folder / name
+        if pat.fullmatch(name) and not p.is_symlink() and p.is_file():
+            try:
+                p.unlink()
+                gone.append(p)
+            except OSError:
+                pass
+    return gone
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, str]:
+    """A new temporary file ``.NAME.XXXXXXXX.tmp`` in ``folder`` (0666 less the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(folder / f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise OSError(f"no free temporary file name in {folder}")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -150,41 +208,74 @@ class ArchiveReader:
     def array(self, name: str, shape: tuple[int, ...] | None, kind: str = "f") -> np.ndarray:
         """Member ``name`` as an array of dtype kind ``kind`` ("f", "i") and ``shape``.
 
-        The ``.npy`` header is checked before any allocation: no object dtype
-        (that would need pickle), the right kind and shape, and no more data
-        promised than the member holds.
+        The ``.npy`` header is read first, from the compressed stream, and
+        checked before any allocation: no object dtype (that would need
+        pickle), the right kind and shape, and no more data promised than the
+        zip says the member holds. Then exactly the data the header declares
+        is decompressed, plus one byte: a member with trailing bytes (a small
+        file that would unpack to far more) is refused without unpacking the
+        rest, so what is read is bounded by the header's size.
+
+        Returns
+        -------
+        numpy.ndarray
+            Of shape ``shape`` (any shape when None), a writable copy.
         """
-        blob = self.read(name)
-        buf = io.BytesIO(blob)
-        try:
-            major, _minor = np.lib.format.read_magic(buf)
-            if major == 1:
-                hshape, _fortran, hdtype = np.lib.format.read_array_header_1_0(buf)
-            elif major in (2, 3):
-                hshape, _fortran, hdtype = np.lib.format.read_array_header_2_0(buf)
-            else:
-                raise ValueError(f"unknown .npy version {major}")
-        except Exception as exc:  # NumPy's header parser: ValueError, SyntaxError, TokenError...
-            raise SessionError(f"{name} is not a valid .npy array ({first_line(exc)})") from None
-        if hdtype.hasobject:
-            raise SessionError(f"{name} holds Python objects (pickled data); refusing to load it")
-        if hdtype.kind != kind:
-            what = "floating-point numbers" if kind == "f" else "integers"
-            raise SessionError(f"{name} must hold {what}, got dtype {hdtype}")
-        if shape is not None and tuple(hshape) != tuple(shape):
+        info = self.infos.get(name)
+        if info is None:
+            raise SessionError(f"the session file lacks {name}; it is incomplete")
+        if info.file_size > MAX_MEMBER_BYTES:
             raise SessionError(
-                f"{name} has shape {tuple(hshape)}, the network needs {tuple(shape)}"
+                f"{name} is {info.file_size / 2**20:.0f} MB uncompressed, over the "
+                f"limit of {MAX_MEMBER_BYTES / 2**20:.0f} MB"
             )
-        nbytes = math.prod(hshape) * hdtype.itemsize
-        if nbytes > len(blob) - buf.tell():
-            raise SessionError(f"{name} is truncated: its header promises {nbytes} bytes of data")
-        buf.seek(0)
-        try:
-            a = np.load(buf, allow_pickle=False)
-        except Exception as exc:  # pickled data, a malformed header, short data
+        with self.zf.open(info) as fh:
+            try:
+                major, _minor = np.lib.format.read_magic(fh)
+                if major == 1:
+                    hshape, fortran, hdtype = np.lib.format.read_array_header_1_0(fh)
+                elif major in (2, 3):
+                    hshape, fortran, hdtype = np.lib.format.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"unknown .npy version {major}")
+            except SessionError:
+                raise
+            except Exception as exc:  # NumPy's header parser: ValueError, SyntaxError...
+                raise SessionError(
+                    f"{name} is not a valid .npy array ({first_line(exc)})"
+                ) from None
+            header_len = fh.tell()
+            if hdtype.hasobject:
+                raise SessionError(
+                    f"{name} holds Python objects (pickled data); refusing to load it"
+                )
+            if hdtype.kind != kind:
+                what = "floating-point numbers" if kind == "f" else "integers"
+                raise SessionError(f"{name} must hold {what}, got dtype {hdtype}")
+            if shape is not None and tuple(hshape) != tuple(shape):
+                raise SessionError(
+                    f"{name} has shape {tuple(hshape)}, the network needs {tuple(shape)}"
+                )
+            nbytes = math.prod(hshape) * hdtype.itemsize
+            declared = header_len + nbytes
+            if info.file_size < declared:
+                raise SessionError(
+                    f"{name} is truncated: its header promises {nbytes} bytes of data"
+                )
+            blob = fh.read(nbytes + 1)  # one byte more tells trailing bytes, unread
+        if len(blob) > nbytes:
             raise SessionError(
-                f"{name} cannot be read as a plain array ({first_line(exc)})"
-            ) from None
-        if not isinstance(a, np.ndarray):
-            raise SessionError(f"{name} is not a single array")
+                f"{name} holds bytes after the array its header declares "
+                f"({nbytes:,} bytes of data); refusing it"
+            )
+        if len(blob) < nbytes:
+            raise SessionError(
+                f"{name} holds {len(blob):,} bytes of data, its header declares {nbytes:,}"
+            )
+        try:
+            a = np.frombuffer(blob, dtype=hdtype, count=math.prod(hshape))
+            a = a.reshape(hshape, order="F" if fortran else "C").copy()
+        except (ValueError, TypeError) as exc:
+            raise SessionError(f"{name} cannot be read as a plain array ({first_line(exc)})"
+                               ) from None
         return a

@@ -29,6 +29,7 @@ import numpy as np
 from ..resources import resources_dir
 from .datasets import DATASETS, Dataset, load_csv, make_dataset
 from .errors import BpvizError, DataError, SpecError
+from .files import regular_file
 from .spec import NetworkSpec
 from .trainer import TrainConfig
 
@@ -331,12 +332,8 @@ def preset_from_dict(d: Any) -> Preset:
 
 def read_json(path: str | Path, what: str = "file") -> Any:
     """Parse a small JSON file, with one-line :class:`BpvizError` messages."""
-    p = Path(path)
+    p = regular_file(path, what, MAX_JSON_BYTES)  # no device, FIFO, folder or huge file
     try:
-        if p.is_dir():
-            raise BpvizError(f"{p} is a folder, not a {what}")
-        if p.stat().st_size > MAX_JSON_BYTES:
-            raise BpvizError(f"{p} is too large for a {what} (over {MAX_JSON_BYTES} bytes)")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BpvizError(f"{p}: no such {what}; check the path") from None

@@ -28,11 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from .archive import READ_ERRORS, ArchiveReader, first_line, npy_bytes, write_archive
-from .errors import BpvizError, SessionError
+from .archive import (
+    MAX_TOTAL_BYTES,
+    READ_ERRORS,
+    ArchiveReader,
+    first_line,
+    npy_bytes,
+    write_archive,
+)
+from .errors import BpvizError, DataError, SessionError
+from .files import regular_file
 from .fitting import fit_to_data
 from .network import DTYPES, Network
-from .presets import DataChoice
+from .presets import DataChoice, resolve_csv_path
 from .spec import NetworkSpec
 from .trainer import TrainConfig, Trainer
 
@@ -96,6 +104,8 @@ class Session:
         network would throw the trained weights away; the file stays usable
         with matching data.
         """
+        if dataset is None:
+            check_data_file(data or self.data)
         ds = dataset if dataset is not None else (data or self.data).load()
         fitted = fit_to_data(self.spec, ds)
         if fitted.spec != self.spec:
@@ -119,6 +129,17 @@ class Session:
             state.pop("sampler", None)  # other data or seed: start a fresh epoch
         trainer.load_state_dict(state)
         return net, trainer, ds
+
+
+def check_data_file(choice: DataChoice) -> None:
+    """For a CSV choice: its file must be a regular file (not a device, a FIFO or a
+    link to one), else :class:`~bpviz.engine.errors.DataError` before it is read."""
+    if choice.name != "csv":
+        return
+    try:
+        regular_file(resolve_csv_path(choice.csv_path or ""), "CSV file")
+    except BpvizError as exc:
+        raise DataError(str(exc)) from None
 
 
 # ------------------------------------------------------------------ saving
@@ -197,9 +218,11 @@ def load_session(path: str | os.PathLike) -> Session:
     """Read and validate a session file; :class:`SessionError` on any problem."""
     p = Path(path)
     name = p.name or str(p)
+    try:  # no device, FIFO (it would block), link to one, folder or huge file
+        regular_file(p, "session file", MAX_TOTAL_BYTES)
+    except BpvizError as exc:
+        raise SessionError(str(exc)) from None
     try:
-        if p.is_dir():
-            raise SessionError(f"{p} is a folder, not a session file")
         with zipfile.ZipFile(p) as zf:
             return _read(zf)
     except SessionError:
@@ -346,4 +369,4 @@ def _sampler(ar: ArchiveReader, s: Any) -> dict[str, Any]:
     return {"rng": s["rng"], "perm": perm, "pos": pos}
 
 
-__all__ = ["FORMAT", "VERSION", "Session", "load_session", "save_session"]
+__all__ = ["FORMAT", "VERSION", "Session", "check_data_file", "load_session", "save_session"]

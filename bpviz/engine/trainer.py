@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import BpvizError
 from .network import METHODS, BackpropResult, Network, predict_labels
-from .optim import OPTIMIZERS, make_optimizer, penalty
+from .optim import OPTIMIZERS, check_hyper, make_optimizer, penalty
 from .records import StepRecord
 
 EVAL_CHUNK = 4096
@@ -47,12 +47,19 @@ class TrainConfig:
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise BpvizError(f"{name.replace('_', ' ')} must be a whole number >= 1, "
                                  f"got {v!r}")
+        seed = self.seed
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) \
+                or not 0 <= seed < 2**63:
+            raise BpvizError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+        if not isinstance(self.optimizer, str) or not isinstance(self.method, str):
+            raise BpvizError("optimizer and method must be names, e.g. 'sgd' and 'vectorized'")
         if self.optimizer not in OPTIMIZERS:
             raise BpvizError(f"unknown optimizer {self.optimizer!r}; use one of "
                              + ", ".join(OPTIMIZERS))
         if self.method not in METHODS:
             raise BpvizError(f"unknown method {self.method!r}; use 'vectorized' or 'loop'")
-        self.make_optimizer()  # checks lr, momentum, l1, l2
+        self.make_optimizer()  # checks lr, l1, l2 (and momentum for "momentum")
+        check_hyper("momentum", self.momentum, high=0.9999)  # kept for a later switch
         return self
 
     def make_optimizer(self) -> Any:

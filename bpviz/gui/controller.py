@@ -15,6 +15,7 @@ reset) build a new trainer here and hand it to the worker.
 from __future__ import annotations
 
 import atexit
+import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import fields, replace
@@ -24,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..engine import Network, NetworkSpec, default_spec
 from ..engine.errors import BpvizError
+from ..engine.files import regular_file
 from ..engine.fitting import fit_to_data
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
 from ..engine.records import StepRecord
@@ -252,7 +254,10 @@ class Controller(ContextMixin, SessionMixin, QObject):
         return self.set_data_choice(replace(self.data_choice, seed=self.data_choice.seed + 1))
 
     def import_csv(self, path: str, target: str | None = None) -> bool:
+        """Train on the CSV file ``path`` (File ▸ Import CSV). Only a regular file is
+        read: a device, a FIFO or a link to one is refused with a message."""
         try:
+            regular_file(path, "CSV file")  # before anything reads (or blocks on) it
             choice = DataChoice("csv", test_fraction=self.data_choice.test_fraction,
                                 csv_path=str(path), target=target)
         except BpvizError as exc:
@@ -343,6 +348,26 @@ class Controller(ContextMixin, SessionMixin, QObject):
         w.quit()
         if not w.wait(timeout_ms):  # pragma: no cover - a job that never ends
             _ORPHANS.append(w)  # keep the reference: destroying a running QThread aborts
+
+
+    def release_listeners(self) -> None:
+        """After :meth:`shutdown`: disconnect everything from this controller's signals.
+
+        The panels' connections to them (closures over the panel, over the
+        controller) are held by Qt, out of the garbage collector's reach, so
+        without this a closed window's panels and this controller would live on.
+        """
+        if not self._shut:
+            return
+        names = {name for klass in type(self).__mro__ if klass is not QObject
+                 for name, v in vars(klass).items() if isinstance(v, Signal)}
+        with warnings.catch_warnings():  # PySide warns about a signal with no receiver
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in sorted(names):
+                try:
+                    getattr(self, name).disconnect()
+                except (RuntimeError, TypeError):
+                    pass
 
 
 _ORPHANS: list[TrainingWorker] = []

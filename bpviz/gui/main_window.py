@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
+import weakref
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -101,7 +104,8 @@ class MainWindow(DocumentMixin, QMainWindow):
             dock = QDockWidget(info.title, self)
             dock.setObjectName(info.name)
             dock.setWidget(shield(widget))
-            dock.visibilityChanged.connect(lambda vis, n=info.name: self._dock_shown(n, vis))
+            # no closure over self: a Qt connection holding the window would keep it alive
+            dock.visibilityChanged.connect(partial(_dock_shown, weakref.ref(self), info.name))
             self.docks[info.name] = dock
             self.panels[info.name] = cast(Panel, widget)
             self._missed[info.name] = []
@@ -157,16 +161,23 @@ class MainWindow(DocumentMixin, QMainWindow):
         c = self.ctx
         c.snapshotReady.connect(self._on_snapshot)
         c.trainingReset.connect(self._on_reset)
-        c.trainingStateChanged.connect(lambda _p: self._sync_actions())
-        c.playBlockedChanged.connect(lambda _b: self._sync_actions())
-        c.configChanged.connect(lambda _c: self._sync_actions())
-        c.backendChanged.connect(lambda _b: self._sync_actions())
-        c.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        c.trainingStateChanged.connect(self._on_playing)
+        c.playBlockedChanged.connect(self._sync_actions_on)
+        c.configChanged.connect(self._sync_actions_on)
+        c.backendChanged.connect(self._sync_actions_on)
+        c.message.connect(self._show_message)
         c.documentChanged.connect(self._update_title)
         c.presetChanged.connect(self._on_preset)
         c.diverged.connect(self._on_diverged)
 
+    def _sync_actions_on(self, _value: object) -> None:
+        self._sync_actions()
+
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
     def _on_reset(self) -> None:
+        self.clear_divergence_notice()
         for name, panel in self.panels.items():
             self._missed[name] = []
             panel.clear()
@@ -183,9 +194,26 @@ class MainWindow(DocumentMixin, QMainWindow):
             self.actions_.preset_combo.setCurrentIndex(i)
 
     def _on_diverged(self, step: int, loss: float) -> None:
-        self.statusBar().showMessage(
-            f"The loss became {loss} at step {step}: training paused and the last finite "
-            "weights restored. Lower the learning rate, then press Play.", 0)
+        """Say why training paused, in a field that stays until Play or Reset (the
+        status bar's messages vanish)."""
+        text = (f"The loss became {loss} at step {step:,}: training paused and the last "
+                "finite weights restored. Lower the learning rate, then press Play.")
+        self.statusBar().showMessage(text, 0)
+        notice = self.divergence_notice
+        notice.setText(f"diverged at step {step:,}: lower the learning rate")
+        notice.setToolTip(text)
+        notice.show()
+
+    def clear_divergence_notice(self) -> None:
+        """Hide the divergence notice (training resumed, or fresh weights)."""
+        self.divergence_notice.clear()
+        self.divergence_notice.setToolTip("")
+        self.divergence_notice.hide()
+
+    def _on_playing(self, playing: bool) -> None:
+        if playing:
+            self.clear_divergence_notice()
+        self._sync_actions()
 
     def _dock_shown(self, name: str, visible: bool) -> None:
         if not visible:
@@ -266,6 +294,11 @@ class MainWindow(DocumentMixin, QMainWindow):
             lab.setToolTip(tip)
             sb.addPermanentWidget(lab)
             self.status_labels[key] = lab
+        self.divergence_notice = QLabel()
+        self.divergence_notice.setObjectName("status_diverged")
+        self.divergence_notice.setStyleSheet("color: #b00020; font-weight: bold")
+        self.divergence_notice.hide()
+        sb.insertPermanentWidget(0, self.divergence_notice)
         self._update_status(None)
 
     def _update_status(self, snap: Any) -> None:
@@ -375,4 +408,36 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._beat.stop()
         self.ctx.worker.attach_gui(False)
         self.ctx.shutdown()
+        # every thread the window's panels started (the timing lab's sweep): child
+        # widgets get no closeEvent, and the app's quit signal may never come
+        for panel in self.panels.values():
+            stop = getattr(panel, "shutdown", None)
+            if callable(stop):
+                stop()
         super().closeEvent(event)
+        if event.isAccepted():
+            self._release()
+
+    def _release(self) -> None:
+        """Drop what would keep a closed window alive: Qt connections to Python
+        closures over it (a Qt object holds those, out of the garbage collector's reach)
+        and the controller's signals into it and its panels."""
+        if getattr(self, "_released", False):  # closed twice: nothing left to drop
+            return
+        self._released = True
+        a = self.actions_
+        with warnings.catch_warnings():  # PySide warns about a signal with no receiver
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for combo in (a.preset_combo, a.backend_combo):
+                try:
+                    combo.activated.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+        self.ctx.release_listeners()
+
+
+def _dock_shown(window: weakref.ref[MainWindow], name: str, visible: bool) -> None:
+    """A dock's visibility changed: tell its window, if it still exists."""
+    win = window()
+    if win is not None:
+        win._dock_shown(name, visible)

@@ -29,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QThread, Signal
 
 from ..engine.backend import blas_threads
+from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
 from .gui_share import GuiShare
@@ -67,6 +68,7 @@ class TrainingWorker(GuiShare, QThread):
         self._cond = threading.Condition()
         self._slot_lock = threading.Lock()
         self._trainer = trainer
+        self._fp = FloatWatch()
         self._jobs: deque[Job] = deque()
         self._playing = False
         self._step_requests = 0
@@ -180,7 +182,7 @@ class TrainingWorker(GuiShare, QThread):
 
     # ------------------------------------------------------------ worker thread
     def run(self) -> None:  # noqa: D401 - QThread entry point
-        with blas_threads(1):
+        with blas_threads(1), self._fp:  # NumPy's float warnings: counted, said once
             try:
                 self._loop()
             except Exception:  # never let an exception kill the thread silently
@@ -239,6 +241,9 @@ class TrainingWorker(GuiShare, QThread):
             self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
             return
         self.total_steps += 1
+        note = self._fp.take_message() if self._fp.counts else None
+        if note and not rec.diverged:  # a divergence is said by its own signal
+            self.failed.emit(f"At step {rec.step:,} {note}.")
         self._earn(time.perf_counter() - now)
         self._count_rate()
         if rec.diverged:

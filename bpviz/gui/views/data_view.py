@@ -27,11 +27,15 @@ from ...engine.network import predict_labels
 from ..contract import PanelContext, PanelMixin
 from . import export
 from .colorbar import ColourBar
-from .colormaps import HIGHLIGHT, class_color, class_colors, map_signed
+from .colormaps import CLASS_COLORS, HIGHLIGHT, class_color, class_colors, map_signed
 from .digit_grid import DigitGrid, to_qimage
 from .fitlabel import FitLabel
 
 MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
+#: Classes listed one by one in the legend; more get one line "N classes".
+MAX_LEGEND_CLASSES = 12
+#: Distinct class colours (the class map cycles through them).
+N_CLASS_COLORS = len(CLASS_COLORS)
 PALE = 0.5  # how far the boundary colours are mixed towards white
 HOVER_HINT = "hover a row of a or δ: that training sample shows here"
 
@@ -248,17 +252,25 @@ class DataView(PanelMixin, QWidget):
         tr = _subset(len(ds.X_train), MAX_POINTS)
         te = _subset(len(ds.X_test), MAX_POINTS)
         if ds.n_classes > 0:
-            brushes = [pg.mkBrush(*class_color(c)) for c in range(ds.n_classes)]
-            pens = [pg.mkPen(class_color(c), width=2) for c in range(ds.n_classes)]
+            # one brush and pen per colour of the cyclic class map, not per class: a data
+            # set with thousands of classes costs no more than one with ten
+            n_col = min(ds.n_classes, N_CLASS_COLORS)
+            brushes = [pg.mkBrush(*class_color(c)) for c in range(n_col)]
+            pens = [pg.mkPen(class_color(c), width=2) for c in range(n_col)]
             self._train.setData(pos=ds.X_train[tr], size=size,
-                                brush=[brushes[c] for c in ds.y_train[tr]],
+                                brush=[brushes[c % n_col] for c in ds.y_train[tr]],
                                 pen=pg.mkPen("w", width=0.8))
             self._test.setData(pos=ds.X_test[te], size=size, brush=None,
-                               pen=[pens[c] for c in ds.y_test[te]])
-            for c in range(ds.n_classes):
-                name = ds.class_names[c] if c < len(ds.class_names) else str(c)
-                self._legend.addItem(pg.ScatterPlotItem(size=size, brush=brushes[c], pen="w"),
-                                     f"class {name}")
+                               pen=[pens[c % n_col] for c in ds.y_test[te]])
+            if ds.n_classes <= MAX_LEGEND_CLASSES:
+                for c in range(ds.n_classes):
+                    name = ds.class_names[c] if c < len(ds.class_names) else str(c)
+                    self._legend.addItem(pg.ScatterPlotItem(size=size, brush=brushes[c],
+                                                            pen="w"), f"class {name}")
+            else:  # one line, not one entry per class (laid out again for each entry)
+                self._legend.addItem(pg.ScatterPlotItem(size=size, brush=brushes[0], pen="w"),
+                                     f"{ds.n_classes:,} classes (colours repeat every "
+                                     f"{n_col})")
             if len(ds.X_test):
                 self._legend.addItem(pg.ScatterPlotItem(size=size, brush=None, pen="k"),
                                      "test (ring)")
