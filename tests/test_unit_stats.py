@@ -59,6 +59,7 @@ def test_constructed_network_has_one_dead_and_one_saturated_unit():
     assert tanh.saturated.tolist() == [SATURATED] and tanh.n_saturated == 1
     assert tanh.dead.size == 0
     assert out.n_dead == out.n_saturated == 0            # softmax: not a saturating layer
+    assert [ly.can_saturate for ly in st.layers] == [False, True, False]
     assert relu.dead.dtype == tanh.saturated.dtype == np.int64
 
 

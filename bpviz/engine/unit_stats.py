@@ -64,11 +64,13 @@ class LayerUnits:
     dead : (d,) int64, 0-based indices of the dead units, ascending
     saturated : (s,) int64, 0-based indices of the saturated units, ascending
         (empty for a layer that does not saturate)
+    can_saturate : whether the saturation rule applies to this layer (see :func:`saturates`)
     """
 
     units: int
     dead: np.ndarray
     saturated: np.ndarray
+    can_saturate: bool = False
 
     @property
     def n_dead(self) -> int:
@@ -137,8 +139,9 @@ def unit_stats(rec: BackpropRecord, spec: NetworkSpec, weights: Mapping[str, np.
     layers = []
     ratios = []
     for l, ly in enumerate(rec.layers):
-        sat = saturated_units(ly.z) if saturates(spec, l) else np.empty(0, np.int64)
-        layers.append(LayerUnits(int(ly.a.shape[1]), dead_units(ly.a), sat))
+        can = saturates(spec, l)
+        sat = saturated_units(ly.z) if can else np.empty(0, np.int64)
+        layers.append(LayerUnits(int(ly.a.shape[1]), dead_units(ly.a), sat, can))
         key = f"W{ly.owner}"
         w = float(np.linalg.norm(weights[key]))
         step = applied[key] if applied is not None else lr * float(np.linalg.norm(rec.grads[key]))
