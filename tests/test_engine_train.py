@@ -269,7 +269,7 @@ def test_request_matrices_gives_one_full_record(blobs3):
     assert set(rec.weights) == set(net.params)
     for k, v in rec.weights.items():       # the weights the backprop used
         np.testing.assert_array_equal(v, before[k])
-    assert set(rec.grad_norms) == {f"{n}{i}" for n in ("dW", "delta") for i in range(3)}
+    assert set(rec.grad_norms) == {f"{n}{i}" for n in ("dW", "delta", "ratio") for i in range(3)}
     np.testing.assert_allclose(rec.grad_norms["dW0"], np.linalg.norm(rec.backprop.layers[0].dW))
     # the record is that batch's backprop
     X = blobs3.X_train[rec.batch_index]

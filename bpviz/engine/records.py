@@ -8,8 +8,12 @@ shape m×n).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .unit_stats import UnitStats
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,9 @@ class StepRecord:
     ``train_eval_loss``/``train_eval_accuracy`` only on evaluation steps.
     ``accuracy`` is None for regression. ``loss`` is the data loss of the
     batch; ``penalty`` the L1/L2 term at the weights it used (0 without
-    regularisation); :attr:`objective` their sum.
+    regularisation); :attr:`objective` their sum. ``units`` (dead and saturated
+    units per layer, update-to-weight ratios; see ``bpviz.engine.unit_stats``)
+    comes with the matrices, like ``grad_norms``.
     """
 
     step: int
@@ -85,6 +91,7 @@ class StepRecord:
     diverged: bool = False
     grad_norms: dict[str, float] = field(default_factory=dict)
     penalty: float = 0.0
+    units: UnitStats | None = None
 
     @property
     def objective(self) -> float:

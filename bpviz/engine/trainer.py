@@ -21,7 +21,8 @@ import numpy as np
 from .errors import BpvizError
 from .network import METHODS, BackpropResult, Network, predict_labels
 from .optim import OPTIMIZERS, check_hyper, make_optimizer, penalty
-from .records import StepRecord
+from .records import BackpropRecord, StepRecord
+from .unit_stats import UnitStats, unit_stats
 
 EVAL_CHUNK = 4096
 
@@ -227,8 +228,13 @@ class Trainer:
             extra["backprop"] = net.record(result)
             extra["weights"] = net.get_weights()          # the weights this batch used
             extra["batch_index"] = np.array(idx, copy=True)
-            extra["grad_norms"] = grad_norms(extra["backprop"])
+            before = self._weights_before(extra["weights"])
         self.optimizer.step(net.params, result.grads, net.xp)
+        if want:
+            units = unit_stats(extra["backprop"], net.spec, extra["weights"], cfg.lr,
+                               self._applied(before))
+            extra["units"] = units
+            extra["grad_norms"] = grad_norms(extra["backprop"], units)
         self.step += 1
         if self.step % cfg.eval_every == 0:
             extra["train_eval_loss"], extra["train_eval_accuracy"] = self.evaluate("train")
@@ -250,9 +256,24 @@ class Trainer:
         ms = (net.backend.timer() - t0) * 1000.0
         acc = self._accuracy(result.output, self._labels[didx]) if self.classification else None
         bp = net.record(result)
+        weights = net.get_weights()
+        units = unit_stats(bp, net.spec, weights, cfg.lr)   # no update: the ratio is η·dW
         return StepRecord(self.step, self.epoch, bp.loss, acc, ms, cfg.method, len(idx),
-                          cfg.lr, batch_index=idx, backprop=bp, weights=net.get_weights(),
-                          grad_norms=grad_norms(bp), penalty=self.penalty())
+                          cfg.lr, batch_index=idx, backprop=bp, weights=weights,
+                          grad_norms=grad_norms(bp, units), penalty=self.penalty(),
+                          units=units)
+
+    def _weights_before(self, host: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The weight matrices before the update, on the device: ``host`` itself on
+        NumPy (already copies), device copies otherwise (on published steps only)."""
+        if self.net.backend.name == "numpy":
+            return {k: v for k, v in host.items() if k[0] == "W"}
+        return {k: v.copy() for k, v in self.net.params.items() if k[0] == "W"}
+
+    def _applied(self, before: dict[str, Any]) -> dict[str, float]:
+        """``{"W{j}": ‖ΔW^j‖}``: the norm of the update the optimizer just applied."""
+        xp, P = self.net.xp, self.net.params
+        return {k: float(xp.linalg.norm(P[k] - w)) for k, w in before.items()}
 
     def penalty(self) -> float:
         """The L1/L2 term at the current weights (0 without regularisation): the
@@ -325,10 +346,17 @@ class Trainer:
         self.optimizer = copy.deepcopy(opt)
 
 
-def grad_norms(rec: Any) -> dict[str, float]:
-    """Frobenius norms ``‖dW^l‖`` and ``‖δ^l‖`` of every layer of a backprop record."""
+def grad_norms(rec: BackpropRecord, units: UnitStats | None = None) -> dict[str, float]:
+    """Per-layer numbers of a published step, for the gradient-health history.
+
+    ``"dW{l}"`` and ``"delta{l}"``: Frobenius norms ``‖dW^l‖`` (m×n) and
+    ``‖δ^l‖`` (K×m) of every layer l of ``rec``; with ``units``, also
+    ``"ratio{l}"``, its update-to-weight ratio (see ``bpviz.engine.unit_stats``).
+    """
     out: dict[str, float] = {}
     for l, ly in enumerate(rec.layers):
         out[f"dW{l}"] = float(np.linalg.norm(ly.dW))
         out[f"delta{l}"] = float(np.linalg.norm(ly.delta))
+        if units is not None:
+            out[f"ratio{l}"] = units.ratios[l]
     return out
