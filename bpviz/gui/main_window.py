@@ -4,9 +4,10 @@ The panels connect to the controller's signals themselves (``specChanged``,
 ``datasetChanged``, ``notationChanged`` ...; :mod:`bpviz.gui.contract`). The
 window forwards only what depends on the window: each published snapshot, drawn
 once and only in visible panels (a hidden panel gets the history it missed when
-it is shown again), ``clear`` on a reset, presentation mode, and the hovered
-sample from the matrices to the data view. It keeps the layout in QSettings
-(versioned, with View ▸ Reset layout).
+it is shown again: the records without their matrices, bounded in bytes),
+``clear`` on a reset, presentation mode, and the hovered sample from the
+matrices to the data view. It keeps the layout in QSettings (versioned, with
+View ▸ Reset layout).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .actions import SHORTCUTS, install_actions
 from .contract import Panel
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
+from .snapshot import MAX_MISSED_BYTES, RecordBuffer
 from .widgets import StatusField, shield
 
 if TYPE_CHECKING:
@@ -47,8 +49,8 @@ if TYPE_CHECKING:
 LAYOUT_VERSION = 4
 #: Docks hidden in presentation mode (editing controls; the toolbar keeps Play/Step/Reset).
 PRESENTATION_HIDDEN = ("network", "settings")
-#: Records kept for a hidden panel (it gets them when shown again).
-MAX_MISSED = 200_000
+#: Seconds between two publications of the heatmaps' size to the worker (its view budget).
+BUDGET_S = 0.5
 
 #: The status bar's loss field, sized for its longest text (with L1/L2: the total too).
 _LOSS_FIELD = "loss 8.888e+88"
@@ -72,7 +74,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, Panel] = {}
-        self._missed: dict[str, list[Any]] = {}
+        self._missed: dict[str, RecordBuffer] = {}
+        self._budget_t = -1.0
         self.frames = 0
         self.last_snapshot: Any = None  # the snapshot drawn last
         self.first_frame_at: float | None = None
@@ -108,7 +111,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             dock.visibilityChanged.connect(partial(_dock_shown, weakref.ref(self), info.name))
             self.docks[info.name] = dock
             self.panels[info.name] = cast(Panel, widget)
-            self._missed[info.name] = []
+            self._missed[info.name] = RecordBuffer(MAX_MISSED_BYTES)
             self.view_menu.addAction(dock.toggleViewAction())
         matrices = cast("MatrixPanel", self.panels["matrices"])
         data = cast("DataView", self.panels["data"])
@@ -179,7 +182,7 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _on_reset(self) -> None:
         self.clear_divergence_notice()
         for name, panel in self.panels.items():
-            self._missed[name] = []
+            self._missed[name].clear()
             panel.clear()
 
     def show_preset_views(self, preset: Preset) -> None:
@@ -222,10 +225,9 @@ class MainWindow(DocumentMixin, QMainWindow):
         panel = self.panels[name]
         if snap is None or not panel.draws_snapshots:
             return
-        missed = self._missed[name]
-        self._missed[name] = []
+        missed = self._missed[name].take()
         if missed:
-            snap = replace(snap, history=tuple(missed))
+            snap = replace(snap, history=missed)
         panel.show_snapshot(snap)
 
     # ------------------------------------------------------------ frames
@@ -252,16 +254,12 @@ class MainWindow(DocumentMixin, QMainWindow):
                 continue
             if panel.isVisible():
                 if self._missed[name]:
-                    missed = self._missed[name] + list(snap.history)
-                    self._missed[name] = []
-                    panel.show_snapshot(replace(snap, history=tuple(missed)))
+                    missed = self._missed[name].take() + snap.history
+                    panel.show_snapshot(replace(snap, history=missed))
                 else:
                     panel.show_snapshot(snap)
-            elif snap.history:
-                m = self._missed[name]
-                m.extend(snap.history)
-                if len(m) > MAX_MISSED:
-                    del m[: len(m) - MAX_MISSED]
+            elif snap.history:  # without matrices, bounded in bytes
+                self._missed[name].extend(snap.history)
         self.frames += 1
         now = time.perf_counter()
         if self.first_frame_at is None:
@@ -270,12 +268,27 @@ class MainWindow(DocumentMixin, QMainWindow):
         if now - self._fps_t0 >= 1.0:
             self.fps = self._fps_n / (now - self._fps_t0)
             self._fps_t0, self._fps_n = now, 0
+        if now - self._budget_t >= BUDGET_S:
+            self._budget_t = now
+            self.publish_view_budget()
         if now - self._status_t >= 0.1 or not self.ctx.is_playing:
             self._status_t = now
             self._update_status(snap)
         # the Python part of the frame ends here: Qt paints the heatmaps later without the
         # GIL, so the worker trains on meanwhile (no Python override may wrap that paint)
         self._end_frame()
+
+    def missed_nbytes(self) -> int:
+        """Bytes of records kept for the hidden panels (each bounded by ``MAX_MISSED_BYTES``)."""
+        return sum(buf.nbytes for buf in self._missed.values())
+
+    def publish_view_budget(self) -> None:
+        """Tell the worker how large the matrix heatmaps are drawn (device pixels), so that
+        it sends larger matrices pooled to that size."""
+        matrices = cast("MatrixPanel", self.panels["matrices"])
+        side = matrices.max_plot_side()
+        if side > 0:
+            self.ctx.worker.view_budget.publish(side * self.devicePixelRatioF())
 
     # ------------------------------------------------------------ status bar
     def _build_status(self) -> None:

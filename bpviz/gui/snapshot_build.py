@@ -13,6 +13,8 @@ import numpy as np
 
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
+from . import notation as nt
+from .pooling import pool_signed
 from .snapshot import Snapshot
 
 #: Side of the decision-boundary grid (G×G points) for 2-D data.
@@ -56,9 +58,27 @@ def network_output(trainer: Trainer, X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def pooled_matrices(rec: StepRecord, side: int) -> dict[tuple[str, int], np.ndarray]:
+    """Each matrix of ``rec`` with more than ``side`` rows or columns, pooled to at most
+    ``side × side`` (:func:`~bpviz.gui.pooling.pool_signed`), by ``(kind, layer)``, in the
+    engine's orientation; the smaller ones are not listed (the views draw them whole)."""
+    out: dict[tuple[str, int], np.ndarray] = {}
+    if rec.backprop is None:
+        return out
+    for i in range(len(rec.backprop.layers)):
+        for kind in nt.KINDS:
+            M = nt.record_matrix(rec, kind, i, "out_in")
+            if M is not None and max(M.shape) > side:
+                out[(kind, i)] = pool_signed(M, side, side)
+    return out
+
+
 def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord, ...],
-                   comparison: Any, extra: dict[str, Any]) -> Snapshot:
+                   comparison: Any, extra: dict[str, Any], side: int | None = None) -> Snapshot:
     """A snapshot of ``rec`` (which carries backprop and weights) plus the views' extras.
+
+    ``side`` (device pixels, from the window's :class:`~bpviz.gui.pooling.ViewBudget`):
+    matrices larger than that are also sent pooled (``Snapshot.pooled``); None: none.
 
     ``boundary`` is the output on a G×G grid for 2-D data, shape (G, G, outputs),
     row i at ``y = ymin + i (ymax − ymin)/(G−1)`` (row 0 is the *lowest* y),
@@ -76,4 +96,5 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
     extra = dict(extra)
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)
-    return Snapshot(rec, history, boundary, extent, test_output, comparison, extra)
+    pooled = pooled_matrices(rec, side) if side else {}
+    return Snapshot(rec, history, boundary, extent, test_output, comparison, extra, pooled)

@@ -11,6 +11,12 @@ a mutex and emits the payload-free :attr:`snapshotReady` only when the GUI has
 taken the previous snapshot, so a slow GUI never builds a queue. Arrays are
 copied only when a snapshot is built, at most ``max_fps`` times a second.
 
+Memory is bounded in bytes: only the published step keeps its matrices; the
+records between snapshots (``_history``, and the history of a snapshot the GUI
+skipped, merged into the next) are kept without them in a
+:class:`~bpviz.gui.snapshot.RecordBuffer`. Matrices larger than the window's
+heatmaps (:attr:`TrainingWorker.view_budget`) are also sent pooled.
+
 Pause, stop and speed are flags read between mini-batches; the thread waits on
 a condition variable (no spinning) while idle.
 """
@@ -33,7 +39,8 @@ from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
 from .gui_share import GuiShare
-from .snapshot import Snapshot
+from .pooling import ViewBudget
+from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import build_snapshot
 
 
@@ -77,7 +84,9 @@ class TrainingWorker(GuiShare, QThread):
         self._next_due = 0.0
         self._period = 1.0 / max_fps
         self._last_publish = -math.inf
-        self._history: list[Any] = []
+        self._history = RecordBuffer(MAX_HISTORY_BYTES)
+        #: How large the window draws its heatmaps (set by the GUI, read here).
+        self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
         self._signal_pending = False
         self._taken = True
@@ -251,7 +260,7 @@ class TrainingWorker(GuiShare, QThread):
             self.diverged.emit(rec.step, float(rec.loss))
             self.publish_preview()
             return
-        self._history.append(rec)
+        self._history.extend((rec,))
         if publish and rec.backprop is not None:
             self._publish(rec)
 
@@ -294,9 +303,8 @@ class TrainingWorker(GuiShare, QThread):
         comparison = self._comparison
         if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
-        snap = build_snapshot(tr, rec, tuple(self._history), comparison,
-                              {"steps_per_s": self.steps_per_s})
-        self._history = []
+        snap = build_snapshot(tr, rec, self._history.take(), comparison,
+                              {"steps_per_s": self.steps_per_s}, self.view_budget.side())
         self._put(snap)
 
     def publish_preview(self) -> None:
@@ -304,8 +312,8 @@ class TrainingWorker(GuiShare, QThread):
         the engine's record of them on the first mini-batch (``Trainer.current_record``)."""
         tr = self._trainer
         snap = build_snapshot(tr, tr.current_record(), (), self._comparison,
-                              {"steps_per_s": 0.0, "preview": True})
-        self._history = []
+                              {"steps_per_s": 0.0, "preview": True}, self.view_budget.side())
+        self._history.clear()
         self._put(snap)
 
     def publish_record(self, rec: StepRecord) -> None:
@@ -317,7 +325,7 @@ class TrainingWorker(GuiShare, QThread):
             self.diverged.emit(rec.step, float(rec.loss))
             self.publish_preview()
             return
-        self._history.append(rec)
+        self._history.extend((rec,))
         if rec.backprop is not None:
             self._publish(rec)
 
@@ -327,7 +335,7 @@ class TrainingWorker(GuiShare, QThread):
             old = self._latest
             if old is not None and not self._taken and old.history:
                 # the GUI skipped a snapshot: keep its records for the loss curve
-                snap = replace(snap, history=old.history + snap.history)
+                snap = replace(snap, history=bounded_history(old.history + snap.history))
             self._latest = snap
             self._taken = False
             if not self._signal_pending:
@@ -342,7 +350,7 @@ class TrainingWorker(GuiShare, QThread):
     def replace_trainer(self, trainer: Trainer) -> None:
         """Job body: use ``trainer`` from now on (history and comparison cleared)."""
         self._trainer = trainer
-        self._history = []
+        self._history.clear()
         self._comparison = None
         self._last_compare = -math.inf
         with self._slot_lock:

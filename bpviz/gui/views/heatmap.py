@@ -19,18 +19,28 @@ over again when the fixed scale is cleared.
 
 Non-finite entries are shown as 0 (the view never draws NaN); the title then
 says how many there were.
+
+Big matrices: a matrix larger than the heatmap is drawn pooled (the caller hands
+it pooled, or the heatmap pools it itself with :func:`~bpviz.gui.pooling.pool_signed`:
+per block the entry of largest magnitude, sign kept), so the cost of a frame
+does not grow with the matrix. The whole matrix is kept by reference (no copy):
+the hover readout reads the exact entry, and zooming (mouse wheel over the
+image, drag to pan, double-click for the whole matrix) draws the window's cells
+from it, pooled only while the window still has more cells than pixels.
 """
 
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QCursor, QFont
+from PySide6.QtGui import QColor, QCursor, QFont
 from PySide6.QtWidgets import QMenu, QToolTip, QVBoxLayout, QWidget
 
+from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
 from .colormaps import map_signed
 from .fitlabel import FitLabel
@@ -40,6 +50,8 @@ from .throttle import Throttle
 
 READOUT_S = 0.25  # the idle readout ("colour scale ±s") changes at most 4 times a second
 COMPACT_BELOW_PX = {False: 300, True: 460}  # narrower heatmaps get the compact colour bar
+ZOOM_HELP = ("Mouse wheel over the matrix: zoom in or out at the mouse, down to single "
+             "entries · drag: pan · double-click: the whole matrix · hover: the exact entry")
 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
@@ -57,7 +69,9 @@ class Heatmap(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, colorbar: bool = True) -> None:
         super().__init__(parent)
-        self._data = np.zeros((1, 1), dtype=np.float32)
+        self._data = np.zeros((1, 1), dtype=np.float32)  # what is drawn (pooled if big)
+        self._full: np.ndarray = self._data  # the matrix as given (exact; big: by reference)
+        self._full_clean: np.ndarray | None = self._data
         self._title = ""
         self._labels = ("", "")
         self._mode = "frame"
@@ -83,6 +97,8 @@ class Heatmap(QWidget):
         lay.addWidget(self._title_label, 0)
         lay.addWidget(self._canvas, 1)
         lay.addWidget(self._readout, 0)
+        self._title_label.setToolTip(ZOOM_HELP)
+        self._readout.setToolTip(ZOOM_HELP)
         self._canvas.customContextMenuRequested.connect(self._show_menu)
         self._apply_fonts()
         self.reset()
@@ -112,26 +128,43 @@ class Heatmap(QWidget):
         self._canvas.set_cell_texts(texts, white, font)
 
     def set_matrix(self, M: np.ndarray, title: str | None = None,
-                   row_label: str | None = None, col_label: str | None = None) -> None:
+                   row_label: str | None = None, col_label: str | None = None,
+                   pooled: np.ndarray | None = None) -> None:
         """Show ``M`` (rows, cols), or a vector (m,) as one row 1×m.
 
-        ``None`` for a label keeps the previous one.
+        ``None`` for a label keeps the previous one. ``pooled``: ``M`` already
+        shrunk by :func:`~bpviz.gui.pooling.pool_signed` (e.g. on the worker); a
+        matrix larger than :meth:`pool_side` is otherwise pooled here. A big ``M``
+        is kept by reference: the caller must not change it afterwards (records
+        are immutable).
         """
         A = np.asarray(M)
         if A.ndim == 1:
             A = A.reshape(1, -1)
         elif A.ndim != 2:
             raise ValueError(f"a heatmap shows a matrix or a vector, got shape {A.shape}")
-        A = np.ascontiguousarray(A, dtype=np.float32)
-        m = float(max(A.max(), -A.min())) if A.size else 0.0
+        shape_changed = A.shape != self._full.shape
+        if pooled is None and max(A.shape) <= self.pool_side():
+            A = np.ascontiguousarray(A, dtype=np.float32)
+            self._full, self._full_clean = A, None
+            shown = A
+        else:  # big: drawn pooled; the exact matrix stays for the readout and the zoom
+            self._full, self._full_clean = A, None
+            side = self.pool_side()
+            P = pool_signed(A, side, side) if pooled is None else np.asarray(pooled)
+            shown = np.ascontiguousarray(P.reshape(1, -1) if P.ndim == 1 else P,
+                                         dtype=np.float32)
+        # pooling keeps each block's extreme: max |shown| == max |M|
+        m = float(max(shown.max(), -shown.min())) if shown.size else 0.0
         self._nonfinite = 0
         if not math.isfinite(m):
-            bad = ~np.isfinite(A)
+            bad = ~np.isfinite(shown)
             self._nonfinite = int(bad.sum())
-            A = np.where(bad, np.float32(0), A)
-            m = float(np.abs(A).max()) if A.size else 0.0
-        shape_changed = A.shape != self._data.shape
-        self._data = A
+            shown = np.where(bad, np.float32(0), shown)
+            m = float(np.abs(shown).max()) if shown.size else 0.0
+        if shown is A:
+            self._full_clean = A
+        self._data = shown
         self._mode_s = next_scale(self._mode, m, self._mode_s, self._locked)
         if self._mode == "locked" and self._locked is None:
             self._locked = self._mode_s
@@ -185,13 +218,56 @@ class Heatmap(QWidget):
         self._locked = None
         self._nonfinite = 0
         self._data = np.zeros((1, 1), dtype=np.float32)
+        self._full = self._full_clean = self._data
         self._show_scale()
         self._recolour()
         self._update_readout()
 
     def matrix(self) -> np.ndarray:
-        """The float32 array currently shown (rows, cols); non-finite entries are 0."""
+        """The whole matrix (rows, cols) as float32, C-contiguous, non-finite entries 0
+        (for a big matrix made on the first call after each frame; not what is drawn
+        then, see :meth:`shown_matrix`)."""
+        if self._full_clean is None:
+            A = np.ascontiguousarray(self._full, dtype=np.float32)
+            bad = ~np.isfinite(A)
+            self._full_clean = np.where(bad, np.float32(0), A) if bad.any() else A
+        return self._full_clean
+
+    def shown_matrix(self) -> np.ndarray:
+        """What the whole-matrix view draws: :meth:`matrix`, or its pooled form when the
+        matrix is larger than the heatmap (per block its extreme entry, sign kept)."""
         return self._data
+
+    def pool_side(self) -> int:
+        """Matrices with more rows or columns than this are drawn pooled: the heatmap's
+        plot size in device pixels, at least ``DEFAULT_SIDE``."""
+        p = self._canvas.plot_rect()
+        px = max(p.width(), p.height()) * self.devicePixelRatioF()
+        return max(DEFAULT_SIDE, int(math.ceil(px)))
+
+    def plot_side(self) -> int:
+        """The larger side of the drawn matrix, in logical pixels (for the view budget)."""
+        p = self._canvas.plot_rect()
+        return int(math.ceil(max(p.width(), p.height())))
+
+    def view_window(self) -> tuple[int, int, int, int]:
+        """``(r0, r1, c0, c1)``: the rows and columns shown (the whole matrix unless zoomed)."""
+        return self._canvas.view_window()
+
+    def set_view_window(self, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Zoom to rows r0..r1−1 and columns c0..c1−1 (0-based; clamped)."""
+        self._canvas.set_view_window(r0, r1, c0, c1)
+
+    def reset_zoom(self) -> None:
+        self._canvas.reset_zoom()
+
+    def mark_columns(self, cols: Sequence[int], colour: str) -> None:
+        """Outline whole columns (0-based; e.g. dead units) in ``colour`` (a Qt colour
+        name or ``#rrggbb``); an empty sequence clears. Kept across frames and zoom."""
+        self._canvas.set_marked_columns([int(c) for c in cols], QColor(colour))
+
+    def marked_columns(self) -> list[int]:
+        return self._canvas.marked_columns()
 
     def title(self) -> str:
         return self._title
@@ -253,7 +329,7 @@ class Heatmap(QWidget):
 
         Emits :attr:`rowHovered` when the row changes; returns the readout text.
         """
-        rows, cols = self._data.shape
+        rows, cols = self._full.shape
         if not (0 <= row < rows and 0 <= col < cols):
             row, col = -1, -1
         changed = row != self._hover[0]
@@ -276,8 +352,8 @@ class Heatmap(QWidget):
         menu.addAction("Export picture (PNG/SVG)…",
                        lambda: export.export_widget_dialog(self, self, name))
         menu.addAction("Save matrix (CSV/.npy)…",
-                       lambda: export.save_matrix_dialog(self._data, self, name))
-        menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self._data))
+                       lambda: export.save_matrix_dialog(self.matrix(), self, name))
+        menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self.matrix()))
         menu.addSeparator()
         fixed = self._fixed is not None
         if fixed:
@@ -291,6 +367,9 @@ class Heatmap(QWidget):
             act.setEnabled(not fixed)
         act = menu.addAction("Re-lock scale now", self.relock)
         act.setEnabled(self._mode == "locked" and not fixed)
+        menu.addSeparator()
+        act = menu.addAction("Show the whole matrix (double-click)", self.reset_zoom)
+        act.setEnabled(self._canvas.is_zoomed())
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:
@@ -335,12 +414,29 @@ class Heatmap(QWidget):
         self._canvas.set_labels(r, c)
 
     def _recolour(self) -> None:
-        """Colour the matrix with the scale in use and hand it to the canvas."""
-        self._rgba = map_signed(self._data, self._s)
-        self._canvas.set_image(self._rgba)
-        rows, cols = self._data.shape
+        """Colour what the window shows with the scale in use and hand it to the canvas."""
+        cv = self._canvas
+        shape = self._full.shape
+        if cv.matrix_shape() == shape and cv.is_zoomed():
+            r0, r1, c0, c1 = cv.view_window()
+            p = cv.plot_rect()
+            dpr = self.devicePixelRatioF()
+            region = pool_signed(self._full[r0:r1, c0:c1], int(math.ceil(p.height() * dpr)),
+                                 int(math.ceil(p.width() * dpr)))
+            bad = ~np.isfinite(region)
+            if bad.any():
+                region = np.where(bad, np.float32(0), region)
+            self._rgba = map_signed(region, self._s)
+        else:
+            self._rgba = map_signed(self._data, self._s)
+        cv.set_image(self._rgba, shape)
+        rows, cols = shape
         if self._hover[0] >= rows or self._hover[1] >= cols:
             self.hover_cell(-1, -1)
+
+    def window_changed(self) -> None:
+        """The canvas zoomed or panned: draw the new window."""
+        self._recolour()
 
     def _update_readout(self) -> str:
         row, col = self._hover
@@ -352,7 +448,7 @@ class Heatmap(QWidget):
         else:
             r_name = (self._labels[0].split() or ["row"])[-1]
             c_name = (self._labels[1].split() or ["col"])[-1]
-            v = float(self._data[row, col])
+            v = float(self._full[row, col])  # the exact entry, at any zoom
             text = (f"{r_name} = {row + 1}, {c_name} = {col + 1}:  {format_value(v)}"
                     f"   (scale ±{format_value(self.scale())})")
             if self.isVisible() and self.underMouse():
@@ -375,6 +471,8 @@ class Heatmap(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self._fit_colorbar()
+        if self._canvas.is_zoomed():
+            self._recolour()
 
     def _fit_colorbar(self) -> None:
         """Narrow heatmaps get the compact bar ("+", "0", "−"; ±s is in the readout line)."""

@@ -16,7 +16,15 @@ Layout, in viewport pixels (the scene rectangle is the viewport)::
                           [column label]
 
 Ticks sit on whole 1-based indices (:func:`~.axes.index_ticks`): k = 1..K,
-i = 1..m, j = 1..n, as the seeds count.
+i = 1..m, j = 1..n, as the sources count.
+
+Zoom: the canvas shows a window ``[r0, r1) × [c0, c1)`` of the matrix (all of it
+by default). The mouse wheel over the image zooms in and out at the mouse, down
+to a single cell; a left-button drag pans; a double-click shows the whole
+matrix again. Ticks, outlines, marked columns, cell texts and the hovered cell
+follow the window. The image is whatever the owner hands :meth:`HeatmapCanvas.set_image`
+for the current window (possibly pooled: fewer pixels than cells); the owner
+is told of every window change (``owner.window_changed()``).
 """
 
 from __future__ import annotations
@@ -199,7 +207,12 @@ class HeatmapCanvas(QGraphicsView):
         self.setMouseTracking(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         sc = self.scene()
-        self._shape = (1, 1)
+        self._shape = (1, 1)  # the matrix's (rows, cols), whatever the image's size
+        self._img_shape = (1, 1)
+        self._win = (0, 1, 0, 1)  # the rows r0..r1-1 and columns c0..c1-1 shown
+        self._drag: tuple[QPointF, tuple[int, int, int, int]] | None = None
+        self._marked_cols: list[int] = []
+        self._mark_colour = QColor(*HIGHLIGHT)
         self._plot = QRectF(0, 0, 1, 1)
         self._tick_font = QFont()
         self._label_font = QFont()
@@ -223,17 +236,86 @@ class HeatmapCanvas(QGraphicsView):
         self._axis_titles = (_text(sc), _text(sc))
         self._axis_titles[0].setRotation(-90)
         self._outlines: list[QGraphicsRectItem] = []
+        self._marks: list[QGraphicsRectItem] = []
         self._cells: list[QGraphicsSimpleTextItem] = []
         self.bar = CanvasColourBar(sc) if colorbar else None
 
     # ------------------------------------------------------------ content
-    def set_image(self, rgba: np.ndarray) -> None:
-        """New colours ``(rows, cols, 4)``; lays out again only if the shape changed."""
+    def set_image(self, rgba: np.ndarray, shape: tuple[int, int] | None = None) -> None:
+        """New colours ``(h, w, 4)`` for the window shown of a matrix of ``shape`` (rows,
+        cols; default the image's): the image is stretched over the plot, so it may have
+        fewer pixels than the window has cells (pooled). A new ``shape`` shows the whole
+        matrix and lays out again."""
         self.image.setPixmap(rgba_pixmap(rgba))
-        shape = rgba.shape[:2]
+        img = rgba.shape[:2]
+        shape = img if shape is None else (int(shape[0]), int(shape[1]))
         if shape != self._shape:
             self._shape = shape
+            self._win = (0, shape[0], 0, shape[1])
+            self._img_shape = img
             self.relayout()
+        elif img != self._img_shape:
+            self._img_shape = img
+            self._place_image()
+
+    def matrix_shape(self) -> tuple[int, int]:
+        """The (rows, cols) of the matrix (not of the image, which may be pooled)."""
+        return self._shape
+
+    # ------------------------------------------------------------ zoom
+    def view_window(self) -> tuple[int, int, int, int]:
+        """``(r0, r1, c0, c1)``: rows r0..r1−1 and columns c0..c1−1 are shown (0-based)."""
+        return self._win
+
+    def is_zoomed(self) -> bool:
+        return self._win != (0, self._shape[0], 0, self._shape[1])
+
+    def set_view_window(self, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Show rows r0..r1−1 and columns c0..c1−1 (clamped to the matrix, at least one
+        cell); the owner recolours and the axes follow."""
+        R, C = self._shape
+        nr, nc = min(max(int(r1) - int(r0), 1), R), min(max(int(c1) - int(c0), 1), C)
+        r0, c0 = min(max(int(r0), 0), R - nr), min(max(int(c0), 0), C - nc)
+        win = (r0, r0 + nr, c0, c0 + nc)
+        if win == self._win:
+            return
+        self._win = win
+        self._owner.window_changed()
+        self.relayout()
+
+    def reset_zoom(self) -> None:
+        """Show the whole matrix."""
+        self.set_view_window(0, self._shape[0], 0, self._shape[1])
+
+    def zoom_at(self, pos: QPointF, factor: float) -> None:
+        """Zoom by ``factor`` (> 1 closer) keeping the cell under ``pos`` (viewport) in place."""
+        p = self._plot
+        r0, r1, c0, c1 = self._win
+        fy = min(max((pos.y() - p.top()) / p.height(), 0.0), 1.0)
+        fx = min(max((pos.x() - p.left()) / p.width(), 0.0), 1.0)
+        nr = max(1, round((r1 - r0) / factor))
+        nc = max(1, round((c1 - c0) / factor))
+        if factor > 1:  # always at least one cell closer, so the wheel never sticks
+            nr, nc = min(nr, max(r1 - r0 - 1, 1)), min(nc, max(c1 - c0 - 1, 1))
+        # the cell under the mouse stays under it: its index minus the whole cells before it
+        ar = min(int(r0 + fy * (r1 - r0)), r1 - 1)
+        ac = min(int(c0 + fx * (c1 - c0)), c1 - 1)
+        r = ar - min(int(fy * nr), nr - 1)
+        c = ac - min(int(fx * nc), nc - 1)
+        self.set_view_window(r, r + nr, c, c + nc)
+
+    def set_marked_columns(self, cols: list[int], colour: QColor) -> None:
+        """Outline whole columns (0-based) in ``colour``; an empty list clears."""
+        self._marked_cols = [int(c) for c in cols]
+        self._mark_colour = QColor(colour)
+        self._place_marks()
+
+    def marked_columns(self) -> list[int]:
+        return list(self._marked_cols)
+
+    def mark_items(self) -> list[QGraphicsRectItem]:
+        """The visible column outlines (tests)."""
+        return [m for m in self._marks if m.isVisible()]
 
     def set_fonts(self, tick_pt: int, label_pt: int, pen_w: float) -> None:
         self._tick_font.setPointSize(tick_pt)
@@ -273,57 +355,75 @@ class HeatmapCanvas(QGraphicsView):
         """Where the image lies, in viewport pixels."""
         return QRectF(self._plot)
 
+    def _cell_size(self) -> tuple[float, float]:
+        r0, r1, c0, c1 = self._win
+        return self._plot.width() / (c1 - c0), self._plot.height() / (r1 - r0)
+
     def cell_center(self, row: int, col: int) -> QPointF:
-        """The centre of cell (row, col) (0-based), in viewport pixels."""
-        rows, cols = self._shape
-        p = self._plot
-        return QPointF(p.left() + (col + 0.5) * p.width() / cols,
-                       p.top() + (row + 0.5) * p.height() / rows)
+        """The centre of cell (row, col) (0-based, of the matrix), in viewport pixels
+        (outside the plot when the cell is outside the zoom window)."""
+        cw, ch = self._cell_size()
+        p, (r0, _, c0, _) = self._plot, self._win
+        return QPointF(p.left() + (col - c0 + 0.5) * cw, p.top() + (row - r0 + 0.5) * ch)
 
     def cell_at(self, pos: QPointF) -> tuple[int, int]:
-        """The cell (row, col) under ``pos`` (viewport pixels), or (-1, -1)."""
+        """The cell (row, col) of the matrix under ``pos`` (viewport pixels), or (-1, -1)."""
         p = self._plot
         if not p.contains(pos):
             return -1, -1
-        rows, cols = self._shape
-        r = int((pos.y() - p.top()) * rows / p.height())
-        c = int((pos.x() - p.left()) * cols / p.width())
-        return min(r, rows - 1), min(c, cols - 1)
+        r0, r1, c0, c1 = self._win
+        cw, ch = self._cell_size()
+        r = r0 + int((pos.y() - p.top()) / ch)
+        c = c0 + int((pos.x() - p.left()) / cw)
+        return min(r, r1 - 1), min(c, c1 - 1)
+
+    def _rows_rect(self, r: int) -> QRectF:
+        """Row ``r`` across the plot (may lie outside it)."""
+        _, ch = self._cell_size()
+        p = self._plot
+        return QRectF(p.left(), p.top() + (r - self._win[0]) * ch, p.width(), ch)
+
+    def _place_image(self) -> None:
+        p = self._plot
+        h, w = self._img_shape
+        self.image.setPos(p.topLeft())
+        self.image.setTransform(QTransform.fromScale(p.width() / w, p.height() / h))
 
     def relayout(self) -> None:
         """Place everything for the current size, shape, fonts and labels."""
         w, h = max(self.viewport().width(), 1), max(self.viewport().height(), 1)
         self.scene().setSceneRect(0, 0, w, h)
-        rows, cols = self._shape
+        r0, r1, c0, c1 = self._win
         ft, fl = QFontMetricsF(self._tick_font), QFontMetricsF(self._label_font)
         tick = 4.0
-        left = 2 + (fl.height() + 2 if self._labels[0] else 0) + ft.horizontalAdvance(str(rows))
+        left = 2 + (fl.height() + 2 if self._labels[0] else 0) + ft.horizontalAdvance(
+            str(self._shape[0]))
         left += 3 + tick
         bottom = tick + 1 + ft.height() + (fl.height() if self._labels[1] else 0) + 2
         top = ft.height() / 2 + 1
         if self.bar is not None:
             right = self.bar.width() + 2
         else:  # room for the last column's number, centred on the last column
-            right = ft.horizontalAdvance(str(cols)) / 2 + 2
+            right = ft.horizontalAdvance(str(self._shape[1])) / 2 + 2
         self._plot = p = QRectF(left, top, max(w - left - right, 1.0), max(h - top - bottom, 1.0))
-        self.image.setPos(p.topLeft())
-        self.image.setTransform(QTransform.fromScale(p.width() / cols, p.height() / rows))
+        self._place_image()
         self.frame.setRect(p)
         pt = max(self._tick_font.pointSizeF(), 1.0)
-        _, xs = index_ticks(1, cols, p.width() / (4.0 * pt))
-        _, ys = index_ticks(1, rows, p.height() / (2.2 * pt))
+        cw, ch = self._cell_size()
+        _, xs = index_ticks(c0 + 1, c1, p.width() / (4.0 * pt))
+        _, ys = index_ticks(r0 + 1, r1, p.height() / (2.2 * pt))
         path = QPainterPath()
         while len(self._tick_texts) < len(xs) + len(ys):
             self._tick_texts.append(_text(self.scene()))
         texts = iter(self._tick_texts)
         for v in xs:
-            x = p.left() + (v - 0.5) * p.width() / cols
+            x = p.left() + (v - c0 - 0.5) * cw
             path.moveTo(x, p.bottom())
             path.lineTo(x, p.bottom() + tick)
             self._put(next(texts), str(v), x - ft.horizontalAdvance(str(v)) / 2,
                       p.bottom() + tick + 1)
         for v in ys:
-            y = p.top() + (v - 0.5) * p.height() / rows
+            y = p.top() + (v - r0 - 0.5) * ch
             path.moveTo(p.left(), y)
             path.lineTo(p.left() - tick, y)
             self._put(next(texts), str(v), p.left() - tick - 2 - ft.horizontalAdvance(str(v)),
@@ -341,6 +441,7 @@ class HeatmapCanvas(QGraphicsView):
         if self.bar is not None:
             self.bar.place(p)
         self._place_outlines()
+        self._place_marks()
         self._place_cells()
 
     def _put(self, item: QGraphicsSimpleTextItem, text: str, x: float, y: float) -> None:
@@ -350,28 +451,46 @@ class HeatmapCanvas(QGraphicsView):
         item.setVisible(True)
 
     def _place_outlines(self) -> None:
-        rows, _ = self._shape
-        wanted = [r for r in self._outline_rows if 0 <= r < rows]
+        r0, r1, _, _ = self._win
+        wanted = [r for r in self._outline_rows if r0 <= r < r1]
         while len(self._outlines) < len(wanted):
             item = QGraphicsRectItem()
             item.setZValue(5)
             self.scene().addItem(item)
             self._outlines.append(item)
-        p, ch = self._plot, self._plot.height() / rows
         for item, r in zip(self._outlines, wanted, strict=False):
-            item.setRect(QRectF(p.left(), p.top() + r * ch, p.width(), ch))
+            item.setRect(self._rows_rect(r))
             item.setPen(_pen(HIGHLIGHT, self._pen_w))
             item.setVisible(True)
         for item in self._outlines[len(wanted):]:
             item.setVisible(False)
 
+    def _place_marks(self) -> None:
+        _, _, c0, c1 = self._win
+        wanted = [c for c in self._marked_cols if c0 <= c < c1]
+        while len(self._marks) < len(wanted):
+            item = QGraphicsRectItem()
+            item.setZValue(5)
+            self.scene().addItem(item)
+            self._marks.append(item)
+        cw, _ = self._cell_size()
+        p = self._plot
+        pen = _pen(self._mark_colour, self._pen_w)
+        for item, c in zip(self._marks, wanted, strict=False):
+            item.setRect(QRectF(p.left() + (c - c0) * cw, p.top(), cw, p.height()))
+            item.setPen(pen)
+            item.setVisible(True)
+        for item in self._marks[len(wanted):]:
+            item.setVisible(False)
+
     def _place_cells(self) -> None:
         texts = self._cell_texts or []
-        flat = [(r, c, s) for r, row in enumerate(texts) for c, s in enumerate(row)]
+        r0, r1, c0, c1 = self._win
+        flat = [(r, c, s) for r, row in enumerate(texts) for c, s in enumerate(row)
+                if r0 <= r < r1 and c0 <= c < c1]
         while len(self._cells) < len(flat):
             self._cells.append(_text(self.scene(), z=4))
-        rows, cols = self._shape
-        cw, ch = self._plot.width() / cols, self._plot.height() / rows
+        cw, ch = self._cell_size()
         font = QFont(self._cell_font)
         widest = max((s for _, _, s in flat), key=len, default="0")
         while font.pointSizeF() > 7 and (
@@ -396,8 +515,44 @@ class HeatmapCanvas(QGraphicsView):
         self.relayout()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self._drag is not None:
+            start, (r0, r1, c0, c1) = self._drag
+            d = event.position() - start
+            cw, ch = self._plot.width() / (c1 - c0), self._plot.height() / (r1 - r0)
+            dr, dc = round(d.y() / ch), round(d.x() / cw)
+            self.set_view_window(r0 - dr, r1 - dr, c0 - dc, c1 - dc)
         self._owner.hover_cell(*self.cell_at(event.position()))
         super().mouseMoveEvent(event)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        pos = event.position()
+        notches = event.angleDelta().y() / 120.0
+        if not self._plot.contains(pos) or notches == 0:
+            super().wheelEvent(event)
+            return
+        self.zoom_at(pos, 1.25 ** notches)
+        self._owner.hover_cell(*self.cell_at(pos))
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton and self._plot.contains(event.position()):
+            self._drag = (event.position(), self._win)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._drag = None
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._drag = None
+            self.reset_zoom()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self._owner.hover_cell(-1, -1)

@@ -5,6 +5,9 @@ come from :mod:`bpviz.gui.notation`.
 Heatmaps are created once per (kind, layer) and reused; only the ones in the
 current layout are updated, and nothing is drawn while the panel is hidden
 (the last snapshot is kept and shown when it becomes visible).
+A matrix larger than its heatmap comes pooled in the snapshot (``snap.pooled``,
+made on the worker at the size :meth:`MatrixPanel.max_plot_side` reports) and is
+drawn so; the heatmap keeps the record's matrix for the readout and the zoom.
 """
 
 from __future__ import annotations
@@ -129,6 +132,11 @@ class MatrixPanel(PanelMixin, QWidget):
         """Every matrix in the layout, by its symbol (what the panel menu saves)."""
         return {self._maps[k].title().split(" — ")[0]: self._maps[k].matrix()
                 for k in self._shown if self._maps[k].matrix().size > 1}
+
+    def max_plot_side(self) -> int:
+        """The larger side, in logical pixels, of the biggest heatmap shown (0 if none)."""
+        return max((self._maps[k].plot_side() for k in self._shown
+                    if k in self._maps and self._maps[k].isVisible()), default=0)
 
     def shown(self) -> list[tuple[str, int]]:
         """The (kind, layer) pairs in the current layout, row by row."""
@@ -335,18 +343,22 @@ class MatrixPanel(PanelMixin, QWidget):
         step = self._snap.step
         self._batch_index = step.batch_index
         reduction = self._spec.reduction if self._spec is not None else "mean"
+        pooled = getattr(self._snap, "pooled", None) or {}
         for kind, i in self._shown:
             M = nt.record_matrix(step, kind, i, self._notation)
             if M is None:
                 continue
+            P = pooled.get((kind, i))
+            if P is not None:
+                P = nt.display_matrix(kind, P, self._notation)
             hm = self._maps[(kind, i)]
             owner = step.backprop.layers[i].owner
             shape = M.shape if M.ndim == 2 else (1, M.shape[0])
             title = nt.title(kind, i, shape, self._notation, reduction, owner)
             if title == hm.title():
-                hm.set_matrix(M)
+                hm.set_matrix(M, pooled=P)
             else:
-                hm.set_matrix(M, title, *nt.axis_labels(kind, self._notation))
+                hm.set_matrix(M, title, *nt.axis_labels(kind, self._notation), pooled=P)
         if self._hover_row >= 0:
             self._row_hovered(self._hover_row)
 

@@ -1,11 +1,12 @@
 """A bounded time series for long training runs (loss and gradient-norm curves).
 
 :class:`DecimatedSeries` keeps at most ``cap`` points whatever the number of
-steps: it stores every value until full, then merges neighbouring pairs
-(mean of y, later x) and from then on averages ``stride`` new values into one
-point, doubling the stride at each merge. Memory and drawing cost stay
-constant, the curve keeps its shape, and the last point is always the latest
-value (a partial bin is shown as it fills).
+steps, by min/max decimation: it stores every value until ``cap`` are held,
+then merges neighbouring pairs into buckets that keep their least and their
+greatest value (each at its own x), and from then on gathers ``stride`` new
+values per bucket, doubling the stride at each merge. A spike or a dip is never
+averaged away; memory and drawing cost stay constant; the last point is always
+the latest value (a bucket still filling is shown by it).
 """
 
 from __future__ import annotations
@@ -18,61 +19,95 @@ DEFAULT_CAP = 4096
 
 
 class DecimatedSeries:
-    """At most ``cap`` points (x, y); non-finite y values are skipped."""
+    """At most ``cap`` points (x, y) (plus the latest value); non-finite y values are skipped.
+
+    Storage: ``n`` buckets, each its minimum ``(x_lo, y_lo)`` and maximum
+    ``(x_hi, y_hi)``; a bucket of one value has both equal and is drawn as one
+    point. While ``stride == 1`` up to ``cap`` buckets, afterwards ``cap / 2``.
+    """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
-        if cap < 4 or cap % 2:
-            raise ValueError("cap must be an even number >= 4")
+        if cap < 4 or cap % 4:
+            raise ValueError("cap must be a multiple of 4, at least 4")
         self.cap = cap
-        self._x = np.empty(cap, dtype=np.float64)
-        self._y = np.empty(cap, dtype=np.float64)
+        self._xl = np.empty(cap, dtype=np.float64)
+        self._yl = np.empty(cap, dtype=np.float64)
+        self._xh = np.empty(cap, dtype=np.float64)
+        self._yh = np.empty(cap, dtype=np.float64)
         self.clear()
 
     def clear(self) -> None:
         self._n = 0
         self.stride = 1
-        self._acc = 0.0
-        self._cnt = 0
-        self._last_x = 0.0
+        self._cnt = 0  # values in the bucket being filled
+        self._lo = (0.0, math.inf)
+        self._hi = (0.0, -math.inf)
+        self._last = (0.0, 0.0)
         self.total = 0  # values accepted since the last clear
 
+    def _room(self) -> int:
+        return self.cap if self.stride == 1 else self.cap // 2
+
     def __len__(self) -> int:
-        return self._n + (1 if self._cnt else 0)
+        return len(self.data()[0])
 
     def append(self, x: float, y: float) -> None:
         y = float(y)
         if not math.isfinite(y):
             return
+        x = float(x)
         self.total += 1
-        self._acc += y
         self._cnt += 1
-        self._last_x = float(x)
+        self._last = (x, y)
+        if y < self._lo[1]:
+            self._lo = (x, y)
+        if y > self._hi[1]:
+            self._hi = (x, y)
         if self._cnt >= self.stride:
-            if self._n == self.cap:
+            while self._n >= self._room():
                 self._merge()
-            self._x[self._n] = self._last_x
-            self._y[self._n] = self._acc / self._cnt
+            n = self._n
+            self._xl[n], self._yl[n] = self._lo
+            self._xh[n], self._yh[n] = self._hi
             self._n += 1
-            self._acc, self._cnt = 0.0, 0
+            self._cnt = 0
+            self._lo, self._hi = (0.0, math.inf), (0.0, -math.inf)
 
     def _merge(self) -> None:
-        h = self.cap // 2
-        self._x[:h] = self._x[1:self.cap:2]
-        self._y[:h] = 0.5 * (self._y[0:self.cap:2] + self._y[1:self.cap:2])
+        """Pairs of buckets into one: the least of both minima, the greatest of both maxima."""
+        n = self._n
+        h = n // 2
+        a, b = slice(0, n - 1, 2), slice(1, n, 2)
+        take_a = self._yl[a] <= self._yl[b]
+        xl = np.where(take_a, self._xl[a], self._xl[b])
+        yl = np.where(take_a, self._yl[a], self._yl[b])
+        take_a = self._yh[a] >= self._yh[b]
+        xh = np.where(take_a, self._xh[a], self._xh[b])
+        yh = np.where(take_a, self._yh[a], self._yh[b])
+        self._xl[:h], self._yl[:h], self._xh[:h], self._yh[:h] = xl, yl, xh, yh
         self._n = h
         self.stride *= 2
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(x, y)`` copies, the partial last bin included."""
-        x, y = self._x[:self._n], self._y[:self._n]
+        """``(x, y)`` copies in x order: each bucket's minimum and maximum, then the latest
+        value if a bucket is still filling."""
+        n = self._n
+        xl, yl, xh, yh = self._xl[:n], self._yl[:n], self._xh[:n], self._yh[:n]
+        lo_first = xl <= xh
+        x = np.empty((n, 2))
+        y = np.empty((n, 2))
+        x[:, 0] = np.where(lo_first, xl, xh)
+        y[:, 0] = np.where(lo_first, yl, yh)
+        x[:, 1] = np.where(lo_first, xh, xl)
+        y[:, 1] = np.where(lo_first, yh, yl)
+        keep = np.ones((n, 2), dtype=bool)
+        keep[:, 1] = xl != xh  # one value: one point
+        x, y = x[keep], y[keep]
         if self._cnt:
-            x = np.append(x, self._last_x)
-            y = np.append(y, self._acc / self._cnt)
-        else:
-            x, y = x.copy(), y.copy()
+            x = np.append(x, self._last[0])
+            y = np.append(y, self._last[1])
         return x, y
 
     def last(self) -> float | None:
-        if self._cnt:
-            return self._acc / self._cnt
-        return float(self._y[self._n - 1]) if self._n else None
+        """The latest value, or None."""
+        return self._last[1] if self.total else None
