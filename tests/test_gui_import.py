@@ -78,8 +78,11 @@ def test_cancel_keeps_the_previous_data(qtbot, window, slow_csv) -> None:
         else:
             QTimer.singleShot(20, press_cancel)
 
+    fractions: list[float] = []
+    ctx.importProgress.connect(fractions.append)
     QTimer.singleShot(50, press_cancel)
     assert not win.import_csv(str(slow_csv))
+    assert fractions and max(fractions) < 1.0   # the read stopped early
     assert ctx.dataset is before and ctx.data_choice == choice and ctx.spec == spec
     assert ctx.import_cancelled and "cancelled" in ctx.last_error
     assert not win.errors   # a cancel is not an error dialog
