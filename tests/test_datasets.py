@@ -20,6 +20,7 @@ from bpviz.engine.datasets import (
     make_dataset,
 )
 from bpviz.engine.errors import DataError
+from bpviz.engine.loaders import MAX_DATA_BYTES
 from bpviz.resources import resources_dir
 
 CLASSIFICATION = tuple(n for n in DATASETS if n not in REGRESSION)
@@ -363,7 +364,7 @@ def test_unknown_target_lists_columns(tmp_path) -> None:
         load_csv(p, seed=-3)
 
 
-def test_csv_file_problems(tmp_path) -> None:
+def test_csv_file_problems(tmp_path, monkeypatch) -> None:
     with pytest.raises(DataError, match="no such file"):
         load_csv(tmp_path / "missing.csv")
     with pytest.raises(DataError, match="is a folder"):
@@ -372,9 +373,17 @@ def test_csv_file_problems(tmp_path) -> None:
         load_csv(42)
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:  # sparse: costs no disk space
-        f.truncate(100 * 1024 * 1024 + 1)
-    with pytest.raises(DataError, match="up to 100 MB"):
+        f.truncate(MAX_DATA_BYTES + 1)
+    assert MAX_DATA_BYTES >= 2**30  # MNIST-sized files are admitted
+    with pytest.raises(DataError, match="over the limit of 2,048 MB; set BPVIZ_MAX_DATA_MB"):
         load_csv(big)
+    small = _write(tmp_path, "a,y\n" + "1,0\n2,1\n" * 400_000)
+    monkeypatch.setenv("BPVIZ_MAX_DATA_MB", "1")
+    with pytest.raises(DataError, match="over the limit of 1 MB"):
+        load_csv(small)
+    monkeypatch.setenv("BPVIZ_MAX_DATA_MB", "lots")
+    with pytest.raises(DataError, match="BPVIZ_MAX_DATA_MB='lots' is not a size"):
+        load_csv(small)
 
 
 def _load_or_data_error(path) -> None:
@@ -383,7 +392,7 @@ def _load_or_data_error(path) -> None:
     except DataError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
-    assert isinstance(ds, Dataset) and ds.X_train.dtype == np.float64
+    assert isinstance(ds, Dataset) and ds.X_train.dtype == np.float32
     assert np.all(np.isfinite(ds.X_train)) and len(ds.X_train) >= 1
 
 

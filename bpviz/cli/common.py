@@ -119,9 +119,13 @@ def add_model_options(parser: argparse.ArgumentParser, *, dtype: str = "float32"
     data = parser.add_argument_group("data")
     data.add_argument(
         "--data",
-        metavar="NAME|CSV",
+        metavar="NAME|FILE",
         help="a built-in data set (circle, xor, gauss, spiral, moons, blobs, "
-        "plane, reg_gauss, digits) or a CSV file with a header row",
+        "plane, reg_gauss, digits), a CSV file with a header row, a .npz file "
+        "(arrays X and y), or an IDX images file such as train-images-idx3-ubyte.gz "
+        "(its labels file beside it; 'bpviz data fetch mnist' downloads them). "
+        "Files up to 2 GB are read; the environment variable BPVIZ_MAX_DATA_MB "
+        "sets another limit",
     )
     data.add_argument("--target", metavar="COL", help="the CSV's target column (default: last)")
     data.add_argument("--noise", type=float, metavar="X", help="noise 0..1 of the 2-D sets")
@@ -159,6 +163,8 @@ def _opt(args: argparse.Namespace, name: str) -> Any:
 def _data_override(base: Any, args: argparse.Namespace) -> Any:
     """The data choice after ``--data``, ``--noise`` and friends."""
     from ..engine.datasets import DATASETS
+    from ..engine.files import regular_file
+    from ..engine.loaders import file_kind
     from ..engine.presets import DataChoice
 
     d = base
@@ -170,12 +176,13 @@ def _data_override(base: Any, args: argparse.Namespace) -> Any:
                     {} if base is None else {"test_fraction": base.test_fraction, "seed": base.seed}
                 )
                 d = DataChoice(name, **keep)
-        elif name.lower().endswith(".csv") or os.path.sep in name or Path(name).exists():
+        elif (file_kind(name) != "csv" or name.lower().endswith(".csv")
+              or os.path.sep in name or Path(name).exists()):
             path = Path(name).expanduser()
-            if not path.is_file():
-                raise BpvizError(f"{name}: no such CSV file; check the path")
+            kind = file_kind(path)
+            regular_file(path, f"{kind.upper()} data file")
             d = DataChoice(
-                "csv",
+                kind,
                 csv_path=str(path.resolve()),
                 test_fraction=0.2 if base is None else base.test_fraction,
                 seed=0 if base is None else base.seed,
@@ -183,7 +190,7 @@ def _data_override(base: Any, args: argparse.Namespace) -> Any:
         else:
             raise BpvizError(
                 f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}, "
-                "or give a CSV file path"
+                "or give a data file's path (.csv, .npz, IDX)"
             )
     if d is None:
         return None
@@ -294,7 +301,7 @@ def build_model(
             f"{args.spec} holds a network but no data; add --data NAME or --data FILE.csv"
         )
     config = _config_override(base_config, args)
-    ds = data.load()
+    ds = load_with_bar(data)
     spec = fitted_spec(spec, ds) if spec is not None else default_spec(ds)
     net = Network(
         spec,
@@ -304,6 +311,35 @@ def build_model(
     )
     trainer = Trainer(net, ds, config)
     return net, trainer, data, preset
+
+
+#: Data files at least this big show a progress bar on stderr while they load.
+BAR_BYTES = 16 << 20
+
+
+def load_with_bar(data: Any) -> Any:
+    """``data.load()``, with a tqdm bar on stderr for data files of
+    :data:`BAR_BYTES` or more."""
+    from ..engine.presets import resolve_csv_path
+
+    if not data.is_file:
+        return data.load()
+    try:
+        size = resolve_csv_path(data.csv_path).stat().st_size
+    except OSError:
+        size = 0
+    if size < BAR_BYTES:
+        return data.load()
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=f"reading {Path(data.csv_path).name}", unit="%",
+              file=sys.stderr, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+        def progress(fraction: float) -> bool:
+            bar.update(round(100 * fraction) - bar.n)
+            return True
+
+        return data.load(progress)
 
 
 def backend_note(net: Any) -> str:

@@ -1,9 +1,11 @@
-"""Data sets: TensorFlow-Playground-style 2-D generators, 8x8 digits, and CSV files.
+"""Data sets: TensorFlow-Playground-style 2-D generators, 8x8 digits, and data files.
 
 Every data set is a :class:`Dataset` of host NumPy arrays, one sample per row:
-``X`` is (N, d) float64 and ``y`` is (N,) int64 labels 0..C-1 (classification)
-or (N, t) float64 targets (regression). Features are left raw: standardising
-them (and the train/test statistics that needs) is the caller's job.
+``X`` is (N, d) float64 (float32 when read from a file) and ``y`` is (N,) int64
+labels 0..C-1 (classification) or (N, t) float64 targets (regression).
+Features are left raw: standardising them (and the train/test statistics that
+needs) is the caller's job. The readers of files live in ``csvdata`` (CSV)
+and ``loaders`` (.npz, IDX, and the limits all readers share).
 
 The 2-D generators follow TensorFlow Playground's ``dataset.ts``: points are
 made in Playground units (its view is [-6, 6]^2) and divided by 6, so the
@@ -50,7 +52,6 @@ REGRESSION: tuple[str, ...] = ("plane", "reg_gauss")
 SYNTHETIC_2D: tuple[str, ...] = tuple(n for n in DATASETS if n != "digits")
 
 MAX_SAMPLES = 1_000_000
-MAX_CSV_BYTES = 100 * 1024 * 1024
 MAX_INT_CLASSES = 20
 _PG = 6.0  # Playground units per output unit
 
@@ -61,7 +62,7 @@ class Dataset:
 
     Attributes
     ----------
-    X_train, X_test : ndarray, (N, d) float64, C-contiguous
+    X_train, X_test : ndarray, (N, d) float64 (built-in sets) or float32 (files), C-contiguous
     y_train, y_test : ndarray, (N,) int64 labels 0..C-1, or (N, t) float64 targets
     n_classes : int
         Number of classes C; 0 for regression.

@@ -10,7 +10,7 @@ A preset is a JSON file ``resources/presets/NAME.json``::
      "views": ["matrices", "equations"], "steps_hint": 3000}
 
 :class:`DataChoice` names a data set (a built-in of
-:mod:`bpviz.engine.datasets` or a CSV file) with its generation settings, so a
+:mod:`bpviz.engine.datasets`, or a CSV, ``.npz`` or IDX file) with its generation settings, so a
 preset or a session can rebuild exactly the same arrays. Everything here is
 plain, validated data; nothing imports Qt.
 """
@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from ..resources import resources_dir
-from .datasets import DATASETS, Dataset, load_csv, make_dataset
+from .datasets import DATASETS, Dataset, make_dataset
 from .errors import BpvizError, DataError, SpecError
 from .files import regular_file
+from .loaders import FILE_KINDS, MAX_ABS_FEATURE, Progress, load_data_file, too_large
 from .spec import NetworkSpec
 from .trainer import TrainConfig
 
@@ -79,17 +80,19 @@ class DataChoice:
 
     Attributes
     ----------
-    name : a :data:`~bpviz.engine.datasets.DATASETS` name, or ``"csv"``
+    name : a :data:`~bpviz.engine.datasets.DATASETS` name, or the kind of data
+        file: ``"csv"``, ``"npz"`` or ``"idx"`` (:data:`~bpviz.engine.loaders.FILE_KINDS`)
     noise : 0 (clean) to 1, for the generated 2-D sets
     test_fraction : 0 to 0.9 of the rows held out as the test set
     seed : seed of the generator and of the train/test split
     n_samples : total rows (None: the data set's default)
     n_classes : classes of ``"blobs"`` (2..10)
-    csv_path : the CSV file when ``name == "csv"`` (``bpviz:...`` = inside bpviz)
+    csv_path : the data file of a file kind (the name is historical: sessions
+        keep it); ``bpviz:...`` = inside bpviz; for IDX, the images file
     target : the CSV target column (None: the last one)
     standardize : scale features to mean 0, std 1 using the training rows'
-        statistics; None means "for CSV files only" (built-ins are already
-        in about [-1, 1])
+        statistics; None means "for CSV and npz files only" (built-ins and
+        IDX images are already in about [-1, 1])
     """
 
     name: str
@@ -107,10 +110,10 @@ class DataChoice:
 
     def validate(self) -> DataChoice:
         """Raise :class:`DataError` on a bad field; return self."""
-        if not isinstance(self.name, str) or self.name not in (*DATASETS, "csv"):
+        if not isinstance(self.name, str) or self.name not in (*DATASETS, *FILE_KINDS):
             raise DataError(
                 f"unknown data set {self.name!r}; choose one of "
-                f"{', '.join(DATASETS)}, or a CSV file"
+                f"{', '.join(DATASETS)}, or a data file (csv, npz, idx)"
             )
         if not _is_number(self.noise) or not (math.isfinite(self.noise) and 0 <= self.noise <= 1):
             raise DataError(f"noise must be a number from 0 to 1, got {self.noise!r}")
@@ -130,11 +133,12 @@ class DataChoice:
             )
         if not _is_whole(self.n_classes) or not 2 <= self.n_classes <= 10:
             raise DataError(f"classes must be a whole number from 2 to 10, got {self.n_classes!r}")
-        if self.name == "csv":
+        if self.name in FILE_KINDS:
             if not isinstance(self.csv_path, str) or not self.csv_path.strip():
-                raise DataError("a CSV data choice needs the file's path (csv_path)")
+                raise DataError(f"a {self.name} data choice needs the file's path (csv_path)")
         elif self.csv_path is not None:
-            raise DataError(f"csv_path is only for CSV data, not for {self.name!r}")
+            raise DataError(
+                f"csv_path is only for CSV, npz and IDX data files, not for {self.name!r}")
         if self.target is not None and (self.name != "csv" or not isinstance(self.target, str)):
             raise DataError("a target column can only be named for CSV data")
         if self.standardize is not None and not isinstance(self.standardize, bool):
@@ -144,16 +148,27 @@ class DataChoice:
     @property
     def standardizes(self) -> bool:
         """Whether :meth:`load` standardises the features."""
-        return self.name == "csv" if self.standardize is None else self.standardize
+        return self.name in ("csv", "npz") if self.standardize is None else self.standardize
 
-    def load(self) -> Dataset:
-        """Make or read the data set (seeded: the same choice gives the same arrays)."""
-        if self.name == "csv":
-            ds = load_csv(
+    @property
+    def is_file(self) -> bool:
+        """Whether the data comes from a file (``csv_path``)."""
+        return self.name in FILE_KINDS
+
+    def load(self, progress: Progress | None = None) -> Dataset:
+        """Make or read the data set (seeded: the same choice gives the same arrays).
+
+        ``progress(fraction) -> bool`` is called while a file is read; False
+        cancels (:class:`~bpviz.engine.loaders.ImportCancelled`).
+        """
+        if self.is_file:
+            ds = load_data_file(
+                self.name,
                 resolve_csv_path(self.csv_path or ""),
                 target=self.target,
                 test_fraction=float(self.test_fraction),
                 seed=int(self.seed),
+                progress=progress,
             )
         else:
             ds = make_dataset(
@@ -168,8 +183,9 @@ class DataChoice:
 
     def describe(self) -> str:
         """E.g. ``spiral (noise 0.1)`` or ``csv iris.csv``."""
-        if self.name == "csv":
-            return f"csv {self.csv_path}" + (f" (target {self.target})" if self.target else "")
+        if self.is_file:
+            return (f"{self.name} {self.csv_path}"
+                    + (f" (target {self.target})" if self.target else ""))
         extra = []
         if self.noise:
             extra.append(f"noise {self.noise:g}")
@@ -212,13 +228,47 @@ class DataChoice:
         return cls(**d)
 
 
+def _column_stats(X: np.ndarray, rows: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, std and max |x| of each column of X (N, d), in float64, a block of rows
+    at a time (no float64 copy of X)."""
+    d = X.shape[1]
+    total, big = np.zeros(d), np.zeros(d)
+    for i in range(0, len(X), rows):
+        part = X[i:i + rows]
+        total += part.sum(axis=0, dtype=np.float64)
+        big = np.maximum(big, np.abs(part).max(axis=0))
+    mean = total / max(len(X), 1)
+    sq = np.zeros(d)
+    for i in range(0, len(X), rows):
+        sq += np.square(X[i:i + rows] - mean).sum(axis=0)
+    return mean, np.sqrt(sq / max(len(X), 1)), big
+
+
 def standardized(ds: Dataset) -> Dataset:
-    """``ds`` with features scaled by the training rows' mean and std (std 0 -> 1)."""
-    mean = ds.X_train.mean(axis=0) if len(ds.X_train) else 0.0
-    std = ds.X_train.std(axis=0) if len(ds.X_train) else 1.0
-    std = np.where(np.asarray(std) > 1e-12, std, 1.0)
-    c = np.ascontiguousarray
-    return replace(ds, X_train=c((ds.X_train - mean) / std), X_test=c((ds.X_test - mean) / std))
+    """``ds`` with features scaled by the training rows' mean and std (std 0 -> 1).
+
+    The statistics are float64 and the result keeps X's dtype. A column with
+    values beyond :data:`~bpviz.engine.loaders.MAX_ABS_FEATURE` (or not finite)
+    is refused by name: standardising would square it to inf.
+    """
+    if not len(ds.X_train):
+        return ds
+    mean, std, big = _column_stats(ds.X_train)
+    bad = np.flatnonzero(~(big <= MAX_ABS_FEATURE) | ~np.isfinite(std))
+    if bad.size:
+        j = int(bad[0])
+        col = ds.feature_names[j] if j < len(ds.feature_names) else f"x{j + 1}"
+        raise too_large(ds.name, col, float(big[j]))
+    std = np.where(std > 1e-12, std, 1.0)
+    dt = ds.X_train.dtype
+    mean, std = mean.astype(dt), std.astype(dt)
+
+    def scale(X: np.ndarray) -> np.ndarray:
+        out = np.subtract(X, mean, dtype=dt)
+        out /= std
+        return out
+
+    return replace(ds, X_train=scale(ds.X_train), X_test=scale(ds.X_test))
 
 
 # ------------------------------------------------------------------ presets

@@ -21,16 +21,18 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, Signal, Slot
 
 from ..engine import Network, NetworkSpec, default_spec
 from ..engine.errors import BpvizError
 from ..engine.files import regular_file
 from ..engine.fitting import fit_to_data
+from ..engine.loaders import file_kind
 from ..engine.presets import DataChoice, Preset, load_preset, preset_names
 from ..engine.records import StepRecord
 from ..engine.trainer import TrainConfig, Trainer
 from .contract import ContextMixin
+from .data_import import DataLoadThread
 from .session_io import SessionMixin
 from .snapshot import Snapshot
 from .worker import Job, TrainingWorker
@@ -73,6 +75,8 @@ class Controller(ContextMixin, SessionMixin, QObject):
     presetChanged = Signal(object)       # Preset (lesson text, views)
     backendChanged = Signal(str)
     diverged = Signal(int, float)
+    importProgress = Signal(float)       # fraction of the data file read
+    importFinished = Signal(bool)        # a data file import ended (True: installed)
 
     def __init__(self, preset: Preset | str | None = None, backend: str = "numpy",
                  parent: QObject | None = None, start: bool = True) -> None:
@@ -86,6 +90,10 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.last_error = ""
         self._pending_jobs = 0
         self._step_handler: Callable[[], bool] | None = None
+        self._import: DataLoadThread | None = None
+        self._imports: list[DataLoadThread] = []   # every load thread still running
+        self._import_ok = False
+        self.import_cancelled = False
         if preset is None:
             preset = default_preset_name() or builtin_preset()
         self.preset: Preset = preset if isinstance(preset, Preset) else load_preset(preset)
@@ -218,19 +226,99 @@ class Controller(ContextMixin, SessionMixin, QObject):
         return True
 
     def set_data_choice(self, choice: DataChoice | dict[str, Any]) -> bool:
-        """Load another data set (the network adapts its input/output sizes)."""
+        """Load another data set (the network adapts its input/output sizes).
+
+        A data file is read on its own thread (:meth:`start_import`) while the
+        event loop keeps running; this returns when it is done.
+        """
         try:
             if isinstance(choice, dict):
                 choice = DataChoice.from_dict(choice)
+            if choice.is_file:
+                return self._wait_import(self.start_import(choice))
             ds = choice.load()
+        except (BpvizError, OSError) as exc:
+            return self._fail(str(exc))
+        return self._install_data(choice, ds)
+
+    def _install_data(self, choice: DataChoice, ds: Any) -> bool:
+        try:
             fitted = fit_to_data(self.spec, ds)
             trainer = self._new_trainer(spec=fitted.spec, data=ds)
         except (BpvizError, OSError) as exc:
             return self._fail(str(exc))
+        except MemoryError:
+            return self._fail(f"{choice.describe()}: not enough memory for this data set")
         self._use_data(choice, ds, fitted.spec, trainer)
         if fitted.changes:
             self.message.emit(fitted.note)
         return True
+
+    # ------------------------------------------------------------ data files, threaded
+    def start_import(self, choice: DataChoice) -> DataLoadThread | None:
+        """Start reading a data file on its own thread; None (and a message) if the
+        choice is invalid. A running import is cancelled first. When it ends the
+        data set is installed (or the previous one kept) and :attr:`importFinished`
+        is emitted."""
+        self.cancel_import()
+        if self._shut:
+            self._fail("the window is closing")
+            return None
+        th = DataLoadThread(choice)
+        th.progressed.connect(self.importProgress)
+        th.finished.connect(self._import_finished)  # queued: runs on the GUI thread
+        self._imports.append(th)   # keep a reference until it has finished
+        self._import, self._import_ok, self.import_cancelled = th, False, False
+        th.start()
+        return th
+
+    def cancel_import(self) -> None:
+        """Cancel the running import, if any; the previous data set stays."""
+        if self._import is not None:
+            self._import.cancel()
+
+    @property
+    def importing(self) -> bool:
+        """Whether a data file is being read."""
+        return self._import is not None
+
+    @Slot()
+    def _import_finished(self) -> None:
+        th = self.sender()
+        if isinstance(th, DataLoadThread):
+            self._import_done(th)
+
+    def _import_done(self, th: DataLoadThread) -> None:
+        if th in self._imports:
+            self._imports.remove(th)
+            th.deleteLater()
+        if th is not self._import:
+            return                     # superseded by a newer import
+        self._import = None
+        ok = False
+        if th.cancelled:
+            self.import_cancelled = True
+            self._fail(th.error)
+        elif th.error or th.dataset is None:
+            self._fail(th.error or f"{th.choice.describe()}: no data read")
+        elif not self._shut:
+            ok = self._install_data(th.choice, th.dataset)
+        th.dataset = None
+        self._import_ok = ok
+        self.importFinished.emit(ok)
+
+    def _wait_import(self, th: DataLoadThread | None) -> bool:
+        """Run the event loop until ``th`` has been handled; its result."""
+        if th is None:
+            return False
+        loop = QEventLoop()
+        self.importFinished.connect(loop.quit)
+        try:
+            if self._import is th:
+                loop.exec()
+        finally:
+            self.importFinished.disconnect(loop.quit)
+        return self._import_ok and self._import is None
 
     def _use_data(self, choice: DataChoice, ds: Any, spec: NetworkSpec, trainer: Trainer,
                   force_spec_signal: bool = False) -> bool:
@@ -249,16 +337,16 @@ class Controller(ContextMixin, SessionMixin, QObject):
 
     def regenerate(self) -> bool:
         """The same synthetic data set drawn again with the next seed."""
-        if self.data_choice.name in ("csv", "digits"):
+        if self.data_choice.is_file or self.data_choice.name == "digits":
             return self._fail("Regenerate is for the generated 2-D data sets")
         return self.set_data_choice(replace(self.data_choice, seed=self.data_choice.seed + 1))
 
     def import_csv(self, path: str, target: str | None = None) -> bool:
-        """Train on the CSV file ``path`` (File ▸ Import CSV). Only a regular file is
-        read: a device, a FIFO or a link to one is refused with a message."""
+        """Use a data file (CSV, .npz, IDX images) as the data set, read on its own
+        thread (:meth:`start_import`); returns when done, True if it was installed."""
         try:
-            regular_file(path, "CSV file")  # before anything reads (or blocks on) it
-            choice = DataChoice("csv", test_fraction=self.data_choice.test_fraction,
+            regular_file(path, "data file")  # before anything reads (or blocks on) it
+            choice = DataChoice(file_kind(path), test_fraction=self.data_choice.test_fraction,
                                 csv_path=str(path), target=target)
         except BpvizError as exc:
             return self._fail(str(exc))
@@ -343,6 +431,10 @@ class Controller(ContextMixin, SessionMixin, QObject):
         if self._shut:
             return
         self._shut = True
+        for imp in list(self._imports):  # data file threads: cancel, wait, never terminate
+            imp.cancel()
+            if not imp.wait(timeout_ms):  # pragma: no cover - a read that never ends
+                _ORPHANS.append(imp)
         w = self.worker
         w.stop()
         w.quit()
@@ -370,7 +462,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
                     pass
 
 
-_ORPHANS: list[TrainingWorker] = []
+_ORPHANS: list[Any] = []
 _LIVE: weakref.WeakSet[Controller] = weakref.WeakSet()
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 SESSION_FILTER = "bpviz session (*.bpviz.json *.json);;All files (*)"
+DATA_FILTER = ("Data files (*.csv *.npz *-ubyte *-ubyte.gz);;CSV files (*.csv);;"
+               "NumPy archives (*.npz);;MNIST IDX images (*-images-idx3-ubyte*);;All files (*)")
 
 
 class DocumentMixin:
@@ -67,13 +69,18 @@ class DocumentMixin:
         return ok
 
     def import_csv(self, path: str | None = None) -> bool:
+        """Use a data file (CSV, .npz, IDX images) as the data set; read on its own
+        thread, with a progress dialog and Cancel (a cancel keeps the old data)."""
         if not path:
-            path = self.ask_open_path("Import CSV", "CSV files (*.csv);;All files (*)")
+            path = self.ask_open_path("Import data", DATA_FILTER)
         if not path:
             return False
-        ok = self.ctx.import_csv(str(path))
-        if not ok:
-            self.error_dialog("Import CSV", self.ctx.last_error)
+        from .data_import import ImportProgress
+
+        with ImportProgress(self, self.ctx, Path(path).name):  # type: ignore[arg-type]
+            ok = self.ctx.import_csv(str(path))
+        if not ok and not getattr(self.ctx, "import_cancelled", False):
+            self.error_dialog("Import data", self.ctx.last_error)
         return ok
 
     # ------------------------------------------------------------ title
