@@ -292,7 +292,8 @@ class DataView(PanelMixin, QWidget):
                 self._bar_added = True
             self._bar.set_scale(self._s)
         self._ring.setSize(size + 15)
-        lo, hi = ds.X_train.min(axis=0), ds.X_train.max(axis=0)
+        lo = ds.X_train.min(axis=0).astype(np.float64)   # Python-float ranges: no cast
+        hi = ds.X_train.max(axis=0).astype(np.float64)   # warning inside pyqtgraph
         pad = 0.1 * (hi - lo)
         pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
                     yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
