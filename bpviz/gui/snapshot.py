@@ -31,6 +31,10 @@ class Snapshot:
         (for the digits grid and test predictions); None if not computed.
     comparison : the latest loop-vs-vectorized measurement on one mini-batch,
         or None.
+    neuron_maps : for 2-D data, every neuron's activation over a coarse g×g grid
+        of the same extent as ``boundary``: one array (g, g, m_l) per layer
+        (``a^l`` of engine layer l at each grid point), row = y ascending,
+        column = x; None otherwise (the network graph draws them).
     """
 
     step: StepRecord
@@ -40,3 +44,4 @@ class Snapshot:
     test_output: np.ndarray | None = None
     comparison: Comparison | None = None
     extra: dict = field(default_factory=dict)
+    neuron_maps: tuple[np.ndarray, ...] | None = None
