@@ -134,7 +134,7 @@ def test_digits_draw_the_strongest_arrows_and_say_so(qtbot, runs):
             assert g.edge_color(0, i, j) == rgb(W[i, j], s)
     assert all(g.edge_color(1, i, j) is not None for i in range(10) for j in range(32))
     heads = g.graphics_view().headers()
-    assert heads[0] == "x (64 inputs)" and heads[2].startswith("layer 2 output")
+    assert heads[0] == "x\n64 inputs" and heads[2].startswith("layer 2 · output")
     assert g.graphics_view().labels(2) == [str(c) for c in run.ctx.dataset.class_names]
     # the thinned arrows follow dW when it is shown
     g.set_edge_quantity("dW")

@@ -287,16 +287,15 @@ class NetworkGraph(PanelMixin, QWidget):
     def _headers(self) -> list[str]:
         spec = self._spec
         n0 = spec.inputs
-        heads = [f"x ({n0} inputs)" if n0 > 40 else "inputs x"]
+        heads = [f"x\n{n0} inputs" if n0 > 40 else "inputs\nx"]
         L = len(spec.layers)
         for i, ly in enumerate(spec.layers):
             o = spec.owner(i)
-            head = f"layer {i + 1}" + (" output" if i == L - 1 else "")
-            head += f" · {ly.activation}"
+            head = f"layer {i + 1}" + (" · output" if i == L - 1 else "")
+            m = spec.weight_shape(i)[0]
+            head += f"\n{ly.activation}" + (f" ({m})" if m > 40 else "")
             if o != i:
                 head += f" · W{nt.sup(o + 1)}"
-            if self._spec.weight_shape(i)[0] > 40:
-                head += f" ({self._spec.weight_shape(i)[0]})"
             heads.append(head)
         return heads
 

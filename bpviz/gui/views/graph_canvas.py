@@ -400,8 +400,9 @@ class GraphCanvas(QGraphicsView):
         if not self._cols:
             return
         z = _SIZES[self._big]
-        fm, fh = QFontMetricsF(self._font), QFontMetricsF(self._head_font)
-        top = fh.height() + 6
+        fm = QFontMetricsF(self._font)
+        fh = self._fit_headers(w)
+        top = fh.height() * max(len(c.header.text().split("\n")) for c in self._cols) + 6
         bottom = 6.0
         left_lab = max((fm.horizontalAdvance(t) for t in self._labels[0]), default=0.0) \
             if self._labels else 0.0
@@ -424,7 +425,7 @@ class GraphCanvas(QGraphicsView):
             side = max(side, 8.0)
             r = min(r, max(side / 2.6, 2.5))
         left = 6 + left_lab + 6 + r
-        head_last = fh.horizontalAdvance(self._headers[-1]) / 2 if self._headers else 0
+        head_last = self._text_width(fh, self._headers[-1]) / 2 if self._headers else 0
         right = 6 + max(right_lab + 6 + r + (side + 3 if self._maps_on else 0), head_last)
         xs = np.linspace(left, max(w - right, left + 1), ncol) if ncol > 1 else np.array([w / 2])
         for c, col in enumerate(self._cols):
@@ -454,7 +455,7 @@ class GraphCanvas(QGraphicsView):
                 if col.maps:
                     col.out_x = col.x + r + 3 + side
             self._place_labels(c, col, fm)
-            hw = fh.horizontalAdvance(col.header.text())
+            hw = self._text_width(fh, col.header.text())
             hx = min(max(col.x - hw / 2, 2.0), w - hw - 2)
             col.header.setPos(hx, 2)
         self._side = side
@@ -464,6 +465,24 @@ class GraphCanvas(QGraphicsView):
             for q in range(len(e.items)):
                 self._place_edge(e, layer, q)
         self._place_overlays()
+
+    @staticmethod
+    def _text_width(fm: QFontMetricsF, text: str) -> float:
+        return max((fm.horizontalAdvance(t) for t in text.split("\n")), default=0.0)
+
+    def _fit_headers(self, w: float) -> QFontMetricsF:
+        """Shrink the column titles' font (down to 7 pt) until each fits its column's width."""
+        font = QFont(self._head_font)
+        room = (w - 12) / max(len(self._cols), 1) - 8
+        widest = max((self._text_width(QFontMetricsF(font), c.header.text())
+                      for c in self._cols), default=0.0)
+        while font.pointSize() > 7 and widest > room:
+            font.setPointSize(font.pointSize() - 1)
+            widest = max(self._text_width(QFontMetricsF(font), c.header.text())
+                         for c in self._cols)
+        for c in self._cols:
+            c.header.setFont(font)
+        return QFontMetricsF(font)
 
     def _place_labels(self, c: int, col: _Column, fm: QFontMetricsF) -> None:
         if not col.labels:
