@@ -11,9 +11,13 @@ With the digits preset, K = 128 and every matrix of every layer shown
 - ``first_frame_s``: seconds from process start to the first drawn frame of
   ``bpviz gui --preset digits`` (goal <= 2 s), the median of three launches.
 
+``--views matrices,graph`` shows those docks side by side (split, not tabbed)
+during the window run; the default is the matrices alone.
+
 Usage::
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_fps.py [--seconds 8] [--repeats 3]
+        [--views matrices,graph]
 
 It prints one line per measurement and a JSON summary last. Not a test: the
 figures depend on the machine (cores, load, display).
@@ -62,8 +66,12 @@ def headless(batch: int, steps: int) -> float:
     return float(out["steps_per_s"])
 
 
-def child(seconds: float, batch: int, speed: float | None) -> int:
-    """In the child process: the window with every matrix shown, trained for ``seconds``."""
+def child(seconds: float, batch: int, speed: float | None,
+          views: tuple[str, ...] = ("matrices",)) -> int:
+    """In the child process: the window with ``views`` shown (every matrix of every
+    layer in the matrices panel), trained for ``seconds``."""
+    from PySide6.QtCore import Qt
+
     from bpviz.gui.app import AutoRun, build, make_app
 
     app = make_app()
@@ -74,7 +82,11 @@ def child(seconds: float, batch: int, speed: float | None) -> int:
     mp = win.panels["matrices"]
     mp.set_layer(-1)
     mp.set_kinds(KINDS)
-    win.raise_view("matrices")
+    for name in views:
+        if not win.raise_view(name):
+            raise SystemExit(f"unknown view {name!r}")
+    for name in views[1:]:  # side by side, even where the default layout tabs them
+        win.splitDockWidget(win.docks[views[0]], win.docks[name], Qt.Orientation.Horizontal)
     win.show()
     auto = AutoRun(app, ctx, win, seconds, None, True)  # keep it: it owns the timers
     rc = auto.exec()
@@ -89,16 +101,20 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--speed", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--views", default="matrices",
+                    help="comma-separated docks shown side by side (default: matrices)")
     args = ap.parse_args()
+    views = tuple(v.strip() for v in args.views.split(",") if v.strip()) or ("matrices",)
     if args.child:
-        return child(args.seconds, args.batch, args.speed)
+        return child(args.seconds, args.batch, args.speed, views)
 
     me = [sys.executable, str(Path(__file__).resolve())]
     head, gui, first = [], [], []
     for _ in range(args.repeats):
         head.append(headless(args.batch, steps=max(500, int(args.seconds * 300))))
         print(f"headless bpviz train: {head[-1]:.0f} steps/s", flush=True)
-        g = run(me + ["--child", "--seconds", str(args.seconds), "--batch", str(args.batch)])
+        g = run(me + ["--child", "--seconds", str(args.seconds), "--batch", str(args.batch),
+                      "--views", ",".join(views)])
         gui.append(g)
         print(f"window, full speed:   {g['steps_per_s']:.0f} steps/s, {g['fps']:.1f} frames/s, "
               f"peak RSS {g['peak_rss_mb'] or float('nan'):.0f} MB", flush=True)
@@ -111,7 +127,8 @@ def main() -> int:
     ref = statistics.median(head)
     steps = statistics.median(g["steps_per_s"] for g in gui)
     summary = {
-        "preset": "digits", "batch": args.batch, "kinds": KINDS, "cpus": os.cpu_count(),
+        "preset": "digits", "batch": args.batch, "kinds": KINDS, "views": list(views),
+        "cpus": os.cpu_count(),
         "platform": env()["QT_QPA_PLATFORM"],
         "fps": round(statistics.median(g["fps"] for g in gui), 1),
         "gui_steps_per_s": round(steps, 1),

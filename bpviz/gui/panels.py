@@ -84,6 +84,8 @@ PANELS: list[PanelInfo] = [
               _lazy(".classroom.gradcheck_view", "GradCheckView"), TOP, False, "matrices"),
     PanelInfo("tied", "Tied weights", _lazy(".classroom.tied_view", "TiedView"), TOP, False,
               "matrices"),
+    PanelInfo("graph", "Network graph", _lazy(".views.graph", "NetworkGraph"), TOP, False,
+              "matrices"),
     PanelInfo("lesson", "Lesson", _lazy(".classroom.lesson", "LessonPanel"), RIGHT, True,
               "loss"),
 ]

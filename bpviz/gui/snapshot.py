@@ -44,6 +44,10 @@ class Snapshot:
         (extreme entry per block, sign kept), in the engine's orientation (W, dW
         out × in; a vector ``db`` as one row). Kinds as in
         :data:`bpviz.gui.notation.KINDS`; a matrix not listed is sent whole.
+    neuron_maps : for 2-D data, every neuron's activation over a coarse g×g grid
+        of the same extent as ``boundary``: one array (g, g, m_l) per layer
+        (``a^l`` of engine layer l at each grid point), row = y ascending,
+        column = x; None otherwise (the network graph draws them).
     """
 
     step: StepRecord
@@ -54,6 +58,7 @@ class Snapshot:
     comparison: Comparison | None = None
     extra: dict = field(default_factory=dict)
     pooled: dict = field(default_factory=dict)
+    neuron_maps: tuple[np.ndarray, ...] | None = None
 
 
 #: Bytes of history records the worker keeps between snapshots (or merges when the GUI

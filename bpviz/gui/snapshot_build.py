@@ -19,6 +19,8 @@ from .snapshot import Snapshot
 
 #: Side of the decision-boundary grid (G×G points) for 2-D data.
 GRID = 100
+#: Side of the per-neuron activation maps of the network graph (g×g points) for 2-D data.
+NEURON_GRID = 24
 #: Test sets larger than this get no ``test_output`` (it would cost too much per frame).
 MAX_TEST_OUTPUT = 20_000
 
@@ -73,6 +75,41 @@ def pooled_matrices(rec: StepRecord, side: int) -> dict[tuple[str, int], np.ndar
     return out
 
 
+def neuron_maps(trainer: Trainer, extent: tuple[float, float, float, float],
+                g: int = NEURON_GRID) -> tuple[np.ndarray, ...]:
+    """Every neuron's activation on a g×g grid over ``extent`` (2-D data only).
+
+    One forward pass of the g² grid points through the network's own forward
+    (the first phases of :meth:`~bpviz.engine.network.Network.phases`, stopped
+    before the loss, so no targets are needed).
+
+    Returns
+    -------
+    tuple of ndarray
+        One host float32 array (g, g, m_l) per layer: ``a^l`` of engine layer l
+        at grid point (row, column), row = y ascending from ``extent[2]``,
+        column = x ascending from ``extent[0]``, as :func:`boundary_grid`.
+    """
+    net = trainer.net
+    xs = np.linspace(extent[0], extent[1], g)
+    ys = np.linspace(extent[2], extent[3], g)
+    gx, gy = np.meshgrid(xs, ys)
+    X = net.xp.asarray(np.column_stack([gx.ravel(), gy.ravel()]), dtype=net.dtype)
+    L = net.n_layers
+    maps: list[np.ndarray] = []
+    gen = net.phases(X, None, trace=True)
+    try:
+        for phase in gen:
+            if phase.kind == "a":
+                a = np.asarray(net.backend.to_host(phase.value), dtype=np.float32)
+                maps.append(np.ascontiguousarray(a.reshape(g, g, a.shape[1])))
+                if len(maps) == L:
+                    break
+    finally:
+        gen.close()
+    return tuple(maps)
+
+
 def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord, ...],
                    comparison: Any, extra: dict[str, Any], side: int | None = None) -> Snapshot:
     """A snapshot of ``rec`` (which carries backprop and weights) plus the views' extras.
@@ -85,11 +122,12 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
     column j likewise in x. ``test_output`` is the output on the whole test set.
     """
     data = trainer.data
-    boundary = extent = None
+    boundary = extent = maps = None
     if data.X_train.shape[1] == 2:
         extent, pts = boundary_grid(data)
         out = network_output(trainer, pts)
         boundary = out.reshape(GRID, GRID, out.shape[1])
+        maps = neuron_maps(trainer, extent)
     test_output = None
     if 0 < len(data.X_test) <= MAX_TEST_OUTPUT:
         test_output = network_output(trainer, data.X_test)
@@ -97,4 +135,5 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)
     pooled = pooled_matrices(rec, side) if side else {}
-    return Snapshot(rec, history, boundary, extent, test_output, comparison, extra, pooled)
+    return Snapshot(rec, history, boundary, extent, test_output, comparison, extra, pooled,
+                    neuron_maps=maps)
