@@ -84,6 +84,8 @@ PANELS: list[PanelInfo] = [
               _lazy(".classroom.gradcheck_view", "GradCheckView"), TOP, False, "matrices"),
     PanelInfo("tied", "Tied weights", _lazy(".classroom.tied_view", "TiedView"), TOP, False,
               "matrices"),
+    PanelInfo("explain", "Explain this number",
+              _lazy(".classroom.explain_view", "ExplainView"), RIGHT, False, "loss"),
     PanelInfo("lesson", "Lesson", _lazy(".classroom.lesson", "LessonPanel"), RIGHT, True,
               "loss"),
 ]
