@@ -22,6 +22,7 @@ import math
 from html import escape
 from typing import Any
 
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -52,7 +53,7 @@ from ..views.throttle import Throttle
 REFRESH_S = 0.3
 HINT = "click a cell of any matrix, or pick one above"
 MATH_FONT = "'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif"
-_SIZES = {False: (17, 12), True: (30, 19)}           # formulas, notes (pt)
+_SIZES = {False: (15, 11), True: (21, 15)}           # formulas, notes (pt)
 #: The picker's kinds: engine kind -> text; "neuron" is the single-neuron card.
 PICK = {"dW": "dW", "delta": "δ", "z": "z", "a": "a", "db": "db", "W": "W (update)",
         "b": "b (update)", "neuron": "one neuron"}
@@ -320,9 +321,10 @@ def explanation_html(e: Explanation, notation: str, presentation: bool = False,
         rel = "←" if ln.rule in ("sgd", "momentum", "adam") else "="
         if ln.rule == "velocity":
             rel = "←"
-        rows.append(f"<tr><td align='right' style='padding-right:8px'>{lhs}</td>"
-                    f"<td>{rel}&nbsp;{formula}</td></tr>"
-                    f"<tr><td></td><td style='color:#1a4d8f'>=&nbsp;{plugged}</td></tr>")
+        td = f"font-family:{MATH_FONT}; font-size:{big}pt"   # Qt styles cells, not tables
+        rows.append(f'<tr><td align="right" style="{td}; padding-right:8px">{lhs}&nbsp;</td>'
+                    f'<td style="{td}">{rel}&nbsp;{formula}</td></tr>'
+                    f'<tr><td></td><td style="{td}; color:#1a4d8f">=&nbsp;{plugged}</td></tr>')
         if ln.rule in ("delta_hidden", "delta_out") and ln.fn in _FPRIME and (
                 ln.rule == "delta_hidden" or len(ln.extra) > 2):
             rows.append(_fprime_row(w, ln, small))
@@ -342,10 +344,10 @@ def explanation_html(e: Explanation, notation: str, presentation: bool = False,
     reads = f"<p style='color:#555; font-size:{small}pt'>{reads}</p>" if reads else ""
     hint = f"<p style='color:#777; font-size:{small}pt'><i>{escape(hint)}</i></p>" \
         if hint else ""
-    return (f"<p style='font-size:{small}pt; color:#444'><b>{_title(w, e)}</b> "
-            f"<span style='color:#777'>({escape(LABELS[notation])})</span></p>"
-            f"<table cellspacing='0' cellpadding='4' style='font-family:{MATH_FONT}; "
-            f"font-size:{big}pt'>{''.join(rows)}</table>{check_txt}{reads}{notes}{hint}")
+    return (f"<p style='font-size:{small}pt; color:#444'><b>{_title(w, e)}</b><br>"
+            f"<span style='color:#777'>{escape(LABELS[notation])}</span></p>"
+            f"<table width='100%' cellspacing='0' cellpadding='4'>{''.join(rows)}</table>"
+            f"{check_txt}{reads}{notes}{hint}")
 
 
 def _fprime_row(w: Writer, ln: Line, small: int) -> str:
@@ -360,7 +362,8 @@ def _fprime_row(w: Writer, ln: Line, small: int) -> str:
         vals = f" = {w.val(a)}·(1 − {w.val(a, True)})"
     elif ln.fn in ("relu", "leaky_relu"):
         vals = f" (z = {w.val(z)})"
-    return (f"<tr><td></td><td style='color:#555; font-size:{small + 2}pt'>"
+    return (f'<tr><td></td><td style="color:#555; font-family:{MATH_FONT}; '
+            f'font-size:{small + 2}pt">'
             f"f′({w.ref(z)}) = {rule}{vals} = <b>{num(fp.value)}</b> &nbsp;({ln.fn})</td></tr>")
 
 
@@ -391,7 +394,7 @@ def neuron_html(card: NeuronCard, notation: str, presentation: bool = False) -> 
         cells.append(f"… ({gap} more) …")
     cells += [f"{w.sym('dW', l, i, j)} = {num(card.dW_row[j])}" for j in tail]
     where = "row" if notation == "out_in" else "column"
-    parts.append(f"<p style='font-family:{MATH_FONT}; font-size:{small + 2}pt'>its {where} of "
+    parts.append(f'<p style="font-family:{MATH_FONT}; font-size:{small + 2}pt">its {where} of '
                  f"{w.sym('dW', l)}: {', '.join(cells)}</p>")
     return "".join(parts)
 
@@ -420,20 +423,20 @@ class ExplainView(PanelMixin, QWidget):
             self.kind_box.addItem(text, k)
         self.layer_spin, self.row_spin, self.col_spin = QSpinBox(), QSpinBox(), QSpinBox()
         self.row_label, self.col_label = QLabel("row"), QLabel("column")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("explain"))
-        bar.addWidget(self.kind_box)
-        bar.addWidget(QLabel("layer"))
-        bar.addWidget(self.layer_spin)
-        for lab, spin in ((self.row_label, self.row_spin), (self.col_label, self.col_spin)):
-            bar.addWidget(lab)
-            bar.addWidget(spin)
-        bar.addStretch(1)
-        self.controls = QWidget()
-        self.controls.setLayout(bar)
+        self.controls = QWidget()             # two short rows: the panel is often narrow
+        rows = QVBoxLayout(self.controls)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        for widgets in ((QLabel("explain"), self.kind_box, QLabel("layer"), self.layer_spin),
+                        (self.row_label, self.row_spin, self.col_label, self.col_spin)):
+            bar = QHBoxLayout()
+            for wdg in widgets:
+                bar.addWidget(wdg)
+            bar.addStretch(1)
+            rows.addLayout(bar)
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
+        self.browser.setWordWrapMode(QTextOption.WrapMode.WordWrap)   # never inside a number
         lay = QVBoxLayout(self)
         lay.addWidget(self.controls)
         lay.addWidget(self.browser, 1)
