@@ -143,10 +143,10 @@ def test_spec_round_trip_and_describe():
     s = spec(inputs=4, layers=(L(4, "tanh"), L(4, "relu", tie_to=0), L(3, "softmax")),
              reduction="sum", init="he")
     assert NetworkSpec.from_dict(s.to_dict()) == s
-    assert s.describe() == "4-4-4-3 (tanh, relu=W0, softmax; cross_entropy)"
+    assert s.describe() == "4-4-4-3 (tanh, relu=W1, softmax; cross_entropy)"
     assert s.n_params() == 4 * 4 + 4 + 3 * 4 + 3
     assert [s.owner(i) for i in range(3)] == [0, 0, 2]
-    assert s.with_io(6, 2).describe() == "6-4-4-2 (tanh, relu=W0, softmax; cross_entropy)"
+    assert s.with_io(6, 2).describe() == "6-4-4-2 (tanh, relu=W1, softmax; cross_entropy)"
 
 
 # ---------------------------------------------------------------- network construction

@@ -207,9 +207,10 @@ class NetworkSpec:
         return NetworkSpec(inputs, tuple(layers), self.loss, self.reduction, self.init)
 
     def describe(self) -> str:
-        """E.g. ``2-8-8-3 (tanh, tanh, softmax; cross_entropy)``."""
+        """E.g. ``2-8-8-3 (tanh, tanh, softmax; cross_entropy)``; a tied layer reads
+        ``tanh=W1``: it reuses the W of layer 1 (layers counted from 1, as shown)."""
         sizes = "-".join(str(s) for s in [self.inputs, *(ly.units for ly in self.layers)])
-        acts = ", ".join(ly.activation + (f"=W{ly.tie_to}" if ly.tie_to is not None else "")
+        acts = ", ".join(ly.activation + (f"=W{ly.tie_to + 1}" if ly.tie_to is not None else "")
                          for ly in self.layers)
         return f"{sizes} ({acts}; {self.loss})"
 
