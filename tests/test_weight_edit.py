@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_spec
 
 from bpviz.engine import Network
 from bpviz.engine.errors import BpvizError
 from bpviz.engine.presets import load_preset
 from bpviz.gui.weight_edit import check_edit
-from conftest import make_spec
 
 BAD = (float("nan"), float("inf"), float("-inf"), "x", "", "nan", "1e39", None, True, [1.0])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_spec
 
 from bpviz.engine import Network
 from bpviz.engine.datasets import Dataset
@@ -20,7 +21,6 @@ from bpviz.gui.views.input_images import (
     input_image_shape,
     mosaic,
 )
-from conftest import make_spec
 
 
 def test_input_image_shape():
@@ -30,7 +30,8 @@ def test_input_image_shape():
     assert input_image_shape(64, (4, 4)) == (8, 8)       # ... if it has the right size
     for n in (0, 2, 9, 63, 65, 100 - 1):
         assert input_image_shape(n) is None
-    assert grid_shape(32) == (6, 6) and grid_shape(30) == (5, 6) and grid_shape(1) == (1, 1) and grid_shape(64) == (8, 8)
+    assert grid_shape(32) == (6, 6) and grid_shape(30) == (5, 6)
+    assert grid_shape(1) == (1, 1) and grid_shape(64) == (8, 8)
 
 
 @pytest.fixture(scope="module")
