@@ -29,6 +29,7 @@ import numpy as np
 from .backend import Backend, get_backend
 from .errors import BpvizError, SpecError
 from .functions import activate, backprop_activation, output_delta, sample_losses, total_loss
+from .optim import check_hyper
 from .records import BackpropRecord, LayerRecord
 from .spec import NetworkSpec
 
@@ -227,6 +228,51 @@ class Network:
                 raise BpvizError(f"{k} has shape {tuple(v.shape)}, the network needs {shape}")
             new[k] = self.xp.array(v, dtype=self.dtype, order="C", copy=True)
         self.params = new
+
+    def set_parameter(self, key: str, index: int | tuple[int, ...], value: Any) -> float:
+        """Set one entry of one parameter, in place; returns the value it replaces.
+
+        Parameters
+        ----------
+        key : ``"W{l}"`` (m×n, out × in) or ``"b{l}"`` (m,) of an owning layer ``l``
+            (a tied layer uses its owner's key: one edit changes every use).
+        index : ``(i, j)`` for W (row i = neuron i, column j = input j), ``i`` or
+            ``(i,)`` for b; 0-based, no negative indices.
+        value : a finite real number that this network's dtype can hold (a
+            numeric string such as ``"0.5"`` is read as a number).
+
+        Returns
+        -------
+        float
+            The old entry as a Python float: exact (float32 widens to float64
+            without rounding), so ``set_parameter(key, index, old)`` restores the
+            parameter bitwise.
+
+        Raises
+        ------
+        BpvizError
+            An unknown key, an index out of range, or a value that is not a
+            finite number in range; nothing is changed then.
+        """
+        if key not in self.params:
+            raise BpvizError(f"no parameter {key!r}; this network has {', '.join(self.params)}")
+        arr = self.params[key]
+        idx = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
+        if len(idx) != arr.ndim or any(
+                isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n
+                for k, n in zip(idx, arr.shape, strict=True)):
+            raise BpvizError(f"index {index!r} is not an entry of {key} (shape "
+                             f"{'×'.join(map(str, arr.shape))}, 0-based)")
+        name = f"{key}[{', '.join(str(int(k)) for k in idx)}]"
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, np.number)) \
+                or isinstance(value, np.complexfloating):
+            raise BpvizError(f"{name} must be a number, got {value!r}")
+        big = float(np.finfo(self.dtype).max)
+        v = check_hyper(name, value, low=-big, high=big)
+        idx = tuple(int(k) for k in idx)
+        old = float(arr[idx])
+        arr[idx] = v
+        return old
 
     @property
     def n_layers(self) -> int:

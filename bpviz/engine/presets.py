@@ -35,7 +35,8 @@ from .spec import NetworkSpec
 from .trainer import TrainConfig
 
 #: The views a preset may ask the app to open.
-VIEWS = ("matrices", "outer-product", "equations", "gradcheck", "timing", "tied")
+VIEWS = ("matrices", "outer-product", "equations", "gradcheck", "timing", "tied", "graph",
+         "explain", "weight-images")
 
 #: A ``csv_path`` that starts with this is relative to bpviz's resources folder.
 RESOURCE_PREFIX = "bpviz:"

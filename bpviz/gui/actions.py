@@ -34,6 +34,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+S", "Save the session as…"),
     ("Ctrl+I", "Import a CSV file as the data set"),
     ("Ctrl+E", "Export the window as PNG"),
+    ("Ctrl+Z", "Undo the last weight edit"),
+    ("Ctrl+Shift+Z", "Redo the weight edit undone"),
     ("F1", "This list"),
     ("Ctrl+Q", "Quit"),
 )
@@ -98,11 +100,22 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.shortcuts = _action(w, "&Keyboard shortcuts", w.show_shortcuts, "F1", None,
                           "List the keyboard shortcuts")
     a.about = _action(w, "&About bpviz", w.show_about)
+    # Edit: undo/redo of weight edits; Qt keeps their text ("Undo W¹ (…) = 0.5") and
+    # enabled state in step with the controller's undo stack
+    a.undo = ctx.undo_stack.createUndoAction(w, "&Undo")
+    a.redo = ctx.undo_stack.createRedoAction(w, "&Redo")
+    for act, key in ((a.undo, "Ctrl+Z"), (a.redo, "Ctrl+Shift+Z")):
+        act.setShortcut(QKeySequence(key))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        w.addAction(act)
 
     mb = w.menuBar()
     m = mb.addMenu("&File")
     for act in (a.new, a.open, a.save, a.save_as, None, a.import_csv, a.export, None, a.quit):
         m.addSeparator() if act is None else m.addAction(act)
+    m = mb.addMenu("&Edit")
+    m.addAction(a.undo)
+    m.addAction(a.redo)
     m = mb.addMenu("&Training")
     for act in (a.play, a.step, a.reset, None, a.loop):
         m.addSeparator() if act is None else m.addAction(act)

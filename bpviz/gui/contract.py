@@ -133,6 +133,12 @@ class PanelContext(Protocol):
         """``"vectorized"`` or ``"loop"`` backprop."""
         ...
 
+    def set_weight(self, layer: int, i: int, j: int | None, value: Any) -> bool:
+        """Set ``W[i, j]`` (``b[i]`` when ``j`` is None) of engine layer ``layer`` (engine
+        indices, out × in) to ``value`` (a number or typed text), undoably; False and
+        ``message`` if the entry does not exist or the value is not a finite number."""
+        ...
+
     def regenerate(self) -> bool:
         """Draw the same synthetic data set again with the next seed."""
         ...

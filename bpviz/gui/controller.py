@@ -22,6 +22,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, Signal, Slot
+from PySide6.QtGui import QUndoStack
 
 from ..engine import Network, NetworkSpec, default_spec
 from ..engine.errors import BpvizError
@@ -35,6 +36,7 @@ from .contract import ContextMixin
 from .data_import import DataLoadThread
 from .session_io import SessionMixin
 from .snapshot import Snapshot
+from .weight_edit import push_weight_edit
 from .worker import Job, TrainingWorker
 
 #: Presets tried, in order, when the app opens without one.
@@ -108,6 +110,9 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.worker.diverged.connect(self._diverged)
         self.worker.failed.connect(self.message)
         self._shut = False
+        #: Edit ▸ Undo / Redo of weight edits (:meth:`set_weight`); cleared with new weights.
+        self.undo_stack = QUndoStack(self)
+        self.trainingReset.connect(self.undo_stack.clear)
         _LIVE.add(self)
         self.worker.publish_preview()
         if start:
@@ -414,6 +419,24 @@ class Controller(ContextMixin, SessionMixin, QObject):
 
     def set_method(self, method: str) -> bool:
         return self.update_config(method=method)
+
+    # ------------------------------------------------------------ weight edits
+    def set_weight(self, layer: int, i: int, j: int | None, value: Any) -> bool:
+        """Set ``W[i, j]`` (``b[i]`` when ``j`` is None) of engine layer ``layer``, undoably.
+
+        Engine indices and orientation (neuron i, input j; 0-based); ``value`` a
+        number or the text typed. Checked here first (False and a message if the
+        entry does not exist or the value is not a finite number: the network is
+        untouched); then set on the training thread between mini-batches, and a
+        snapshot of the new weights goes to every view (:mod:`bpviz.gui.weight_edit`).
+        """
+        try:
+            push_weight_edit(self, self.undo_stack, lambda _tr: self.worker.publish_preview(),
+                             layer, i, j, value)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+        self._touch()
+        return True
 
     # ------------------------------------------------------------ document state
     def _touch(self) -> None:

@@ -86,6 +86,8 @@ PANELS: list[PanelInfo] = [
               "matrices"),
     PanelInfo("graph", "Network graph", _lazy(".views.graph", "NetworkGraph"), TOP, False,
               "matrices"),
+    PanelInfo("weight-images", "Weights as images",
+              _lazy(".views.input_images", "WeightImages"), TOP, False, "matrices"),
     PanelInfo("explain", "Explain this number",
               _lazy(".classroom.explain_view", "ExplainView"), RIGHT, False, "loss"),
     PanelInfo("lesson", "Lesson", _lazy(".classroom.lesson", "LessonPanel"), RIGHT, True,

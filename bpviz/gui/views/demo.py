@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
 
 from ...engine import Network, NetworkSpec
 from ...engine.datasets import Dataset, make_dataset
+from ...engine.errors import BpvizError
 from ...engine.fitting import fit_to_data
 from ...engine.presets import Preset, load_preset
 from ...engine.records import StepRecord
@@ -25,6 +27,7 @@ from ...engine.trainer import TrainConfig, Trainer
 from ..contract import ContextMixin
 from ..snapshot import Snapshot
 from ..snapshot_build import build_snapshot
+from ..weight_edit import push_weight_edit
 
 #: demo name -> (shipped preset, built-in data set it trains on). The network
 #: and the training settings are the preset's, fitted to the data by the
@@ -83,6 +86,7 @@ class DemoContext(ContextMixin, QObject):
         self._play_blocked: dict[str, str] = {}
         self.jobs = 0
         self._snap: Snapshot | None = None
+        self.undo_stack = QUndoStack(self)
 
     # ------------------------------------------------------------ the contract
     def latest_snapshot(self) -> Snapshot | None:
@@ -145,6 +149,16 @@ class DemoContext(ContextMixin, QObject):
 
     def regenerate(self) -> bool:
         return self._fail("the demo context keeps its data set")
+
+    def set_weight(self, layer: int, i: int, j: int | None, value: Any) -> bool:
+        """As the controller's: checked, undoable (:attr:`undo_stack`), published at once."""
+        try:
+            push_weight_edit(self, self.undo_stack,
+                             lambda tr: self.publish(Snapshot(step=tr.current_record())),
+                             layer, i, j, value)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+        return True
 
     def trained_steps(self) -> int:
         return self._snap.step.step if self._snap is not None else 0

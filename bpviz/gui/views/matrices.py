@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -262,6 +264,41 @@ class MatrixPanel(PanelMixin, QWidget):
         if hm is not None:
             hm.set_highlighted(True)
             self._flash_timer.start(FLASH_MS)
+
+    def edit_cell(self, kind: str, layer: int, row: int, col: int) -> bool:
+        """Ask for a new value of the weight under display cell (row, col) and set it.
+
+        ``kind`` is ``"W"`` (a cell of the W heatmap of engine layer ``layer``, as
+        displayed: transposed in the in×out notation) or ``"b"`` (the bias, drawn
+        as a 1×m row: ``col`` is neuron i). A dialog shows the current value; the
+        typed text goes to ``ctx.set_weight`` in engine indices (undoable with
+        Edit ▸ Undo; a value that is not a finite number is refused with a
+        message). Returns True if an edit was made, False if cancelled or refused.
+        """
+        if kind not in ("W", "b") or not 0 <= layer < self._n_layers():
+            self._ctx.message.emit("only a weight (a cell of W) or a bias can be edited")
+            return False
+        if kind == "W":
+            i, j = (col, row) if nt.transposed("W", self._notation) else (row, col)
+        else:
+            i, j = col, None
+        owner = self._spec.owner(layer)
+        key = f"{'W' if j is not None else 'b'}{owner}"
+        where = (f"W{nt.sup(owner + 1)}: neuron i = {i + 1}, input j = {j + 1}" if j is not None
+                 else f"b{nt.sup(owner + 1)}: neuron i = {i + 1}")
+        current = ""
+        weights = self._snap.step.weights if self._snap is not None else None
+        if weights and key in weights:
+            try:
+                current = f"{float(weights[key][(i, j) if j is not None else i]):.9g}"
+            except IndexError:
+                current = ""
+        text, ok = QInputDialog.getText(
+            self, "Edit weight", f"{where}\nnew value (Edit ▸ Undo puts the old one back):",
+            QLineEdit.EchoMode.Normal, current)
+        if not ok:
+            return False
+        return bool(self._ctx.set_weight(layer, i, j, text))
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
