@@ -145,3 +145,27 @@ def test_graph_matrix_preset_opens_the_graph_and_explain_panels(qtbot, tmp_path)
     finally:
         win.close()
         ctx.shutdown()
+
+
+def test_the_data_view_draws_any_square_input_as_images(qtbot):
+    """A 784-column data set without image_shape (a CSV or .npz of MNIST rows, here
+    standardised so its values leave [0, 1]) is drawn as 28×28 images, not "no picture"."""
+    from bpviz.gui.views.data_view import DataView
+    from bpviz.gui.views.digit_grid import to_qimage
+
+    rng = np.random.default_rng(1)
+    X = (rng.random((40, 784), dtype=np.float32) * 255 - 100) / 50   # not in [0, 1]
+    y = rng.integers(0, 3, 40)
+    ds = Dataset("pixels", X[:32], y[:32], X[32:], y[32:], n_classes=3,
+                 class_names=("a", "b", "c"))
+    spec = make_spec(784, [(8, "relu")], (3, "softmax"), "cross_entropy")
+    ctx = DemoContext(trainer=Trainer(Network(spec), ds))
+    view = DataView(ctx)
+    qtbot.addWidget(view)
+    view.set_dataset(ds)
+    assert view._mode == "images" and view._image_shape == (28, 28)
+    img = to_qimage(X[0], (28, 28))                       # stretched from its own range
+    grey = np.array([img.pixelColor(c, r).red() for r in range(28) for c in range(28)])
+    assert grey.min() == 0 and grey.max() == 255
+    k = int(np.argmax(X[0]))
+    assert img.pixelColor(k % 28, k // 28).red() == 0     # the largest value is full ink

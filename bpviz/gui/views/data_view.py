@@ -30,6 +30,7 @@ from .colorbar import ColourBar
 from .colormaps import CLASS_COLORS, HIGHLIGHT, class_color, class_colors, map_signed
 from .digit_grid import DigitGrid, to_qimage
 from .fitlabel import FitLabel
+from .input_images import input_image_shape
 
 MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
 #: Classes listed one by one in the legend; more get one line "N classes".
@@ -75,6 +76,7 @@ class DataView(PanelMixin, QWidget):
         super().__init__(parent)
         self._ctx = ctx
         self._ds = None
+        self._image_shape: tuple[int, int] | None = None
         self._mode = "none"
         self._presentation = False
         self._highlight = -1
@@ -169,9 +171,10 @@ class DataView(PanelMixin, QWidget):
             self._message.setText("no data set")
             self._stack.setCurrentIndex(2)
             return
-        if ds.image_shape is not None:
+        self._image_shape = input_image_shape(ds.n_features, ds.image_shape)
+        if self._image_shape is not None:         # digits, or any square width (784 = 28²)
             self._mode = "images"
-            self._grid.set_images(ds.X_test, ds.y_test, ds.image_shape, ds.class_names)
+            self._grid.set_images(ds.X_test, ds.y_test, self._image_shape, ds.class_names)
             self._sample.clear()
             self._stack.setCurrentIndex(1)
             self._header.set_text(f"{ds.name} · test images · label = predicted/true · "
@@ -219,7 +222,7 @@ class DataView(PanelMixin, QWidget):
                 self._sample.clear()
                 self._sample_text.setText(HOVER_HINT)
             else:
-                img = to_qimage(ds.X_train[index], ds.image_shape)
+                img = to_qimage(ds.X_train[index], self._image_shape)
                 side = 160 if self._presentation else 96
                 self._sample.setPixmap(QPixmap.fromImage(img).scaled(
                     side, side, Qt.AspectRatioMode.KeepAspectRatio,

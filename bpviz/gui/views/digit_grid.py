@@ -18,8 +18,13 @@ from .colormaps import WRONG
 
 
 def to_qimage(pixels: np.ndarray, shape: tuple[int, int]) -> QImage:
-    """One image (values in [0, 1], 1 = ink) as dark ink on white paper, 8-bit grey."""
-    v = np.clip(np.asarray(pixels, dtype=np.float64).reshape(shape), 0.0, 1.0)
+    """One image as dark ink on white paper, 8-bit grey: values in [0, 1] (1 = ink) as
+    they are; any other range (0–255 pixels, standardised features) stretched from its
+    own least to its greatest value."""
+    v = np.asarray(pixels, dtype=np.float64).reshape(shape)
+    lo, hi = float(v.min()), float(v.max())
+    if lo < 0.0 or hi > 1.0:
+        v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
     g = np.ascontiguousarray(np.rint(255.0 * (1.0 - v)).astype(np.uint8))
     h, w = g.shape
     return QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
