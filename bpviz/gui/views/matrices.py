@@ -400,7 +400,9 @@ class MatrixPanel(PanelMixin, QWidget):
             m = lit.get((kind, i), NO_MARKS).display(kind, self._notation)
             hm = self._maps[(kind, i)]
             hm.highlight_cell(*(m.cell or (-1, -1)))
-            hm.highlight_rows([m.row] if m.row >= 0 else [])
+            rows = [m.row] if m.row >= 0 else []
+            if rows != hm.highlighted_rows():    # unchanged on most frames
+                hm.highlight_rows(rows)
             hm.highlight_column(m.col)
         idx = -1
         bi, k = self._batch_index, cur.k if cur is not None else -1
