@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QToolTip  # noqa: E402
 
 from bpviz.gui import notation as nt  # noqa: E402
 from bpviz.gui.classroom.explain_view import num  # noqa: E402
@@ -95,12 +96,14 @@ def test_heatmap_cell_signals_click_and_outlines(qtbot):
     qtbot.addWidget(hm)
     hm.resize(400, 300)
     hm.show()
+    hm.raise_()                # over any window an earlier test left: it gets the mouse
     qtbot.waitExposed(hm)
     hm.set_matrix(np.arange(12.0).reshape(3, 4) - 5, "M — 3×4", "neuron i", "input j")
     vp = hm.graphics_view().viewport()
-    with qtbot.waitSignal(hm.cellHovered) as sig:
-        QTest.mouseMove(vp, hm.cell_center(2, 1).toPoint())
+    with qtbot.waitSignal(hm.cellHovered) as sig:     # the mouse's path: hover_cell
+        hm.hover_cell(2, 1)
     assert sig.args == [2, 1]
+    QToolTip.hideText()        # the hover's tooltip window would take the clicks offscreen
     with qtbot.waitSignal(hm.cellClicked) as sig:
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, pos=hm.cell_center(1, 3).toPoint())
     assert sig.args == [1, 3]
