@@ -15,7 +15,7 @@ The real :class:`bpviz.gui.controller.Controller` satisfies
 :class:`PanelContext` (a test checks every member); views and tests use the
 one stand-in, :class:`bpviz.gui.views.demo.DemoContext`. This module imports
 neither the controller nor the worker: only engine records, specs and the
-snapshot, for the types.
+snapshot, for the types, and the selection model every context owns.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from .notation import NOTATIONS
+from .selection import Selection
 
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
@@ -76,6 +77,8 @@ class PanelContext(Protocol):
     data_choice: DataChoice
     #: Why the last call returned False ("" if none did).
     last_error: str
+    #: The one selection every panel reports to and draws (:mod:`bpviz.gui.selection`).
+    selection: Selection
 
     @property
     def is_playing(self) -> bool:
@@ -200,12 +203,20 @@ class ContextMixin:
     real controller and the stand-in alike: failing with a message, switching the
     notation, asking for a highlight and blocking Play. Put it first among the bases.
     The class provides ``message``, ``notationChanged``, ``highlightRequested``,
-    ``playBlockedChanged``, ``is_playing``, ``pause()`` and ``trained_steps()``.
+    ``playBlockedChanged``, ``is_playing``, ``pause()`` and ``trained_steps()``,
+    and calls :meth:`_make_selection` in its ``__init__``.
     """
 
     notation: str
     last_error: str
     _play_blocked: dict[str, str]
+    selection: Selection
+
+    def _make_selection(self) -> None:
+        """Make ``self.selection``, forgotten when the network or the data set changes."""
+        self.selection = Selection(self)
+        self.specChanged.connect(self.selection.clear)
+        self.datasetChanged.connect(self.selection.clear)
 
     def _fail(self, msg: str) -> bool:
         """Say what is wrong (status bar, the panel that asked) and return False."""

@@ -90,6 +90,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.speed: float | None = None
         self._play_blocked: dict[str, str] = {}
         self.last_error = ""
+        self._make_selection()
         self._pending_jobs = 0
         self._step_handler: Callable[[], bool] | None = None
         self._import: DataLoadThread | None = None

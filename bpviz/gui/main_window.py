@@ -42,7 +42,6 @@ from .widgets import StatusField, shield
 
 if TYPE_CHECKING:
     from ..engine.presets import Preset
-    from .views.data_view import DataView
     from .views.matrices import MatrixPanel
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
@@ -113,9 +112,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             self.panels[info.name] = cast(Panel, widget)
             self._missed[info.name] = RecordBuffer(MAX_MISSED_BYTES)
             self.view_menu.addAction(dock.toggleViewAction())
-        matrices = cast("MatrixPanel", self.panels["matrices"])
-        data = cast("DataView", self.panels["data"])
-        matrices.sampleHovered.connect(data.highlight_sample)
+        # no pairwise wiring: the panels link through ctx.selection themselves
         self.view_menu.addSeparator()
         for act in (self.actions_.reset_layout, self.actions_.presentation,
                     self.actions_.fullscreen):

@@ -11,8 +11,12 @@ from the back of a room::
 
 The panel follows the latest snapshot while training (the same cell on each new
 record, at most :data:`REFRESH_S` apart), the notation and presentation mode.
-A selection model drives it through :meth:`ExplainView.explain` and
-:meth:`ExplainView.explain_neuron` (engine indices); until then the small bar on
+A click anywhere (a cell of any matrix, an arrow or a neuron of the graph) goes to
+the one selection (``ctx.selection``, :mod:`bpviz.gui.selection`), and the panel
+explains what was clicked through :meth:`ExplainView.explain` and
+:meth:`ExplainView.explain_neuron` (engine indices): a cell as itself, an arrow as
+its cell of W (of dW while the graph shows the gradient), a neuron as its card for
+the sample the graph shows, an input x_i as its cell of a⁰ = X. The small bar on
 top picks a cell by hand.
 """
 
@@ -47,6 +51,7 @@ from ...engine.explain import (
 )
 from ..contract import PanelContext, PanelMixin
 from ..notation import KINDS, LABELS, axis_labels, check, sub, sup
+from ..selection import Selected
 from ..views.throttle import Throttle
 
 #: Re-explain the same cell on a new record at most this often while training.
@@ -448,6 +453,7 @@ class ExplainView(PanelMixin, QWidget):
         ctx.notationChanged.connect(self.set_notation)
         ctx.specChanged.connect(self._spec_changed)
         ctx.trainingReset.connect(self.clear)
+        ctx.selection.selected.connect(self.explain_selected)
         self._sync_controls()
         snap = ctx.latest_snapshot()
         if snap is not None:
@@ -466,6 +472,24 @@ class ExplainView(PanelMixin, QWidget):
     def explain_neuron(self, layer: int, i: int, k: int) -> None:
         """The card of neuron ``i`` of engine ``layer`` for sample ``k``."""
         self.explain("neuron", layer, k, i)
+
+    def explain_selected(self, sel: Selected | None) -> None:
+        """Explain what was clicked (see the module notes); None or a bare sample: keep
+        the explanation shown."""
+        if sel is None:
+            return
+        k = max(sel.k, 0)
+        if sel.kind == "neuron":
+            if sel.layer < 0:                         # an input: x_i is a⁰ = X, column i
+                self.explain("a", 0, k, sel.i)
+            else:
+                self.explain_neuron(sel.layer, sel.i, k)
+        elif sel.kind in ("z", "delta", "a"):
+            self.explain(sel.kind, sel.layer, sel.k, sel.j if sel.kind == "a" else sel.i)
+        elif sel.kind in ("W", "dW"):
+            self.explain(sel.kind, sel.layer, sel.i, sel.j)
+        elif sel.kind == "db":
+            self.explain("db", sel.layer, sel.i)
 
     def selection(self) -> tuple[str, int, int, int]:
         return self._sel

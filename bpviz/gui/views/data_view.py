@@ -10,9 +10,11 @@
 - Images (``dataset.image_shape``, e.g. digits): a grid of test images with
   ``predicted/true`` labels, mistakes framed in red, and the test accuracy.
 
-``highlight_sample(i)`` marks training sample ``i`` (a data-set index, what
-the matrices panel reports for a hovered row): a ring in 2-D, the image and
-its label for image data; -1 clears.
+``highlight_sample(i)`` marks training sample ``i`` (a data-set index): a ring
+in 2-D, the image and its label for image data; -1 clears. The view follows the
+one selection (``ctx.selection``, :mod:`bpviz.gui.selection`): when it names
+sample k of the mini-batch (a row of a, z or δ, or a neuron's sample), the view
+marks that sample, ``step.batch_index[k]`` of the latest mini-batch it drew.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class DataView(PanelMixin, QWidget):
         self._mode = "none"
         self._presentation = False
         self._highlight = -1
+        self._batch_index = None     # of the latest mini-batch: selection row k -> sample
         self._s = 1.0
 
         # ---- 2-D page
@@ -138,6 +141,8 @@ class DataView(PanelMixin, QWidget):
         self._apply_fonts()
         export.install_panel_menu(self, "data", None, (self._plot, self._grid))
         ctx.datasetChanged.connect(self.set_dataset)
+        ctx.selection.hovered.connect(self._follow_selection)
+        ctx.selection.selected.connect(self._follow_selection)
         if ctx.dataset is not None:
             self.set_dataset(ctx.dataset)
 
@@ -194,6 +199,11 @@ class DataView(PanelMixin, QWidget):
         ds = self._ds
         if snap is None or ds is None:
             return
+        bi = snap.step.batch_index
+        if bi is not self._batch_index:
+            self._batch_index = bi
+            if self._ctx.selection.current() is not None:
+                self._follow_selection()     # sample k of the new mini-batch
         if self._mode == "images":
             if snap.test_output is not None and len(snap.test_output) == len(ds.y_test):
                 pred = predict_labels(np.asarray(snap.test_output))
@@ -229,6 +239,18 @@ class DataView(PanelMixin, QWidget):
                     Qt.TransformationMode.FastTransformation))
                 label = ds.class_names[ds.y_train[index]] if ds.class_names else ds.y_train[index]
                 self._sample_text.setText(f"training sample #{index + 1}\ntrue label {label}")
+
+    def _follow_selection(self, *_: object) -> None:
+        """Mark the sample the selection names (hovered, else selected), or nothing."""
+        cur = self._ctx.selection.current()
+        k = cur.k if cur is not None else -1
+        bi = self._batch_index
+        if bi is None:
+            snap = self._ctx.latest_snapshot()
+            bi = snap.step.batch_index if snap is not None else None
+        index = int(bi[k]) if bi is not None and 0 <= k < len(bi) else -1
+        if index != self._highlight:
+            self.highlight_sample(index)
 
     def clear(self) -> None:
         """Training reset: forget the predictions (the data stays)."""

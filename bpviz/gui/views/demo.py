@@ -84,6 +84,7 @@ class DemoContext(ContextMixin, QObject):
         self.is_playing = False
         self.step_handler: Callable[[], bool] | None = None
         self._play_blocked: dict[str, str] = {}
+        self._make_selection()
         self.jobs = 0
         self._snap: Snapshot | None = None
         self.undo_stack = QUndoStack(self)

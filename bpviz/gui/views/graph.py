@@ -25,6 +25,13 @@ Layers in signals and calls are engine layers (0-based, as in the records and
 layer ``layer``; neuron ``(layer, i)`` is neuron i of engine layer ``layer``
 (``a^{layer+1}_i``), and the inputs ``x_j`` are layer -1. On screen layer
 ``l`` is ``layer + 1``. The drawing is :mod:`.graph_canvas` (Qt items only).
+
+Linked highlighting: an arrow or a neuron under the mouse, or clicked, goes to
+the one selection (``ctx.selection``, :mod:`bpviz.gui.selection`; an arrow is a
+cell of W, or of dW while the arrows show the gradient); what the selection
+names, from here or from a heatmap cell, is outlined here (the hovered thing
+lightly, the clicked one strongly), and a selection that names a sample k fills
+the nodes with sample k while it lasts.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
+from ..selection import Selected
 from .graph_canvas import EDGE_LIMIT, GraphCanvas
 from .scaling import format_value, next_scale
 
@@ -43,6 +51,7 @@ from .scaling import format_value, next_scale
 QUANTITIES = ("W", "dW", "update")
 _QUANTITY_TEXT = {"W": "weights W", "dW": "gradient dW", "update": "step −η·dW"}
 MEAN = -1  # select_sample(MEAN): nodes show the batch mean
+SOURCE = "graph"  # the selection's source name of this panel
 
 
 def _max_abs(a: np.ndarray) -> float:
@@ -81,7 +90,8 @@ class NetworkGraph(PanelMixin, QWidget):
         self._snap = None
         self._dirty = False
         self._quantity = "W"
-        self._sample = 0
+        self._sample = 0        # the sample the nodes show
+        self._own_sample = 0    # the one picked here (shown when no selection names one)
         self._presentation = False
         self._hover: tuple | None = None
         self._canvas = GraphCanvas(self)
@@ -126,6 +136,8 @@ class NetworkGraph(PanelMixin, QWidget):
         ctx.specChanged.connect(self.set_spec)
         ctx.datasetChanged.connect(self.set_dataset)
         ctx.notationChanged.connect(self.set_notation)
+        ctx.selection.hovered.connect(self._selection_hovered)
+        ctx.selection.selected.connect(self._selection_selected)
         self._dataset = getattr(ctx, "dataset", None)
         if ctx.spec is not None:
             self.set_spec(ctx.spec)
@@ -142,7 +154,11 @@ class NetworkGraph(PanelMixin, QWidget):
 
     def select_sample(self, k: int) -> None:
         """Fill the nodes with sample ``k`` (0-based row of the mini-batch), or the batch
-        mean for ``k < 0``."""
+        mean for ``k < 0`` (a selection that names a sample shows that one while it lasts)."""
+        self._own_sample = MEAN if k < 0 else int(k)
+        self._show_sample(self._own_sample)
+
+    def _show_sample(self, k: int) -> None:
         k = MEAN if k < 0 else int(k)
         if k == self._sample:
             return
@@ -401,31 +417,53 @@ class NetworkGraph(PanelMixin, QWidget):
             self._show_readout()
 
     # ------------------------------------------------------------ hover and click
+    def _selected_of(self, hit) -> Selected | None:
+        """The selection of a canvas hit: an arrow is a cell of W (of dW while the arrows
+        show dW); a neuron carries the sample its fill shows."""
+        if hit is None:
+            return None
+        if hit[0] == "edge":
+            kind = "dW" if self._quantity == "dW" else "W"
+            return Selected(kind, hit[1], i=hit[2], j=hit[3], source=SOURCE)
+        return Selected("neuron", hit[1] - 1, i=hit[2], k=self._sample, source=SOURCE)
+
     def _hovered(self, hit) -> None:
         self._hover = hit
-        cv = self._canvas
+        self._ctx.selection.hover(self._selected_of(hit))   # it outlines what is hovered
         if hit is None:
-            cv.set_selection("edge", None, hover=True)
-            cv.set_selection("node", None, hover=True)
             self.edgeHovered.emit(-1, -1, -1)
             self.neuronHovered.emit(-1, -1)
         elif hit[0] == "edge":
-            cv.set_selection("node", None, hover=True)
-            cv.set_selection("edge", hit[1:], hover=True)
             self.edgeHovered.emit(*hit[1:])
         else:
-            cv.set_selection("edge", None, hover=True)
-            cv.set_selection("node", hit[1:], hover=True)
             self.neuronHovered.emit(hit[1] - 1, hit[2])
         self._show_readout()
 
     def _clicked(self, hit) -> None:
+        self._ctx.selection.select(self._selected_of(hit))  # it outlines what is clicked
         if hit[0] == "edge":
-            self.select_edge(*hit[1:])
             self.edgeClicked.emit(*hit[1:])
         else:
-            self.select_neuron(hit[1] - 1, hit[2])
             self.neuronClicked.emit(hit[1] - 1, hit[2])
+
+    def _selection_hovered(self, sel: Selected | None) -> None:
+        cv = self._canvas
+        edge, node = (sel.edge(), sel.neuron()) if sel is not None else (None, None)
+        cv.set_selection("edge", edge, hover=True)
+        cv.set_selection("node", (node[0] + 1, node[1]) if node else None, hover=True)
+        self._follow_sample()
+
+    def _selection_selected(self, sel: Selected | None) -> None:
+        edge, node = (sel.edge(), sel.neuron()) if sel is not None else (None, None)
+        self.select_edge(*(edge or (-1, -1, -1)))
+        self.select_neuron(*(node or (-1, -1)))
+        self._follow_sample()
+
+    def _follow_sample(self) -> None:
+        """Nodes show the sample the selection names (hovered, else clicked), else the
+        one picked here."""
+        cur = self._ctx.selection.current()
+        self._show_sample(cur.k if cur is not None and cur.k >= 0 else self._own_sample)
 
     def _show_readout(self) -> None:
         self._readout.setText(self._readout_text() or " ")

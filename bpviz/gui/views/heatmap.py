@@ -27,6 +27,12 @@ does not grow with the matrix. The whole matrix is kept by reference (no copy):
 the hover readout reads the exact entry, and zooming (mouse wheel over the
 image, drag to pan, double-click for the whole matrix) draws the window's cells
 from it, pooled only while the window still has more cells than pixels.
+
+Linked highlighting (:mod:`bpviz.gui.selection`): :attr:`Heatmap.cellHovered` and
+:attr:`Heatmap.cellClicked` report cells in **display** coordinates (row, column of
+the matrix as drawn); :meth:`Heatmap.highlight_cell`, :meth:`Heatmap.highlight_column`
+and :meth:`Heatmap.highlight_rows` outline what a selection names, with plain Qt
+rectangles that follow the zoom (Qt paints them, no Python).
 """
 
 from __future__ import annotations
@@ -36,13 +42,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QFont
-from PySide6.QtWidgets import QMenu, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QFont, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QMenu, QToolTip, QVBoxLayout, QWidget
 
 from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
-from .colormaps import map_signed
+from .colormaps import HIGHLIGHT, map_signed
 from .fitlabel import FitLabel
 from .heatmap_canvas import CanvasColourBar, HeatmapCanvas
 from .scaling import SCALE_MODES, format_value, next_scale
@@ -55,6 +61,94 @@ ZOOM_HELP = ("Mouse wheel over the matrix: zoom in or out at the mouse, down to 
 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
+CLICK_PX = 4  # a press and release closer than this (Manhattan, pixels) is a click, not a pan
+#: The selected cell: black inside the highlight colour, visible on any cell colour.
+CELL_COLOURS = (QColor(*HIGHLIGHT), QColor("black"))
+
+
+class _LinkedCanvas(HeatmapCanvas):
+    """The canvas plus the selection's outlines (a cell, a column) and click detection.
+
+    The outlines are plain ``QGraphicsRectItem`` s placed again on every layout (resize,
+    zoom, pan, fonts); a left press and release on the same spot is a click (a press
+    and drag still pans). Overrides layout and mouse events only, no painting.
+    """
+
+    def __init__(self, owner, colorbar: bool = True) -> None:
+        self._sel_cell = (-1, -1)
+        self._sel_col = -1
+        self._sel_pen_w = _FONTS[False]["pen"]
+        self._press: QPointF | None = None
+        self._cell_items: tuple[QGraphicsRectItem, QGraphicsRectItem] | None = None
+        self._col_item: QGraphicsRectItem | None = None
+        super().__init__(owner, colorbar=colorbar)
+        sc = self.scene()
+        self._cell_items = (QGraphicsRectItem(), QGraphicsRectItem())
+        self._col_item = QGraphicsRectItem()
+        for z, item in ((7.5, self._cell_items[0]), (7.6, self._cell_items[1]),
+                        (7.0, self._col_item)):
+            item.setZValue(z)
+            item.setVisible(False)
+            sc.addItem(item)
+        self._place_selection()
+
+    def set_selection_marks(self, cell: tuple[int, int], col: int) -> None:
+        """Outline cell ``(row, col)`` and column ``col`` (0-based, as drawn; -1: none)."""
+        self._sel_cell = (int(cell[0]), int(cell[1]))
+        self._sel_col = int(col)
+        self._place_selection()
+
+    def selection_items(self) -> list[QGraphicsRectItem]:
+        """The visible selection outlines (tests)."""
+        items = [*(self._cell_items or ()), self._col_item]
+        return [it for it in items if it is not None and it.isVisible()]
+
+    def set_fonts(self, tick_pt: int, label_pt: int, pen_w: float) -> None:
+        self._sel_pen_w = pen_w
+        super().set_fonts(tick_pt, label_pt, pen_w)
+
+    def relayout(self) -> None:
+        super().relayout()
+        self._place_selection()
+
+    def _place_selection(self) -> None:
+        if self._cell_items is None or self._col_item is None:
+            return                          # still in the base class's __init__
+        p = self.plot_rect()
+        r0, r1, c0, c1 = self.view_window()
+        cw, ch = p.width() / (c1 - c0), p.height() / (r1 - r0)
+        w = self._sel_pen_w
+        r, c = self._sel_cell
+        show = r0 <= r < r1 and c0 <= c < c1
+        for n, (item, colour) in enumerate(zip(self._cell_items, CELL_COLOURS, strict=True)):
+            if show:
+                inset = n * w  # the black line just inside the coloured one
+                item.setRect(QRectF(p.left() + (c - c0) * cw, p.top() + (r - r0) * ch,
+                                    cw, ch).adjusted(inset, inset, -inset, -inset))
+                pen = QPen(colour, w)
+                pen.setCosmetic(True)
+                item.setPen(pen)
+            item.setVisible(show)
+        c = self._sel_col
+        show = c0 <= c < c1
+        if show:
+            self._col_item.setRect(QRectF(p.left() + (c - c0) * cw, p.top(), cw, p.height()))
+            pen = QPen(QColor(*HIGHLIGHT), w, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._col_item.setPen(pen)
+        self._col_item.setVisible(show)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        left = event.button() == Qt.MouseButton.LeftButton
+        self._press = event.position() if left else None
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        press, self._press = self._press, None
+        if (event.button() == Qt.MouseButton.LeftButton and press is not None
+                and (event.position() - press).manhattanLength() < CLICK_PX):
+            self._owner.click_cell(*self.cell_at(press))
+        super().mouseReleaseEvent(event)
 
 
 class Heatmap(QWidget):
@@ -63,9 +157,14 @@ class Heatmap(QWidget):
     Signals
     -------
     rowHovered(int) : the 0-based row under the mouse, -1 when it leaves.
+    cellHovered(int row, int col) : the 0-based cell under the mouse, as drawn (display
+        coordinates); (-1, -1) when it leaves.
+    cellClicked(int row, int col) : a left click on a cell (display coordinates).
     """
 
     rowHovered = Signal(int)
+    cellHovered = Signal(int, int)
+    cellClicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None, *, colorbar: bool = True) -> None:
         super().__init__(parent)
@@ -84,7 +183,10 @@ class Heatmap(QWidget):
         self._hover_shown = False
         self._presentation = False
         self._highlighted = False
-        self._canvas = HeatmapCanvas(self, colorbar=colorbar)
+        self._sel_cell = (-1, -1)
+        self._sel_col = -1
+        self._sel_rows: list[int] = []
+        self._canvas = _LinkedCanvas(self, colorbar=colorbar)
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
@@ -305,7 +407,42 @@ class Heatmap(QWidget):
 
     def highlight_rows(self, rows) -> None:
         """Outline these 0-based rows (e.g. sample k); an empty list clears."""
-        self._canvas.set_outline_rows([int(r) for r in rows])
+        self._sel_rows = [int(r) for r in rows]
+        self._canvas.set_outline_rows(list(self._sel_rows))
+
+    def highlight_cell(self, row: int, col: int) -> None:
+        """Outline cell (row, col) (0-based, display coordinates); (-1, -1) clears.
+        Kept across frames and zoom."""
+        cell = (int(row), int(col)) if row >= 0 and col >= 0 else (-1, -1)
+        if cell != self._sel_cell:
+            self._sel_cell = cell
+            self._canvas.set_selection_marks(self._sel_cell, self._sel_col)
+
+    def highlight_column(self, col: int) -> None:
+        """Outline column ``col`` (0-based, display coordinates; dashed, so it differs from
+        :meth:`mark_columns`); -1 clears. Kept across frames and zoom."""
+        col = int(col) if col >= 0 else -1
+        if col != self._sel_col:
+            self._sel_col = col
+            self._canvas.set_selection_marks(self._sel_cell, self._sel_col)
+
+    def highlighted_cell(self) -> tuple[int, int]:
+        """The outlined cell (display coordinates), (-1, -1) if none."""
+        return self._sel_cell
+
+    def highlighted_column(self) -> int:
+        return self._sel_col
+
+    def highlighted_rows(self) -> list[int]:
+        """The rows outlined by :meth:`highlight_rows`."""
+        return list(self._sel_rows)
+
+    def click_cell(self, row: int, col: int) -> None:
+        """Act as if cell (row, col) (0-based, display coordinates) were clicked: emits
+        :attr:`cellClicked` if it is a cell of the matrix."""
+        rows, cols = self._full.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            self.cellClicked.emit(int(row), int(col))
 
     def set_highlighted(self, on: bool) -> None:
         """A thick frame around the matrix (its symbol was clicked)."""
@@ -333,10 +470,13 @@ class Heatmap(QWidget):
         if not (0 <= row < rows and 0 <= col < cols):
             row, col = -1, -1
         changed = row != self._hover[0]
+        cell_changed = (row, col) != self._hover
         self._hover = (row, col)
         text = self._update_readout()
         if changed:
             self.rowHovered.emit(row)
+        if cell_changed:
+            self.cellHovered.emit(row, col)
         return text
 
     def readout(self) -> str:

@@ -8,9 +8,18 @@ current layout are updated, and nothing is drawn while the panel is hidden
 A matrix larger than its heatmap comes pooled in the snapshot (``snap.pooled``,
 made on the worker at the size :meth:`MatrixPanel.max_plot_side` reports) and is
 drawn so; the heatmap keeps the record's matrix for the readout and the zoom.
+
+Linked highlighting: hovering or clicking a cell reports it to the one selection
+(``ctx.selection``, :mod:`bpviz.gui.selection`) in engine indices (a W or dW
+cell turned back from the in × out display first); whatever the selection names,
+from this panel or another (an arrow or a neuron of the graph), is outlined here
+by the rule of :func:`bpviz.gui.selection.marks`, turned into each heatmap's
+display by :meth:`~bpviz.gui.selection.Marks.display`.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
@@ -30,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
+from ..selection import NO_MARKS, Selected, marks
 from . import export
 from .heatmap import SCALE_MODES, Heatmap
 
@@ -37,7 +47,7 @@ DEFAULT_KINDS = ("a", "delta", "dW", "W", "db")
 ALL_LAYERS = -1
 FLASH_MS = 1500
 _SCALE_TEXT = {"frame": "per frame", "locked": "locked", "smooth": "smoothed"}
-_ROW_KINDS = ("a", "delta", "z")  # kinds whose rows are the samples of the batch
+SOURCE = "matrices"  # the selection's source name of this panel
 
 
 class MatrixPanel(PanelMixin, QWidget):
@@ -45,8 +55,9 @@ class MatrixPanel(PanelMixin, QWidget):
 
     Signals
     -------
-    sampleHovered(int) : the data-set index (``step.batch_index[row]``) of the row
-        under the mouse in an ``a``/``δ``/``z`` heatmap, or -1.
+    sampleHovered(int) : the data-set index (``step.batch_index[k]``) of the sample k
+        the selection names (hovered, else selected; its row is outlined in every
+        ``a``/``δ``/``z`` heatmap), or -1.
     """
 
     sampleHovered = Signal(int)
@@ -66,7 +77,6 @@ class MatrixPanel(PanelMixin, QWidget):
         self._snap = None
         self._dirty = False
         self._batch_index = None
-        self._hover_row = -1
         self._hover_sample = -1
 
         self._layer_box = QComboBox()
@@ -119,6 +129,8 @@ class MatrixPanel(PanelMixin, QWidget):
         ctx.specChanged.connect(self.set_spec)
         ctx.notationChanged.connect(self.set_notation)
         ctx.highlightRequested.connect(self.highlight)
+        ctx.selection.hovered.connect(self._show_selection)
+        ctx.selection.selected.connect(self._show_selection)
         if ctx.spec is not None:
             self.set_spec(ctx.spec)
         snap = ctx.latest_snapshot()
@@ -235,6 +247,7 @@ class MatrixPanel(PanelMixin, QWidget):
             if kind in ("W", "dW"):
                 hm.reset()
         self._update_titles_from_spec()
+        self._show_selection()
         if self._snap is not None:
             self._dirty = True
             self._draw()
@@ -333,8 +346,8 @@ class MatrixPanel(PanelMixin, QWidget):
             hm.set_scale_mode(self._mode)
             if self._presentation:
                 hm.set_presentation(True)
-            if kind in _ROW_KINDS:
-                hm.rowHovered.connect(self._row_hovered)
+            hm.cellHovered.connect(partial(self._cell_hovered, kind, layer))
+            hm.cellClicked.connect(partial(self._cell_clicked, kind, layer))
             self._maps[(kind, layer)] = hm
         return hm
 
@@ -356,6 +369,7 @@ class MatrixPanel(PanelMixin, QWidget):
             self._grid.setColumnStretch(c, 1 if c < cols else 0)
         self._shown = wanted
         self._update_titles_from_spec()
+        self._show_selection()
         if self._snap is not None:
             self._dirty = True
             if self.isVisible():
@@ -396,19 +410,41 @@ class MatrixPanel(PanelMixin, QWidget):
                 hm.set_matrix(M, pooled=P)
             else:
                 hm.set_matrix(M, title, *nt.axis_labels(kind, self._notation), pooled=P)
-        if self._hover_row >= 0:
-            self._row_hovered(self._hover_row)
+        self._show_selection()           # a new batch: sample k is another data point
 
-    def _row_hovered(self, row: int) -> None:
-        self._hover_row = row
-        rows = [row] if row >= 0 else []
+    # ------------------------------------------------------------ the selection
+    def _cell_selected(self, kind: str, layer: int, row: int, col: int) -> Selected | None:
+        """The selection of display cell (row, col) of heatmap (kind, layer), or None."""
+        if row < 0 or col < 0:
+            return None
+        if nt.transposed(kind, self._notation):
+            row, col = col, row
+        return Selected.cell(kind, layer, row, col, SOURCE)
+
+    def _cell_hovered(self, kind: str, layer: int, row: int, col: int) -> None:
+        self._ctx.selection.hover(self._cell_selected(kind, layer, row, col))
+
+    def _cell_clicked(self, kind: str, layer: int, row: int, col: int) -> None:
+        sel = self._cell_selected(kind, layer, row, col)
+        if sel is not None:
+            self._ctx.selection.select(sel)
+
+    def _show_selection(self, *_: object) -> None:
+        """Outline what the selection names (hovered, else selected) in every heatmap shown."""
+        cur = self._ctx.selection.current()
+        lit = marks(cur, self._n_layers())
         for kind, i in self._shown:
-            if kind in _ROW_KINDS:
-                self._maps[(kind, i)].highlight_rows(rows)
+            m = lit.get((kind, i), NO_MARKS).display(kind, self._notation)
+            hm = self._maps[(kind, i)]
+            hm.highlight_cell(*(m.cell or (-1, -1)))
+            rows = [m.row] if m.row >= 0 else []
+            if rows != hm.highlighted_rows():    # unchanged on most frames
+                hm.highlight_rows(rows)
+            hm.highlight_column(m.col)
         idx = -1
-        bi = self._batch_index
-        if row >= 0 and bi is not None and row < len(bi):
-            idx = int(bi[row])
+        bi, k = self._batch_index, cur.k if cur is not None else -1
+        if k >= 0 and bi is not None and k < len(bi):
+            idx = int(bi[k])
         if idx != self._hover_sample:
             self._hover_sample = idx
             self.sampleHovered.emit(idx)
