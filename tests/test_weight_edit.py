@@ -257,3 +257,28 @@ def test_the_demo_context_edits_weights_the_same_way(qtbot):
     assert _bits(net.get_weights()) == _bits(before)
     assert not ctx.set_weight(0, 1, 0, "inf")
     assert _bits(net.get_weights()) == _bits(before)
+
+
+def test_right_click_on_a_w_cell_offers_to_edit_that_weight(ctx, qtbot, monkeypatch):
+    """The way in from the window: the W heatmap's right-click menu, over a cell."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from bpviz.gui.views.matrices import MatrixPanel
+
+    panel = MatrixPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    panel.show_snapshot(ctx.latest_snapshot())
+    qtbot.wait(20)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a: ("-0.25", True)))
+    menu = panel.heatmap("W", 0).context_menu((1, 0))
+    first = menu.actions()[0]
+    assert first.text() == "Edit this weight… (row 2, column 1)"
+    first.trigger()
+    _settle(ctx, qtbot)
+    assert _weights(ctx)["W0"][1, 0] == np.float32(-0.25)          # that cell, no other
+    assert ctx.undo_stack.count() == 1
+    assert not panel.heatmap("W", 0).context_menu().actions()[0].text().startswith("Edit")
+    dw_menu = panel.heatmap("dW", 0).context_menu((0, 0))
+    assert not any(a.text().startswith("Edit") for a in dw_menu.actions())  # gradients: no

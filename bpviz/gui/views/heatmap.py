@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -187,6 +188,7 @@ class Heatmap(QWidget):
         self._sel_col = -1
         self._sel_rows: list[int] = []
         self._canvas = _LinkedCanvas(self, colorbar=colorbar)
+        self._cell_actions: list[tuple[str, Callable[[int, int], Any]]] = []
         self._title_label = FitLabel(self, _FONTS[False]["title"])
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
@@ -485,9 +487,20 @@ class Heatmap(QWidget):
         return self._readout_text
 
     # ------------------------------------------------------------ menus
-    def context_menu(self) -> QMenu:
-        """The right-click menu: export picture, save matrix, copy, scale mode."""
+    def add_cell_action(self, text: str, action: Callable[[int, int], Any]) -> None:
+        """Put ``text`` at the top of the right-click menu when it opens over a cell;
+        choosing it calls ``action(row, col)`` with that cell (display coordinates)."""
+        self._cell_actions.append((text, action))
+
+    def context_menu(self, cell: tuple[int, int] = (-1, -1)) -> QMenu:
+        """The right-click menu: the cell actions (if over a cell), export picture, save
+        matrix, copy, scale mode."""
         menu = QMenu(self)
+        if cell[0] >= 0 and self._cell_actions:
+            for text, action in self._cell_actions:
+                menu.addAction(f"{text} (row {cell[0] + 1}, column {cell[1] + 1})",
+                               lambda a=action: a(*cell))
+            menu.addSeparator()
         name = self._file_name()
         menu.addAction("Export picture (PNG/SVG)…",
                        lambda: export.export_widget_dialog(self, self, name))
@@ -513,7 +526,8 @@ class Heatmap(QWidget):
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:
-        self.context_menu().exec(self._canvas.mapToGlobal(pos))
+        cell = self._canvas.cell_at(QPointF(pos))
+        self.context_menu(cell).exec(self._canvas.mapToGlobal(pos))
 
     def _file_name(self) -> str:
         return self._title.split("—")[0].strip() or "matrix"

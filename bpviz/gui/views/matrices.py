@@ -348,6 +348,8 @@ class MatrixPanel(PanelMixin, QWidget):
                 hm.set_presentation(True)
             hm.cellHovered.connect(partial(self._cell_hovered, kind, layer))
             hm.cellClicked.connect(partial(self._cell_clicked, kind, layer))
+            if kind == "W":                      # right-click a weight: type a new value
+                hm.add_cell_action("Edit this weight…", partial(self.edit_cell, "W", layer))
             self._maps[(kind, layer)] = hm
         return hm
 
