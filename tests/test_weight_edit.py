@@ -282,3 +282,22 @@ def test_right_click_on_a_w_cell_offers_to_edit_that_weight(ctx, qtbot, monkeypa
     assert not panel.heatmap("W", 0).context_menu().actions()[0].text().startswith("Edit")
     dw_menu = panel.heatmap("dW", 0).context_menu((0, 0))
     assert not any(a.text().startswith("Edit") for a in dw_menu.actions())  # gradients: no
+
+
+def test_double_click_an_arrow_or_a_neuron_in_the_graph_edits_w_or_b(ctx, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from bpviz.gui.views.graph import NetworkGraph
+
+    graph = NetworkGraph(ctx)
+    qtbot.addWidget(graph)
+    graph.show_snapshot(ctx.latest_snapshot())
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a: ("1.5", True)))
+    assert graph.edit(("edge", 1, 0, 1))               # the arrow from neuron 2 into output 1
+    _settle(ctx, qtbot)
+    assert _weights(ctx)["W1"][0, 1] == np.float32(1.5)
+    assert graph.edit(("node", 1, 1))                  # hidden neuron 2: its bias b¹₂
+    _settle(ctx, qtbot)
+    assert _weights(ctx)["b0"][1] == np.float32(1.5)
+    assert not graph.edit(("node", 0, 0))              # an input has no weight of its own
+    assert ctx.undo_stack.count() == 2

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from ..engine.errors import BpvizError
 from ..engine.optim import check_hyper
@@ -162,3 +163,27 @@ def push_weight_edit(ctx: PanelContext, stack: QUndoStack, publish: Callable[[Tr
                             publish, ctx.message.emit)
     stack.push(cmd)
     return cmd
+
+
+def ask_weight(parent: QWidget, ctx: PanelContext, spec: NetworkSpec,
+               weights: dict[str, np.ndarray] | None, layer: int, i: int, j: int | None) -> bool:
+    """Ask for a new value of W_ij (or b_i when ``j`` is None) of engine layer ``layer``
+    in a small dialog prefilled with the current value (from ``weights``, the latest
+    snapshot's), then ``ctx.set_weight``: undoable, and a value that is not a finite
+    number is refused with a message. True if an edit was made."""
+    owner = spec.owner(layer)
+    key = f"{'W' if j is not None else 'b'}{owner}"
+    where = (f"W{nt.sup(owner + 1)}: neuron i = {i + 1}, input j = {j + 1}" if j is not None
+             else f"b{nt.sup(owner + 1)}: neuron i = {i + 1}")
+    current = ""
+    if weights and key in weights:
+        try:
+            current = f"{float(weights[key][(i, j) if j is not None else i]):.9g}"
+        except IndexError:
+            current = ""
+    text, ok = QInputDialog.getText(
+        parent, "Edit weight", f"{where}\nnew value (Edit ▸ Undo puts the old one back):",
+        QLineEdit.EchoMode.Normal, current)
+    if not ok:
+        return False
+    return bool(ctx.set_weight(layer, i, j, text))

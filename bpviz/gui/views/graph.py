@@ -44,6 +44,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
 from ..selection import Selected
+from ..weight_edit import ask_weight
 from .graph_canvas import EDGE_LIMIT, GraphCanvas
 from .scaling import format_value, next_scale
 
@@ -97,6 +98,7 @@ class NetworkGraph(PanelMixin, QWidget):
         self._canvas = GraphCanvas(self)
         self._canvas.hovered.connect(self._hovered)
         self._canvas.clicked.connect(self._clicked)
+        self._canvas.doubleClicked.connect(self.edit)
         self._edge_box = QComboBox()
         for q in QUANTITIES:
             self._edge_box.addItem(_QUANTITY_TEXT[q], q)
@@ -445,6 +447,19 @@ class NetworkGraph(PanelMixin, QWidget):
             self.edgeClicked.emit(*hit[1:])
         else:
             self.neuronClicked.emit(hit[1] - 1, hit[2])
+
+    def edit(self, hit) -> bool:
+        """Double-click: type a new value for an arrow's weight W_ij, or a neuron's
+        bias b_i (undoable; a value that is not a finite number is refused)."""
+        if self._spec is None:
+            return False
+        weights = self._snap.step.weights if self._snap is not None else None
+        if hit[0] == "edge":
+            layer, i, j = hit[1:]
+            return ask_weight(self, self._ctx, self._spec, weights, layer, i, j)
+        if hit[1] >= 1:                                   # a neuron (not an input): its bias
+            return ask_weight(self, self._ctx, self._spec, weights, hit[1] - 1, hit[2], None)
+        return False
 
     def _selection_hovered(self, sel: Selected | None) -> None:
         cv = self._canvas

@@ -120,6 +120,7 @@ class GraphCanvas(QGraphicsView):
 
     hovered = Signal(object)
     clicked = Signal(object)
+    doubleClicked = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -624,6 +625,13 @@ class GraphCanvas(QGraphicsView):
             self._last_hit = None
             self.hovered.emit(None)
         super().leaveEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit = self.hit(event.position())
+            if hit is not None:
+                self.doubleClicked.emit(hit)
+        super().mouseDoubleClickEvent(event)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.button() == Qt.MouseButton.LeftButton:

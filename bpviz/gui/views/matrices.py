@@ -29,9 +29,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -40,6 +38,7 @@ from PySide6.QtWidgets import (
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
 from ..selection import NO_MARKS, Selected, marks
+from ..weight_edit import ask_weight
 from . import export
 from .heatmap import SCALE_MODES, Heatmap
 
@@ -295,23 +294,8 @@ class MatrixPanel(PanelMixin, QWidget):
             i, j = (col, row) if nt.transposed("W", self._notation) else (row, col)
         else:
             i, j = col, None
-        owner = self._spec.owner(layer)
-        key = f"{'W' if j is not None else 'b'}{owner}"
-        where = (f"W{nt.sup(owner + 1)}: neuron i = {i + 1}, input j = {j + 1}" if j is not None
-                 else f"b{nt.sup(owner + 1)}: neuron i = {i + 1}")
-        current = ""
         weights = self._snap.step.weights if self._snap is not None else None
-        if weights and key in weights:
-            try:
-                current = f"{float(weights[key][(i, j) if j is not None else i]):.9g}"
-            except IndexError:
-                current = ""
-        text, ok = QInputDialog.getText(
-            self, "Edit weight", f"{where}\nnew value (Edit ▸ Undo puts the old one back):",
-            QLineEdit.EchoMode.Normal, current)
-        if not ok:
-            return False
-        return bool(self._ctx.set_weight(layer, i, j, text))
+        return ask_weight(self, self._ctx, self._spec, weights, layer, i, j)
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
