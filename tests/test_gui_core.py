@@ -511,6 +511,9 @@ def test_session_save_and_open_through_the_window(qtbot, make_window, tmp_path):
 
 def test_import_csv_good_and_bad(qtbot, make_window, tmp_path):
     ctx, win = make_window()
+    act = win.actions_.import_csv  # it reads CSV, .npz and IDX: named for all three
+    assert act.text() == "&Import data…" and act.shortcut() == QKeySequence("Ctrl+I")
+    assert all(kind in act.toolTip() for kind in ("CSV", ".npz", "IDX", "MNIST"))
     good = tmp_path / "pts.csv"
     rng = np.random.default_rng(0)
     rows = ["a,b,c,label"] + [f"{x:.3f},{y:.3f},{z:.3f},{'yes' if x > 0 else 'no'}"

@@ -77,8 +77,10 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
                      "Save the session (network, weights, data, settings)")
     a.save_as = _action(w, "Save &as…", w.save_session_as, "Ctrl+Shift+S", None,
                         "Save the session to a new file")
-    a.import_csv = _action(w, "&Import CSV…", w.import_csv, "Ctrl+I", None,
-                           "Use a CSV file as the data set")
+    a.import_csv = _action(w, "&Import data…", w.import_csv, "Ctrl+I", None,
+                           "Use a data file as the data set: CSV (a header row; the target "
+                           "is the last column), NumPy .npz (arrays X and y), or the IDX "
+                           "images of MNIST or Fashion-MNIST (.gz or not)")
     a.export = _action(w, "&Export window as PNG…", w.export_png, "Ctrl+E", None,
                        "Save a picture of the whole window")
     a.quit = _action(w, "&Quit", w.close, "Ctrl+Q", None, "Quit bpviz")

@@ -86,7 +86,7 @@ class SettingsPanel(PanelMixin, QWidget):
         self.dataset.setObjectName("dataset")
         for name in DATASETS:
             self.dataset.addItem(name, name)
-        self.dataset.setToolTip("every built-in data set; File ▸ Import CSV… for your own")
+        self.dataset.setToolTip("every built-in data set; File ▸ Import data… for your own")
         self.dataset.activated.connect(self._dataset_picked)
         form.addRow("Data set", self.dataset)
         self.noise = QDoubleSpinBox()

@@ -314,7 +314,8 @@ class Heatmap(QWidget):
             self._set_labels(row_label, col_label)
 
     def reset(self) -> None:
-        """Forget the data and the mode's scale (a new network): shows a blank 1×1 matrix.
+        """Forget the data, the mode's scale and the marked columns and rows (a new
+        network): shows a blank 1×1 matrix.
 
         A fixed scale (:meth:`set_fixed_scale`) is a setting, like the mode, and stays.
         """
@@ -323,6 +324,8 @@ class Heatmap(QWidget):
         self._nonfinite = 0
         self._data = np.zeros((1, 1), dtype=np.float32)
         self._full = self._full_clean = self._data
+        self._canvas.set_marked_columns([], QColor())
+        self._canvas.set_marked_rows([], QColor())
         self._show_scale()
         self._recolour()
         self._update_readout()
@@ -365,13 +368,25 @@ class Heatmap(QWidget):
     def reset_zoom(self) -> None:
         self._canvas.reset_zoom()
 
-    def mark_columns(self, cols: Sequence[int], colour: str) -> None:
+    def mark_columns(self, cols: Sequence[int], colour: str | Sequence[str]) -> None:
         """Outline whole columns (0-based; e.g. dead units) in ``colour`` (a Qt colour
-        name or ``#rrggbb``); an empty sequence clears. Kept across frames and zoom."""
-        self._canvas.set_marked_columns([int(c) for c in cols], QColor(colour))
+        name or ``#rrggbb``, or one per column); an empty sequence clears. Kept across
+        frames and zoom."""
+        cols = [int(c) for c in cols]
+        self._canvas.set_marked_columns(cols, _qcolours(colour))
 
     def marked_columns(self) -> list[int]:
         return self._canvas.marked_columns()
+
+    def mark_rows(self, rows: Sequence[int], colour: str | Sequence[str]) -> None:
+        """Outline whole rows (0-based; e.g. the rows of W of dead units) in ``colour``
+        (one, or one per row); an empty sequence clears. Independent of the marked
+        columns; kept across frames and zoom."""
+        rows = [int(r) for r in rows]
+        self._canvas.set_marked_rows(rows, _qcolours(colour))
+
+    def marked_rows(self) -> list[int]:
+        return self._canvas.marked_rows()
 
     def title(self) -> str:
         return self._title
@@ -639,3 +654,10 @@ class Heatmap(QWidget):
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.hover_cell(-1, -1)
         super().leaveEvent(event)
+
+
+def _qcolours(colour: str | Sequence[str]) -> QColor | list[QColor]:
+    """One QColor for a colour name, or one per mark for a sequence of names."""
+    if isinstance(colour, str):
+        return QColor(colour)
+    return [QColor(c) for c in colour]

@@ -75,6 +75,16 @@ def _pen(color, width: float = 1.0) -> QPen:
     return pen
 
 
+def _colours(colour: QColor | list[QColor], n: int) -> list[QColor]:
+    """``n`` colours: ``colour`` repeated, or the list itself (of length ``n``)."""
+    if isinstance(colour, QColor):
+        return [QColor(colour)] * n
+    out = [QColor(c) for c in colour]
+    if len(out) != n:
+        raise ValueError(f"{n} marks need {n} colours, got {len(out)}")
+    return out
+
+
 def _text(scene: QGraphicsScene, z: float = 2.0) -> QGraphicsSimpleTextItem:
     t = QGraphicsSimpleTextItem()
     t.setBrush(BLACK)
@@ -212,7 +222,9 @@ class HeatmapCanvas(QGraphicsView):
         self._win = (0, 1, 0, 1)  # the rows r0..r1-1 and columns c0..c1-1 shown
         self._drag: tuple[QPointF, tuple[int, int, int, int]] | None = None
         self._marked_cols: list[int] = []
-        self._mark_colour = QColor(*HIGHLIGHT)
+        self._col_colours: list[QColor] = []  # one per marked column
+        self._marked_rows: list[int] = []
+        self._row_colours: list[QColor] = []  # one per marked row
         self._plot = QRectF(0, 0, 1, 1)
         self._tick_font = QFont()
         self._label_font = QFont()
@@ -304,17 +316,28 @@ class HeatmapCanvas(QGraphicsView):
         c = ac - min(int(fx * nc), nc - 1)
         self.set_view_window(r, r + nr, c, c + nc)
 
-    def set_marked_columns(self, cols: list[int], colour: QColor) -> None:
-        """Outline whole columns (0-based) in ``colour``; an empty list clears."""
+    def set_marked_columns(self, cols: list[int], colour: QColor | list[QColor]) -> None:
+        """Outline whole columns (0-based) in ``colour`` (one, or one per column); an
+        empty list clears."""
         self._marked_cols = [int(c) for c in cols]
-        self._mark_colour = QColor(colour)
+        self._col_colours = _colours(colour, len(self._marked_cols))
         self._place_marks()
 
     def marked_columns(self) -> list[int]:
         return list(self._marked_cols)
 
+    def set_marked_rows(self, rows: list[int], colour: QColor | list[QColor]) -> None:
+        """Outline whole rows (0-based) in ``colour`` (one, or one per row); an empty
+        list clears. Independent of the marked columns."""
+        self._marked_rows = [int(r) for r in rows]
+        self._row_colours = _colours(colour, len(self._marked_rows))
+        self._place_marks()
+
+    def marked_rows(self) -> list[int]:
+        return list(self._marked_rows)
+
     def mark_items(self) -> list[QGraphicsRectItem]:
-        """The visible column outlines (tests)."""
+        """The visible column and row outlines (tests)."""
         return [m for m in self._marks if m.isVisible()]
 
     def set_fonts(self, tick_pt: int, label_pt: int, pen_w: float) -> None:
@@ -466,19 +489,23 @@ class HeatmapCanvas(QGraphicsView):
             item.setVisible(False)
 
     def _place_marks(self) -> None:
-        _, _, c0, c1 = self._win
-        wanted = [c for c in self._marked_cols if c0 <= c < c1]
+        r0, r1, c0, c1 = self._win
+        cw, _ = self._cell_size()
+        p = self._plot
+        wanted = [(QRectF(p.left() + (c - c0) * cw, p.top(), cw, p.height()), colour)
+                  for c, colour in zip(self._marked_cols, self._col_colours, strict=True)
+                  if c0 <= c < c1]
+        wanted += [(self._rows_rect(r), colour)
+                   for r, colour in zip(self._marked_rows, self._row_colours, strict=True)
+                   if r0 <= r < r1]
         while len(self._marks) < len(wanted):
             item = QGraphicsRectItem()
             item.setZValue(5)
             self.scene().addItem(item)
             self._marks.append(item)
-        cw, _ = self._cell_size()
-        p = self._plot
-        pen = _pen(self._mark_colour, self._pen_w)
-        for item, c in zip(self._marks, wanted, strict=False):
-            item.setRect(QRectF(p.left() + (c - c0) * cw, p.top(), cw, p.height()))
-            item.setPen(pen)
+        for item, (rect, colour) in zip(self._marks, wanted, strict=False):
+            item.setRect(rect)
+            item.setPen(_pen(colour, self._pen_w))
             item.setVisible(True)
         for item in self._marks[len(wanted):]:
             item.setVisible(False)

@@ -15,6 +15,14 @@ cell turned back from the in × out display first); whatever the selection names
 from this panel or another (an arrow or a neuron of the graph), is outlined here
 by the rule of :func:`bpviz.gui.selection.marks`, turned into each heatmap's
 display by :meth:`~bpviz.gui.selection.Marks.display`.
+
+Dead and saturated units (``snap.step.units``, computed on the worker by
+``bpviz.engine.unit_stats``) are outlined, dead in grey and saturated in orange:
+unit i of engine layer l is column i of its ``δ``, ``z`` and ``db``, row i of its
+``W`` and ``dW`` (column i in the in × out notation, where they are transposed),
+and, as an input of the next layer, column i of that layer's ``a`` (which shows
+``a^l``, the layer's input) and column i of its ``W`` and ``dW`` (row i in
+in × out). A caption under the matrices counts them per layer.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...engine.unit_stats import DEAD_RULE, SATURATION_RULE
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
 from ..selection import NO_MARKS, Selected, marks
@@ -47,6 +56,13 @@ ALL_LAYERS = -1
 FLASH_MS = 1500
 _SCALE_TEXT = {"frame": "per frame", "locked": "locked", "smooth": "smoothed"}
 SOURCE = "matrices"  # the selection's source name of this panel
+DEAD_COLOUR = "#7f7f7f"  # grey: outline of a dead unit
+SATURATED_COLOUR = "#ff7f0e"  # orange: outline of a saturated unit
+UNIT_LEGEND = "outlined: dead units (grey), saturated (orange)"
+_UNIT_TIP = (f"{DEAD_RULE}.\n{SATURATION_RULE}.\n"
+             "Unit i of layer l is outlined in the columns of its δ, z and db, the rows "
+             "of its W and dW (columns in the in × out notation), and, as an input of "
+             "layer l + 1, the columns of that layer's a, W and dW (rows in in × out).")
 
 
 class MatrixPanel(PanelMixin, QWidget):
@@ -119,6 +135,12 @@ class MatrixPanel(PanelMixin, QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
         lay.addWidget(self._grid_host, 1)
+        self._units_caption = QLabel()  # the dead/saturated counts (shown with a step's units)
+        self._units_caption.setToolTip(_UNIT_TIP)
+        self._units_caption.setWordWrap(True)
+        self._units_caption.hide()
+        lay.addWidget(self._units_caption, 0)
+        self._marks_drawn: dict[tuple[str, int], tuple] = {}
 
         export.install_panel_menu(self, "matrices", self.export_matrices)
         self._flash_timer = QTimer(self)
@@ -302,7 +324,7 @@ class MatrixPanel(PanelMixin, QWidget):
         font = QFont(self.font())
         font.setPointSize(16 if on else 9)
         for w in (*self._bar_labels, self._layer_box, self._scale_box, self._relock_btn,
-                  *self._checks.values()):
+                  *self._checks.values(), self._units_caption):
             w.setFont(font)
         for hm in self._maps.values():
             hm.set_presentation(on)
@@ -396,7 +418,70 @@ class MatrixPanel(PanelMixin, QWidget):
                 hm.set_matrix(M, pooled=P)
             else:
                 hm.set_matrix(M, title, *nt.axis_labels(kind, self._notation), pooled=P)
+        self._show_unit_marks()
         self._show_selection()           # a new batch: sample k is another data point
+
+    def unit_caption(self) -> QLabel:
+        """The caption that counts dead and saturated units per layer (hidden until a
+        step with unit statistics is drawn)."""
+        return self._units_caption
+
+    def _show_unit_marks(self) -> None:
+        """Outline the dead and saturated units of the drawn step in the heatmaps shown
+        (see the module notes for which rows and columns) and count them per layer in
+        the caption; a step without unit statistics clears the outlines."""
+        units = self._snap.step.units if self._snap is not None else None
+        layers = units.layers if units is not None else ()
+
+        def unit_marks(i: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+            """Unit indices of engine layer ``i`` to outline, and their colours."""
+            if not 0 <= i < len(layers):
+                return (), ()
+            dead = [int(c) for c in layers[i].dead]
+            # a sigmoid unit whose a underflows to 0 is both: outlined once, as dead
+            sat = sorted(set(int(c) for c in layers[i].saturated) - set(dead))
+            return (tuple(dead + sat),
+                    (DEAD_COLOUR,) * len(dead) + (SATURATED_COLOUR,) * len(sat))
+
+        cache = self._marks_drawn
+        for kind, i in self._shown:
+            hm = self._maps.get((kind, i))
+            if hm is None:
+                continue
+            own, inputs, none = unit_marks(i), unit_marks(i - 1), ((), ())
+            if kind in ("delta", "z", "db"):
+                cols, rows = own, none
+            elif kind == "a":
+                cols, rows = inputs, none
+            else:  # W, dW: rows are the layer's units, columns its inputs (out × in)
+                rows, cols = own, inputs
+                if nt.transposed(kind, self._notation):
+                    rows, cols = cols, rows
+            want = (cols, rows)
+            if (cache.get((kind, i)) == want and tuple(hm.marked_columns()) == cols[0]
+                    and tuple(hm.marked_rows()) == rows[0]):
+                continue  # unchanged (a reset heatmap has none, so it is redrawn)
+            hm.mark_columns(cols[0], list(cols[1]))
+            hm.mark_rows(rows[0], list(rows[1]))
+            cache[(kind, i)] = want
+        self._show_unit_caption(layers)
+
+    def _show_unit_caption(self, layers) -> None:
+        """Per layer shown: "layer l: d dead, s saturated of m", after the legend."""
+        label = self._units_caption
+        label.setVisible(bool(layers))
+        if not layers:
+            return
+        shown = range(len(layers)) if self._layer == ALL_LAYERS else [self._layer]
+        parts = []
+        for i in shown:
+            if 0 <= i < len(layers):
+                ly = layers[i]
+                sat = f", {ly.n_saturated} saturated" if ly.can_saturate else ""
+                parts.append(f"layer {i + 1}: {ly.n_dead} dead{sat} of {ly.units}")
+        text = (UNIT_LEGEND + "  ·  " + "  ·  ".join(parts)) if parts else UNIT_LEGEND
+        if label.text() != text:
+            label.setText(text)
 
     # ------------------------------------------------------------ the selection
     def _cell_selected(self, kind: str, layer: int, row: int, col: int) -> Selected | None:
