@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         return fail(f"--epochs must be 1 or more, got {args.epochs}")
     if args.save:
-        if not Path(args.save).suffix:
+        if not Path(args.save).suffix and not Path(args.save).is_dir():
             args.save = f"{args.save}{EXTENSION}"
         _check_save_path(Path(args.save))
     net, trainer, data, preset = build_model(args)
