@@ -48,7 +48,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="mini-batches to train (default: the preset's hint, or 1000); 0 only evaluates",
     )
     how_long.add_argument("--epochs", type=int, metavar="N", help="passes over the training set")
-    run_.add_argument("--save", metavar="FILE", help="save a session file at the end")
+    run_.add_argument("--save", metavar="FILE",
+                      help="save a session file at the end (.bpviz is added to a name "
+                           "without an extension)")
     run_.add_argument(
         "--json", action="store_true", help="print one JSON line with the results at the end"
     )
@@ -63,13 +65,15 @@ def _round(x: float | None, nd: int = 6) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.backend import blas_threads
-    from ..engine.session import save_session
+    from ..engine.session import EXTENSION, save_session
 
     if args.steps is not None and args.steps < 0:
         return fail(f"--steps must be 0 or more, got {args.steps}")
     if args.epochs is not None and args.epochs < 1:
         return fail(f"--epochs must be 1 or more, got {args.epochs}")
     if args.save:
+        if not Path(args.save).suffix and not Path(args.save).is_dir():
+            args.save = f"{args.save}{EXTENSION}"
         _check_save_path(Path(args.save))
     net, trainer, data, preset = build_model(args)
     if args.backend == "auto" and not args.json:

@@ -69,6 +69,9 @@ class Dataset:
     class_names, feature_names : tuple of str
     image_shape : (rows, cols) or None
         Set when each row of X is an image, e.g. (8, 8) for digits.
+    x_mean, x_std : ndarray (d,) or None
+        When the features were standardised (:func:`~bpviz.engine.presets.standardized`),
+        the training rows' mean and std they were scaled by: raw = X * x_std + x_mean.
     """
 
     name: str
@@ -81,6 +84,8 @@ class Dataset:
     feature_names: tuple[str, ...] = ()
     image_shape: tuple[int, int] | None = None
     description: str = ""
+    x_mean: np.ndarray | None = None
+    x_std: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         d = self.X_train.shape[1] if self.X_train.ndim == 2 else -1

@@ -40,6 +40,9 @@ VIEWS = ("matrices", "outer-product", "equations", "gradcheck", "timing", "tied"
 
 #: A ``csv_path`` that starts with this is relative to bpviz's resources folder.
 RESOURCE_PREFIX = "bpviz:"
+#: A ``csv_path`` that starts with this names a data file whose rows a session file
+#: holds (``embedded:grades.csv``); there is no file on disk to read.
+EMBEDDED_PREFIX = "embedded:"
 
 #: Largest preset or spec file read, in bytes.
 MAX_JSON_BYTES = 1 << 20
@@ -61,6 +64,10 @@ def resolve_csv_path(path: str) -> Path:
                 f"{path!r}: a {RESOURCE_PREFIX} path must stay inside bpviz's resources folder"
             )
         return resources_dir() / rel
+    if path.startswith(EMBEDDED_PREFIX):
+        raise DataError(
+            f"{path[len(EMBEDDED_PREFIX):]}: its rows are embedded in the session file, not "
+            "on disk; import the file again to read or split it differently")
     return Path(path)
 
 
@@ -182,10 +189,25 @@ class DataChoice:
             )
         return standardized(ds) if self.standardizes else ds
 
+    @property
+    def embedded(self) -> bool:
+        """Whether a session file holds this data file's rows (no file on disk)."""
+        return self.is_file and str(self.csv_path).startswith(EMBEDDED_PREFIX)
+
+    @property
+    def file_name(self) -> str:
+        """A data file's name for labels: ``grades.csv``, or ``grades.csv (embedded)``
+        when a session file holds its rows; "" for a built-in data set."""
+        path = str(self.csv_path or "")
+        if path.startswith(EMBEDDED_PREFIX):
+            return f"{path[len(EMBEDDED_PREFIX):]} (embedded)"
+        return path.replace("\\", "/").rsplit("/", 1)[-1]
+
     def describe(self) -> str:
         """E.g. ``spiral (noise 0.1)`` or ``csv iris.csv``."""
         if self.is_file:
-            return (f"{self.name} {self.csv_path}"
+            path = self.file_name if self.embedded else self.csv_path
+            return (f"{self.name} {path}"
                     + (f" (target {self.target})" if self.target else ""))
         extra = []
         if self.noise:
@@ -269,7 +291,8 @@ def standardized(ds: Dataset) -> Dataset:
         out /= std
         return out
 
-    return replace(ds, X_train=scale(ds.X_train), X_test=scale(ds.X_test))
+    return replace(ds, X_train=scale(ds.X_train), X_test=scale(ds.X_test), x_mean=mean,
+                   x_std=std)
 
 
 # ------------------------------------------------------------------ presets

@@ -1,13 +1,31 @@
 """Session files: a network in training, saved and restored without pickle.
 
-A session file is a zip archive::
+A session file (extension ``.bpviz``) is a zip archive that holds the whole
+session, so that a teacher can hand it to a student::
 
     session.json            format, version, spec, dtype, training settings,
                             data choice, step, epoch, optimizer scalars,
-                            sampler state (random generator, position)
+                            sampler state (random generator, position),
+                            notation, view state (the window's panels and their
+                            choices), the columns of the history, what the
+                            embedded data set is (names, classes, image shape)
     weights/W0.npy ...      one array per parameter (np.save, allow_pickle=False)
     optimizer/m.W0.npy ...  one array per optimizer slot (momentum v, Adam m and s)
     sampler/perm.npy        the current epoch's shuffled order
+    history/steps.npy       (N, 2) int64: step and epoch of each kept step record
+    history/values.npy      (N, C) float64: loss, accuracy, evaluation losses, ...
+                            (NaN = none), the columns named in session.json
+    history/grad_norms.npy  (N, G) float64: the records' gradient norms
+    data/X_train.npy ...    a data file's rows (CSV, npz, IDX), as the network
+                            sees them, with ``x_mean``/``x_std`` when standardised
+
+A data set made from a seed (circle, digits, ...) or shipped with bpviz
+(``bpviz:...``) is stored as its :class:`~bpviz.engine.presets.DataChoice`,
+which rebuilds it exactly; a user's data file is embedded (its rows, never its
+path: ``embedded:grades.csv``). The history is bounded: at most
+:data:`MAX_HISTORY_ROWS` records, evenly thinned (the last one kept).
+
+Version 1 files (no history, notation, view state or embedded data) still open.
 
 Saving is atomic: the archive is written to a temporary file in the same
 folder, flushed to disk, then renamed over the target. Loading trusts
@@ -22,7 +40,8 @@ import json
 import math
 import os
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +55,29 @@ from .archive import (
     npy_bytes,
     write_archive,
 )
+from .datasets import Dataset
 from .errors import BpvizError, DataError, SessionError
 from .files import regular_file
 from .fitting import fit_to_data
 from .network import DTYPES, Network
-from .presets import DataChoice, resolve_csv_path
+from .presets import EMBEDDED_PREFIX, RESOURCE_PREFIX, DataChoice, resolve_csv_path
+from .records import StepRecord
 from .spec import NetworkSpec
 from .trainer import TrainConfig, Trainer
 
 FORMAT = "bpviz-session"
-VERSION = 1
+VERSION = 2
+#: The format versions this bpviz reads (1: before history, notation, views and data).
+READABLE_VERSIONS = (1, 2)
+#: The file name extension of session files.
+EXTENSION = ".bpviz"
+#: Most step records a session keeps (about 2.5 MB of history with 4 layers).
+MAX_HISTORY_ROWS = 20_000
+#: The float columns of ``history/values.npy`` (NaN where a record has no value).
+HISTORY_COLUMNS = ("loss", "accuracy", "test_loss", "test_accuracy", "train_eval_loss",
+                   "train_eval_accuracy", "penalty", "backprop_ms", "lr", "batch_size",
+                   "method", "diverged")
+_OPTIONAL = ("accuracy", "test_loss", "test_accuracy", "train_eval_loss", "train_eval_accuracy")
 #: Largest session.json read (the arrays' limits are in :mod:`.archive`).
 MAX_JSON_BYTES = 16 * 2**20
 
@@ -70,6 +102,11 @@ class Session:
     version : the file format version
     preset : the preset the session started from, if any
     seed : the network's initialisation seed
+    notation : the display notation, ``"out_in"`` or ``"in_out"``
+    view : the window's view state (plain JSON: open panels and their choices)
+    history : step records without matrices (scalars: losses, accuracies,
+        gradient norms), oldest first
+    dataset : the embedded data set of a data file (``data.embedded``), else None
     """
 
     spec: NetworkSpec
@@ -83,6 +120,10 @@ class Session:
     version: int = VERSION
     preset: str | None = None
     seed: int | None = None
+    notation: str = "out_in"
+    view: dict[str, Any] = field(default_factory=dict)
+    history: tuple[StepRecord, ...] = ()
+    dataset: Dataset | None = None
 
     def build(
         self,
@@ -97,6 +138,7 @@ class Session:
 
         ``dtype``, ``config`` and ``data`` override the saved ones (a different
         optimizer starts with fresh state); ``dataset`` skips loading the data.
+        Embedded data (:attr:`dataset`) is used as it is, without a file.
 
         The data must fit the saved network as it is: if the fitting policy
         (:func:`~bpviz.engine.fitting.fit_to_data`) would change it, this
@@ -104,6 +146,9 @@ class Session:
         network would throw the trained weights away; the file stays usable
         with matching data.
         """
+        own_data = data is None and dataset is None
+        if own_data and self.dataset is not None:
+            dataset = self.dataset
         if dataset is None:
             check_data_file(data or self.data)
         ds = dataset if dataset is not None else (data or self.data).load()
@@ -125,7 +170,7 @@ class Session:
         if opt is not None and opt.get("name") == trainer.config.optimizer:
             slots = {k: np.asarray(v, dtype=net.dtype) for k, v in opt.get("slots", {}).items()}
             state["optimizer"] = {**opt, "slots": slots}
-        if not (cfg.seed == self.config.seed and data is None and dataset is None):
+        if not (cfg.seed == self.config.seed and own_data):
             state.pop("sampler", None)  # other data or seed: start a fresh epoch
         trainer.load_state_dict(state)
         return net, trainer, ds
@@ -154,12 +199,21 @@ def save_session(
     step: int | None = None,
     epoch: int | None = None,
     preset: str | None = None,
+    history: Iterable[StepRecord] = (),
+    notation: str = "out_in",
+    view: dict[str, Any] | None = None,
+    dataset: Dataset | None = None,
 ) -> Path:
     """Write ``net`` (and the trainer's state) to a session file, atomically.
 
     ``trainer_or_config`` is the :class:`Trainer` (its step, epoch, settings,
     optimizer state and sampler are saved) or just a :class:`TrainConfig`
     (a fresh start). ``step``/``epoch`` override the trainer's counters.
+    ``history`` (step records, oldest first; their scalars are kept, thinned to
+    :data:`MAX_HISTORY_ROWS`), ``notation`` and ``view`` (plain JSON) are saved
+    as they are. A user's data file is embedded: the rows of ``dataset`` (default:
+    the trainer's data; with a config, the file is read), and the choice keeps
+    only the file's name; a session on embedded data names no preset.
     Returns the path written; raises :class:`SessionError` if it cannot be.
     """
     if not isinstance(data, DataChoice):
@@ -169,6 +223,8 @@ def save_session(
         state = trainer.state_dict()
         config = trainer.config
         sampler = state.pop("sampler", None)
+        if dataset is None:
+            dataset = trainer.data
     elif isinstance(trainer_or_config, TrainConfig):
         trainer, state, sampler = None, {"step": 0, "epoch": 0}, None
         config = trainer_or_config
@@ -184,6 +240,18 @@ def save_session(
         if not np.all(np.isfinite(v)):
             raise SessionError(f"weight {k} holds NaN or infinity; not saving a diverged network")
         members[f"weights/{k}.npy"] = npy_bytes(v)
+    if view is not None and not isinstance(view, dict):
+        raise SessionError(f"the view state must be a dict, got {type(view).__name__}")
+    embedded = None
+    if _embeds(data):
+        if dataset is None:
+            check_data_file(data)
+            try:
+                dataset = data.load()
+            except BpvizError as exc:
+                raise SessionError(f"cannot embed the data: {exc}") from None
+        data, embedded = _embed(data, dataset, members)
+        preset = None  # no preset's lesson is about a user's own data
     meta: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -196,7 +264,14 @@ def save_session(
         "step": step,
         "epoch": epoch,
         "weights": sorted(weights),
+        "notation": str(notation),
+        "view": view or {},
     }
+    if embedded is not None:
+        meta["embedded_data"] = embedded
+    hist = _history_members(list(history), members)
+    if hist is not None:
+        meta["history"] = hist
     opt = state.get("optimizer")
     if opt is not None:
         slots = opt.get("slots", {})
@@ -207,8 +282,63 @@ def save_session(
     if sampler is not None:
         meta["sampler"] = {"rng": sampler["rng"], "pos": sampler["pos"]}
         members["sampler/perm.npy"] = npy_bytes(sampler["perm"])
-    members = {"session.json": json.dumps(meta, indent=1, allow_nan=False).encode(), **members}
+    try:
+        text = json.dumps(meta, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise SessionError(f"the session cannot be written as JSON ({first_line(exc)})") from None
+    members = {"session.json": text.encode(), **members}
     return write_archive(Path(path), members)
+
+
+def _embeds(choice: DataChoice) -> bool:
+    """Whether a session embeds the rows of ``choice``: a user's data file (not one
+    shipped with bpviz, which rebuilds like a seeded data set)."""
+    return choice.is_file and not str(choice.csv_path).startswith(RESOURCE_PREFIX)
+
+
+def _embed(choice: DataChoice, ds: Dataset, members: dict[str, bytes]
+           ) -> tuple[DataChoice, dict[str, Any]]:
+    """Put the rows of ``ds`` into ``members`` (``data/...``); the choice without its
+    path (``embedded:NAME``) and what session.json says about the data."""
+    name = choice.file_name.removesuffix(" (embedded)") or ds.name
+    arrays = {"X_train": ds.X_train, "y_train": ds.y_train, "X_test": ds.X_test,
+              "y_test": ds.y_test, "x_mean": ds.x_mean, "x_std": ds.x_std}
+    for key, a in arrays.items():
+        if a is not None:
+            members[f"data/{key}.npy"] = npy_bytes(np.asarray(a))
+    info = {"name": ds.name, "n_classes": int(ds.n_classes),
+            "class_names": list(ds.class_names), "feature_names": list(ds.feature_names),
+            "image_shape": list(ds.image_shape) if ds.image_shape else None,
+            "description": ds.description, "standardized": ds.x_mean is not None}
+    return replace(choice, csv_path=EMBEDDED_PREFIX + name), info
+
+
+def _history_members(records: list[StepRecord], members: dict[str, bytes]
+                     ) -> dict[str, Any] | None:
+    """The scalars of ``records`` as ``history/...`` members; what session.json says."""
+    records = [r for r in records if isinstance(r, StepRecord)]
+    if not records:
+        return None
+    if len(records) > MAX_HISTORY_ROWS:  # evenly thinned, the first and last kept
+        keep = np.unique(np.linspace(0, len(records) - 1, MAX_HISTORY_ROWS).round())
+        records = [records[int(i)] for i in keep]
+    methods = sorted({r.method for r in records})
+    norms = sorted({k for r in records for k in r.grad_norms})
+    steps = np.array([(r.step, r.epoch) for r in records], dtype=np.int64).reshape(-1, 2)
+    values = np.full((len(records), len(HISTORY_COLUMNS)), np.nan)
+    grad = np.full((len(records), len(norms)), np.nan)
+    col = {k: j for j, k in enumerate(norms)}
+    for i, r in enumerate(records):
+        row = [r.loss, *(getattr(r, k) for k in _OPTIONAL), r.penalty, r.backprop_ms, r.lr,
+               r.batch_size, methods.index(r.method), float(r.diverged)]
+        values[i] = [np.nan if v is None else float(v) for v in row]
+        for k, v in r.grad_norms.items():
+            grad[i, col[k]] = v
+    members["history/steps.npy"] = npy_bytes(steps)
+    members["history/values.npy"] = npy_bytes(values)
+    members["history/grad_norms.npy"] = npy_bytes(grad)
+    return {"rows": len(records), "columns": list(HISTORY_COLUMNS), "methods": methods,
+            "grad_norms": norms}
 
 
 # ------------------------------------------------------------------ loading
@@ -255,10 +385,10 @@ def _read(zf: zipfile.ZipFile) -> Session:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise SessionError("session.json does not describe a bpviz session")
     version = meta.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
+    if not _whole(version) or version not in READABLE_VERSIONS:
         raise SessionError(
             f"session format version {version!r} is not supported; this bpviz "
-            f"reads version {VERSION}"
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     for key in ("spec", "dtype", "config", "data"):
         if key not in meta:
@@ -294,7 +424,101 @@ def _read(zf: zipfile.ZipFile) -> Session:
         state["optimizer"] = _optimizer(ar, meta["optimizer"], config, shapes)
     if "sampler" in meta:
         state["sampler"] = _sampler(ar, meta["sampler"])
-    return Session(spec, weights, dtype, config, data, state, step, epoch, version, preset, seed)
+    notation = meta.get("notation", "out_in")
+    if not isinstance(notation, str) or not 0 < len(notation) <= 32:
+        raise SessionError(f"notation must be a short name, got {notation!r}")
+    view = meta.get("view", {})
+    if not isinstance(view, dict):
+        raise SessionError("the view state in session.json must be an object")
+    history = _history(ar, meta["history"]) if "history" in meta else ()
+    dataset = None
+    if data.embedded:
+        if "embedded_data" not in meta:
+            raise SessionError(f"the session names embedded data ({data.file_name}) but "
+                               "holds none; it is incomplete")
+        dataset = _embedded(ar, meta["embedded_data"])
+    return Session(spec, weights, dtype, config, data, state, step, epoch, version, preset, seed,
+                   notation, view, history, dataset)
+
+
+def _history(ar: ArchiveReader, h: Any) -> tuple[StepRecord, ...]:
+    """The step records of ``history/...`` (see :func:`_history_members`)."""
+    if not isinstance(h, dict):
+        raise SessionError("the history in session.json must be an object")
+    rows, methods, norms = h.get("rows"), h.get("methods"), h.get("grad_norms")
+    if (h.get("columns") != list(HISTORY_COLUMNS) or not _whole(rows)
+            or not 0 <= rows <= MAX_HISTORY_ROWS or not _names(methods) or not _names(norms)):
+        raise SessionError("the history in session.json is not one this bpviz writes")
+    steps = ar.array("history/steps.npy", (rows, 2), kind="i")
+    values = ar.array("history/values.npy", (rows, len(HISTORY_COLUMNS)))
+    grad = ar.array("history/grad_norms.npy", (rows, len(norms)))
+    if steps.min(initial=0) < 0 or np.isinf(values).any():
+        raise SessionError("the history holds a negative step or an infinite value")
+    code = values[:, HISTORY_COLUMNS.index("method")]
+    if not np.all(np.isin(code, np.arange(len(methods)))):
+        raise SessionError("the history names a backprop method it does not list")
+
+    def opt(v: float) -> float | None:
+        return None if math.isnan(v) else float(v)
+
+    out = []
+    for (st, ep), v, g in zip(steps.tolist(), values.tolist(), grad.tolist(), strict=True):
+        loss, acc, tl, ta, el, ea, pen, ms, lr, k, m, div = v
+        out.append(StepRecord(
+            int(st), int(ep), float(loss), opt(acc), float(ms), methods[int(m)],
+            int(k) if k == k else 0, float(lr), test_loss=opt(tl), test_accuracy=opt(ta),
+            train_eval_loss=opt(el), train_eval_accuracy=opt(ea), diverged=bool(div == 1),
+            grad_norms={n: x for n, x in zip(norms, g, strict=True) if x == x},
+            penalty=0.0 if pen != pen else float(pen)))
+    return tuple(out)
+
+
+def _names(x: Any) -> bool:
+    return isinstance(x, list) and len(x) <= 4096 and all(
+        isinstance(s, str) and len(s) <= 256 for s in x)
+
+
+def _embedded(ar: ArchiveReader, info: Any) -> Dataset:
+    """The data set a session embeds (``data/...``), checked like a data file."""
+    if not isinstance(info, dict):
+        raise SessionError("the embedded data in session.json must be an object")
+    C, shape = info.get("n_classes"), info.get("image_shape")
+    classes, features = info.get("class_names", []), info.get("feature_names", [])
+    if not _whole(C) or not 0 <= C <= 100_000 or not _names(classes) or not _names(features):
+        raise SessionError("the embedded data's description in session.json is not valid")
+    X = ar.array("data/X_train.npy", None)
+    d = X.shape[1] if X.ndim == 2 else -1
+    Xt = ar.array("data/X_test.npy", None)
+    y_kind = "i" if C else "f"
+    y, yt = ar.array("data/y_train.npy", None, y_kind), ar.array("data/y_test.npy", None, y_kind)
+    ok = d > 0 and Xt.ndim == 2 and Xt.shape[1] == d and len(y) == len(X) and len(yt) == len(Xt)
+    ok = ok and (y.ndim == yt.ndim == 1 if C else y.ndim == yt.ndim == 2
+                 and y.shape[1] == yt.shape[1])
+    if not ok:
+        raise SessionError("the embedded data's arrays do not agree in shape")
+    if C and (y.min(initial=0) < 0 or y.max(initial=0) >= C or yt.min(initial=0) < 0
+              or yt.max(initial=0) >= C):
+        raise SessionError(f"the embedded data holds labels outside 0..{C - 1}")
+    if not all(np.all(np.isfinite(a)) for a in (X, Xt) + (() if C else (y, yt))):
+        raise SessionError("the embedded data holds NaN or infinity")
+    if (features and len(features) != d) or (classes and len(classes) != C):
+        raise SessionError("the embedded data's names do not match its columns or classes")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 2
+                                  and all(_whole(v) and v > 0 for v in shape)
+                                  and shape[0] * shape[1] == d):
+        raise SessionError("the embedded data's image shape does not match its columns")
+    stats = [ar.array(f"data/{k}.npy", (d,)) if f"data/{k}.npy" in ar.infos else None
+             for k in ("x_mean", "x_std")]
+    if any(a is not None and not np.all(np.isfinite(a)) for a in stats):
+        raise SessionError("the embedded data's standardisation holds NaN or infinity")
+    name, desc = info.get("name", "data"), info.get("description", "")
+    try:
+        return Dataset(str(name), X, y.astype(np.int64) if C else y, Xt,
+                       yt.astype(np.int64) if C else yt, int(C), tuple(classes),
+                       tuple(features), tuple(shape) if shape else None, str(desc),
+                       stats[0], stats[1])
+    except BpvizError as exc:
+        raise SessionError(f"the embedded data is not valid ({exc})") from None
 
 
 def _whole(x: Any) -> bool:
@@ -369,4 +593,5 @@ def _sampler(ar: ArchiveReader, s: Any) -> dict[str, Any]:
     return {"rng": s["rng"], "perm": perm, "pos": pos}
 
 
-__all__ = ["FORMAT", "VERSION", "Session", "check_data_file", "load_session", "save_session"]
+__all__ = ["EXTENSION", "FORMAT", "MAX_HISTORY_ROWS", "READABLE_VERSIONS", "VERSION", "Session",
+           "check_data_file", "load_session", "save_session"]

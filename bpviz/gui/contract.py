@@ -182,6 +182,14 @@ class Panel(Protocol):
         """Whether the panel is on screen (it is a QWidget)."""
         ...
 
+    def view_state(self) -> dict[str, Any]:
+        """The panel's choices as a small JSON object (saved in session files)."""
+        ...
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`view_state` gave (from a file: check every value)."""
+        ...
+
 
 class PanelMixin:
     """No-op defaults of :class:`Panel`; put it first among a panel's bases."""
@@ -196,6 +204,13 @@ class PanelMixin:
 
     def set_presentation(self, on: bool) -> None:
         """Nothing to enlarge."""
+
+    def view_state(self) -> dict[str, Any]:
+        """No choices to save."""
+        return {}
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """No choices to restore."""
 
 
 class ContextMixin:

@@ -204,9 +204,10 @@ class Controller(ContextMixin, SessionMixin, QObject):
                       backend=backend or self.backend_name)
         return Trainer(net, data if data is not None else self.dataset, config or self.config)
 
-    def _install(self, trainer: Trainer) -> None:
-        """Hand a new trainer to the worker (between mini-batches)."""
-        self.worker.submit(Job(lambda _t, tr=trainer: self.worker.replace_trainer(tr)))
+    def _install(self, trainer: Trainer, history: tuple[StepRecord, ...] | None = None) -> None:
+        """Hand a new trainer to the worker (between mini-batches); ``history``: the
+        step records it comes with (an opened session's)."""
+        self.worker.submit(Job(lambda _t, tr=trainer: self.worker.replace_trainer(tr, history)))
         self.trainingReset.emit()
 
     def trained_steps(self) -> int:
@@ -327,10 +328,11 @@ class Controller(ContextMixin, SessionMixin, QObject):
         return self._import_ok and self._import is None
 
     def _use_data(self, choice: DataChoice, ds: Any, spec: NetworkSpec, trainer: Trainer,
-                  force_spec_signal: bool = False) -> bool:
+                  force_spec_signal: bool = False,
+                  history: tuple[StepRecord, ...] | None = None) -> bool:
         spec_changed = force_spec_signal or spec != self.spec
         self.data_choice, self.dataset, self.spec = choice, ds, spec
-        self._install(trainer)
+        self._install(trainer, history)
         self.datasetChanged.emit(ds)
         self.dataChoiceChanged.emit(choice)
         if spec_changed:

@@ -1,10 +1,11 @@
 """File menu behaviour of the main window: sessions, CSV import, the window title.
 
-A session (``bpviz.engine.session``) holds the network, its weights, the data
-choice, the training settings and the trainer's state. Reading or writing one
-happens here on the GUI thread, with the trainer's state fetched from the
-worker between mini-batches. Every error is shown in a dialog and leaves the
-window's state as it was.
+A session (``bpviz.engine.session``, a ``.bpviz`` file) holds the whole
+session: network, weights, settings, the trainer's state, the history, the
+notation, the window's view state and the data. Reading or writing one happens
+here on the GUI thread, with the trainer's state fetched from the worker
+between mini-batches. The file dialogs start in the folder used last. Every
+error is shown in a dialog and leaves the window's state as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-SESSION_FILTER = "bpviz session (*.bpviz.json *.json);;All files (*)"
+from ..engine.session import EXTENSION
+
+SESSION_FILTER = ("bpviz session (*.bpviz);;Older bpviz sessions (*.bpviz.json *.json);;"
+                  "All files (*)")
+#: The QSettings key of the folder the file dialogs start in: the last one used.
+FOLDER_KEY = "dialogs/folder"
 DATA_FILTER = ("Data files (*.csv *.npz *-ubyte *-ubyte.gz);;CSV files (*.csv);;"
                "NumPy archives (*.npz);;MNIST IDX images (*-images-idx3-ubyte*);;All files (*)")
 
@@ -24,6 +30,7 @@ class DocumentMixin:
     """Mixed into :class:`~bpviz.gui.main_window.MainWindow` (needs ``self.ctx``)."""
 
     ctx: Any
+    settings: Any  # QSettings
 
     # ------------------------------------------------------------ dialogs (overridable)
     def error_dialog(self, title: str, text: str) -> None:
@@ -31,11 +38,22 @@ class DocumentMixin:
         QMessageBox.warning(self, title, text)  # type: ignore[arg-type]
 
     def ask_open_path(self, title: str, filt: str) -> str:
-        path, _ = QFileDialog.getOpenFileName(self, title, os.getcwd(), filt)  # type: ignore
-        return path
+        path, _ = QFileDialog.getOpenFileName(self, title, self.dialog_folder(), filt)  # type: ignore
+        return self._remember_folder(path)
 
     def ask_save_path(self, title: str, filt: str, default: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, default, filt)  # type: ignore
+        return self._remember_folder(path)
+
+    def dialog_folder(self) -> str:
+        """The folder the file dialogs start in: the last one a dialog was used in
+        (kept in QSettings), else the user's home folder."""
+        folder = str(self.settings.value(FOLDER_KEY, "") or "")
+        return folder if folder and os.path.isdir(folder) else os.path.expanduser("~")
+
+    def _remember_folder(self, path: str) -> str:
+        if path:
+            self.settings.setValue(FOLDER_KEY, str(Path(path).resolve().parent))
         return path
 
     # ------------------------------------------------------------ sessions
@@ -44,7 +62,9 @@ class DocumentMixin:
         path = path or self.ctx.session_path
         if not path:
             return self.save_session_as()
-        ok = self.ctx.save_session(str(path))
+        if not Path(path).suffix:
+            path = f"{path}{EXTENSION}"
+        ok = self.ctx.save_session(str(path), self.view_state())  # type: ignore[attr-defined]
         if not ok:
             self.error_dialog("Save session", self.ctx.last_error)
         return ok
@@ -52,7 +72,7 @@ class DocumentMixin:
     def save_session_as(self, path: str | None = None) -> bool:
         if not path:
             default = self.ctx.session_path or os.path.join(
-                os.getcwd(), f"{self.ctx.preset.name}.bpviz.json")
+                self.dialog_folder(), f"{self.ctx.preset.name or 'session'}{EXTENSION}")
             path = self.ask_save_path("Save session as", SESSION_FILTER, default)
         if not path:
             return False
@@ -66,6 +86,8 @@ class DocumentMixin:
         ok = self.ctx.open_session(str(path))
         if not ok:
             self.error_dialog("Open session", self.ctx.last_error)
+        else:  # the panels' choices and the open docks, as saved
+            self.restore_view_state(self.ctx.opened_view_state)  # type: ignore[attr-defined]
         return ok
 
     def import_csv(self, path: str | None = None) -> bool:

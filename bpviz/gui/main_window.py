@@ -145,6 +145,35 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.settings.setValue("window/layout_version", LAYOUT_VERSION)
         self.settings.sync()
 
+    def view_state(self) -> dict[str, Any]:
+        """What a session file keeps of the window: the open docks, those in front of
+        their tab group, and each panel's choices (:meth:`Panel.view_state`)."""
+        open_ = [n for n, d in self.docks.items() if not d.isHidden()]
+        front = [n for n in open_ if self.docks[n].widget().isVisible()]
+        panels = {n: st for n, p in self.panels.items() if (st := p.view_state())}
+        return {"docks": {"open": open_, "front": front}, "panels": panels}
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`view_state` (from a file: unknown names and values are
+        ignored; a panel that raises keeps its choices, the others still restore)."""
+        docks = state.get("docks") if isinstance(state, dict) else None
+        if isinstance(docks, dict) and isinstance(docks.get("open"), list):
+            shown = {n for n in docks["open"] if isinstance(n, str)}
+            if shown & set(self.docks):
+                for name, dock in self.docks.items():
+                    dock.setVisible(name in shown)
+            front = docks.get("front")
+            for name in front if isinstance(front, list) else ():
+                if isinstance(name, str) and name in self.docks and name in shown:
+                    self.docks[name].raise_()
+        panels = state.get("panels") if isinstance(state, dict) else None
+        for name, st in (panels.items() if isinstance(panels, dict) else ()):
+            if name in self.panels and isinstance(st, dict):
+                try:
+                    self.panels[name].restore_view_state(st)
+                except Exception as exc:  # noqa: BLE001 - a bad entry must not stop the rest
+                    self.ctx.message.emit(f"{name}: its saved view was not restored ({exc})")
+
     def raise_view(self, name: str) -> bool:
         """Show and raise the dock ``name`` (``--view``); False if there is none."""
         dock = self.docks.get(name)
@@ -189,9 +218,8 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def _on_preset(self, preset: Preset) -> None:
         self.show_preset_views(preset)
-        i = self.actions_.preset_combo.findData(preset.name)
-        if i >= 0:
-            self.actions_.preset_combo.setCurrentIndex(i)
+        # -1 (an empty box) for a session that has no preset of its own
+        self.actions_.preset_combo.setCurrentIndex(self.actions_.preset_combo.findData(preset.name))
 
     def _on_diverged(self, step: int, loss: float) -> None:
         """Say why training paused, in a field that stays until Play or Reset (the
@@ -336,9 +364,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         a.loop.blockSignals(True)
         a.loop.setChecked(c.config.method == "loop")
         a.loop.blockSignals(False)
-        j = a.preset_combo.findData(c.preset.name)
-        if j >= 0:
-            a.preset_combo.setCurrentIndex(j)
+        a.preset_combo.setCurrentIndex(a.preset_combo.findData(c.preset.name))
         i = a.backend_combo.findData(c.backend_name)
         if i >= 0:
             a.backend_combo.setCurrentIndex(i)

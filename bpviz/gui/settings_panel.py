@@ -248,9 +248,10 @@ class SettingsPanel(PanelMixin, QWidget):
             ctx, ch, cfg, ds = self.ctx, self.ctx.data_choice, self.ctx.config, self.ctx.dataset
             i = self.dataset.findData(ch.name)
             if i < 0:
-                label = f"CSV: {str(ch.csv_path).rsplit('/', 1)[-1]}"
-                self.dataset.addItem(label, ch.name)
+                self.dataset.addItem("", ch.name)
                 i = self.dataset.count() - 1
+            if ch.is_file:  # the file loaded now ("CSV: grades.csv (embedded)"), not an older one
+                self.dataset.setItemText(i, f"CSV: {ch.file_name}")
             self.dataset.setCurrentIndex(i)
             synthetic = ch.name in SYNTHETIC_2D
             self.noise.setEnabled(synthetic)

@@ -43,6 +43,9 @@ from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import build_snapshot
 
+#: Bytes of step records (scalars only) kept for the session file: about 20,000 records.
+MAX_SESSION_BYTES = 16 << 20
+
 
 #: One job: ``fn(trainer)`` on the worker, then ``done(result)`` or ``error(msg)`` on the GUI.
 @dataclass
@@ -85,6 +88,9 @@ class TrainingWorker(GuiShare, QThread):
         self._period = 1.0 / max_fps
         self._last_publish = -math.inf
         self._history = RecordBuffer(MAX_HISTORY_BYTES)
+        #: Every published record of this training, without matrices, bounded in bytes:
+        #: what a session file saves (:meth:`session_history`); worker thread only.
+        self._session = RecordBuffer(MAX_SESSION_BYTES)
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
@@ -303,18 +309,26 @@ class TrainingWorker(GuiShare, QThread):
         comparison = self._comparison
         if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
-        snap = build_snapshot(tr, rec, self._history.take(), comparison,
+        history = self._history.take()
+        self._session.extend(history)
+        snap = build_snapshot(tr, rec, history, comparison,
                               {"steps_per_s": self.steps_per_s}, self.view_budget.side())
         self._put(snap)
 
-    def publish_preview(self) -> None:
+    def publish_preview(self, history: tuple[StepRecord, ...] = ()) -> None:
         """Publish the current weights without training (after a reset or divergence):
-        the engine's record of them on the first mini-batch (``Trainer.current_record``)."""
+        the engine's record of them on the first mini-batch (``Trainer.current_record``);
+        ``history`` goes with it (the records of an opened session, for the curves)."""
         tr = self._trainer
-        snap = build_snapshot(tr, tr.current_record(), (), self._comparison,
+        self._session.extend(self._history.take())
+        snap = build_snapshot(tr, tr.current_record(), history, self._comparison,
                               {"steps_per_s": 0.0, "preview": True}, self.view_budget.side())
-        self._history.clear()
         self._put(snap)
+
+    def session_history(self) -> tuple[StepRecord, ...]:
+        """Worker thread (a job): the records of this training so far, oldest first,
+        without matrices (bounded in bytes, thinned like the curves' buffers)."""
+        return self._session.records() + self._history.records()
 
     def publish_record(self, rec: StepRecord) -> None:
         """Worker thread (inside a job): publish a step that a job trained itself, e.g.
@@ -347,16 +361,22 @@ class TrainingWorker(GuiShare, QThread):
             self.snapshotReady.emit()
 
     # ------------------------------------------------------------ trainer swap
-    def replace_trainer(self, trainer: Trainer) -> None:
-        """Job body: use ``trainer`` from now on (history and comparison cleared)."""
+    def replace_trainer(self, trainer: Trainer,
+                        history: tuple[StepRecord, ...] | None = None) -> None:
+        """Job body: use ``trainer`` from now on (comparison cleared). The session's
+        records stay up to the new trainer's step (none after a reset, all when the
+        backend moves on); ``history`` replaces them (an opened session's)."""
         self._trainer = trainer
+        kept = self.session_history() if history is None else tuple(history)
+        self._session.clear()
+        self._session.extend(r for r in kept if r.step <= trainer.step)
         self._history.clear()
         self._comparison = None
         self._last_compare = -math.inf
         with self._slot_lock:
             self._latest = None
             self._taken = True
-        self.publish_preview()
+        self.publish_preview(() if history is None else self._session.records())
 
     @property
     def trainer(self) -> Trainer:

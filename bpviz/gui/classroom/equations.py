@@ -194,6 +194,23 @@ class EquationsView(PanelMixin, ExportMenuMixin, QWidget):
         self.phases.set_presentation(on)
         self.render()
 
+    def view_state(self) -> dict[str, Any]:
+        """The notation, phase-step mode and the layer shown (engine index)."""
+        return {"notation": self.notation, "phase_mode": self.phase_box.isChecked(),
+                "layer": self.layer()}
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`view_state` (from a file: unknown values are ignored)."""
+        notation = state.get("notation")
+        if isinstance(notation, str) and notation in LABELS:
+            self.ctx.set_notation(notation)     # every view follows notationChanged
+        layer = state.get("layer")
+        if isinstance(layer, int) and not isinstance(layer, bool) and self.spec is not None \
+                and 0 <= layer < len(self.spec.layers):
+            self.set_layer(layer)
+        if isinstance(state.get("phase_mode"), bool):
+            self.set_phase_mode(state["phase_mode"])
+
     # ------------------------------------------------------------ actions
     def layer(self) -> int:
         return self.layer_box.layer() or 0

@@ -204,6 +204,21 @@ class MatrixPanel(PanelMixin, QWidget):
     def kinds(self) -> list[str]:
         return list(self._kinds)
 
+    def view_state(self) -> dict:
+        """The layer shown (engine index, -1 = all), the kinds shown and the scale mode."""
+        return {"layer": self._layer, "kinds": list(self._kinds), "scale": self._mode}
+
+    def restore_view_state(self, state: dict) -> None:
+        """Take back :meth:`view_state` (from a file: unknown values are ignored)."""
+        kinds = state.get("kinds")
+        if isinstance(kinds, list) and all(isinstance(k, str) for k in kinds):
+            self.set_kinds(kinds)
+        if state.get("scale") in SCALE_MODES:
+            self.set_scale_mode(state["scale"])
+        layer = state.get("layer")
+        if isinstance(layer, int) and not isinstance(layer, bool):
+            self.set_layer(layer)
+
     def set_scale_mode(self, mode: str) -> None:
         if mode not in SCALE_MODES:
             raise ValueError(f"scale mode must be one of {', '.join(SCALE_MODES)}")
