@@ -15,7 +15,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "data",
         help="download MNIST or Fashion-MNIST into the cache",
         description="Data files. 'bpviz data fetch NAME' downloads a data set's four IDX "
-        "files once into bpviz's cache folder (%%LOCALAPPDATA%%\\bpviz on Windows, "
+        "files once into bpviz's cache folder (%LOCALAPPDATA%\\bpviz on Windows, "
         "~/Library/Caches/bpviz on macOS, $XDG_CACHE_HOME/bpviz or ~/.cache/bpviz "
         "elsewhere; BPVIZ_CACHE overrides it), checks their SHA-256 checksums, and "
         "prints the images file to give to --data.",
