@@ -25,7 +25,7 @@ GRID = 100
 NEURON_GRID = 24
 #: Test sets larger than this get no ``test_output`` (it would cost too much per frame).
 MAX_TEST_OUTPUT = 20_000
-#: At most this fraction of the worker's time goes to the test-set output (see TestOutputs).
+#: At most this fraction of the worker's time goes to the test-set output (see ThrottledTestOutput).
 TEST_OUTPUT_SHARE = 0.05
 
 _extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarray]] = {}
@@ -64,7 +64,7 @@ def network_output(trainer: Trainer, X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-class TestOutputs:
+class ThrottledTestOutput:
     """The network's output on the test set for the snapshots, at a bounded cost.
 
     One forward pass of the whole test set is cheap on digits (every snapshot gets a
@@ -163,7 +163,7 @@ def neuron_maps(trainer: Trainer, extent: tuple[float, float, float, float],
 def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord, ...],
                    comparison: Any, extra: dict[str, Any], side: int | None = None,
                    keys: Iterable[tuple[str, int]] | None = None,
-                   test_outputs: TestOutputs | None = None) -> Snapshot:
+                   test_outputs: ThrottledTestOutput | None = None) -> Snapshot:
     """A snapshot of ``rec`` (which carries backprop and weights) plus the views' extras.
 
     ``side`` and ``keys`` (from the window's :class:`~bpviz.gui.pooling.ViewBudget`):
@@ -183,7 +183,7 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
         out = network_output(trainer, pts)
         boundary = out.reshape(GRID, GRID, out.shape[1])
         maps = neuron_maps(trainer, extent)
-    test_output = (test_outputs or TestOutputs()).get(trainer)
+    test_output = (test_outputs or ThrottledTestOutput()).get(trainer)
     extra = dict(extra)
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)

@@ -17,7 +17,7 @@ skipped, merged into the next) are kept without them in a
 :class:`~bpviz.gui.snapshot.RecordBuffer`. Matrices larger than the window's
 heatmaps (:attr:`TrainingWorker.view_budget`) are also sent pooled, only for the
 heatmaps on screen; the test-set output is recomputed only as often as its cost
-allows (:class:`~bpviz.gui.snapshot_build.TestOutputs`).
+allows (:class:`~bpviz.gui.snapshot_build.ThrottledTestOutput`).
 
 Pause, stop and speed are flags read between mini-batches; the thread waits on
 a condition variable (no spinning) while idle.
@@ -43,7 +43,7 @@ from ..engine.trainer import Trainer
 from .gui_share import GuiShare
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
-from .snapshot_build import TestOutputs, build_snapshot
+from .snapshot_build import ThrottledTestOutput, build_snapshot
 
 
 #: One job: ``fn(trainer)`` on the worker, then ``done(result)`` or ``error(msg)`` on the GUI.
@@ -97,7 +97,7 @@ class TrainingWorker(GuiShare, QThread):
         self._compare_interval = 1.0
         self._last_compare = -math.inf
         self._comparison = None
-        self._test_outputs = TestOutputs()
+        self._test_outputs = ThrottledTestOutput()
         self._rate_t0 = time.perf_counter()
         self._rate_n = 0
         self.steps_per_s = 0.0
