@@ -412,6 +412,9 @@ def test_window_tells_the_worker_which_matrices_are_on_screen(qtbot, tmp_path):
         qtbot.waitUntil(lambda: not mp.isVisible(), timeout=5000)
         win.publish_view_budget()
         assert budget.keys() == frozenset()  # nothing on screen: the worker pools nothing
+        ctx.take_snapshot = lambda: None  # no frame comes (a frame also says it, later)
+        win.docks["matrices"].show()  # shown again: said at once, not at the next frame
+        qtbot.waitUntil(lambda: budget.keys() == {("W", 0), ("dW", 0)}, timeout=5000)
     finally:
         win.close()
         ctx.shutdown()

@@ -221,6 +221,8 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _dock_shown(self, name: str, visible: bool) -> None:
         if not visible:
             return
+        if name == "matrices":  # the worker pools its heatmaps again from the next frame
+            self.publish_view_budget()
         snap = self.ctx.latest_snapshot()
         panel = self.panels[name]
         if snap is None or not panel.draws_snapshots:
