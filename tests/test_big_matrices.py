@@ -22,7 +22,7 @@ from bpviz.gui.snapshot import (  # noqa: E402
     record_nbytes,
     thin_records,
 )
-from bpviz.gui.snapshot_build import pooled_matrices  # noqa: E402
+from bpviz.gui.snapshot_build import ThrottledTestOutput, build_snapshot, pooled_matrices  # noqa: E402
 from bpviz.gui.views.colormaps import map_signed  # noqa: E402
 from bpviz.gui.views.heatmap import Heatmap  # noqa: E402
 from bpviz.gui.views.scaling import format_value  # noqa: E402
@@ -45,7 +45,8 @@ def _brute_pool(M: np.ndarray, r: int, c: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("shape,side", [((512, 784), 100), ((37, 53), 8), ((9, 1000), 64),
-                                        ((1, 777), 50), ((300, 5), 7)])
+                                        ((1, 777), 50), ((300, 5), 7), ((301, 302), 300),
+                                        ((512, 512), 125), ((1000, 3), 999)])
 def test_pooling_keeps_the_extreme_entry_of_each_block_with_its_sign(shape, side):
     rng = np.random.default_rng(1)
     M = rng.standard_normal(shape).astype(np.float32)
@@ -84,6 +85,17 @@ def test_view_budget_is_clamped():
     assert b.side() <= 4096
 
 
+def test_view_budget_says_which_matrices_are_on_screen():
+    b = ViewBudget()
+    assert b.keys() is None  # not said yet: every matrix may be shown
+    b.publish(200, [("W", 0), ("dW", np.int64(1))])
+    assert b.keys() == {("W", 0), ("dW", 1)} and b.side() == 200
+    b.publish(200, [])
+    assert b.keys() == frozenset()
+    b.publish(200)
+    assert b.keys() is None
+
+
 def _record(K: int = 32, sizes=(784, 512, 512, 10), seed: int = 0, step: int = 1,
             loss: float = 1.0) -> StepRecord:
     rng = np.random.default_rng(seed)
@@ -109,6 +121,65 @@ def test_snapshot_pools_only_the_matrices_larger_than_the_view():
     np.testing.assert_array_equal(pooled[("W", 0)], pool_signed(W, 256, 256))
     assert pooled[("db", 0)].shape == (1, 256)
     assert pooled_matrices(rec, 1024) == {}
+
+
+def test_snapshot_pools_only_the_matrices_on_screen():
+    rec = _record()
+    shown = [("W", 0), ("delta", 2), ("db", 1), ("z", 9), ("nonsense", 0)]
+    pooled = pooled_matrices(rec, 256, shown)
+    assert set(pooled) == {("W", 0), ("db", 1)}  # δ³ is 32×10: drawn whole; no layer 10
+    np.testing.assert_array_equal(pooled[("W", 0)], pool_signed(rec.weights["W0"], 256, 256))
+    assert pooled_matrices(rec, 256, []) == {}  # the matrices panel hidden: nothing pooled
+
+
+class _CountingNet:
+    """Stands in for a network: counts forward passes, output = row sums."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.backend = dataclasses.make_dataclass("B", [])()
+        self.backend.to_host = np.asarray  # type: ignore[attr-defined]
+
+    def forward(self, X):
+        self.calls += 1
+        return np.asarray(X).sum(axis=1, keepdims=True) + self.calls
+
+
+class _Data:
+    def __init__(self, n_test: int) -> None:
+        self.X_train = np.ones((4, 3), dtype=np.float32)
+        self.X_test = np.arange(3.0 * n_test, dtype=np.float32).reshape(n_test, 3)
+
+
+class _Trainer:
+    def __init__(self, n_test: int = 5) -> None:
+        self.net, self.data = _CountingNet(), _Data(n_test)
+
+
+def test_test_outputs_are_reused_only_while_recomputing_is_not_due():
+    tr = _Trainer()
+    costly = ThrottledTestOutput(share=1e-12)  # any pass is "expensive": reused for ages
+    first = costly.get(tr)
+    assert first.shape == (5, 1) and first.dtype == np.float32 and tr.net.calls == 1
+    assert costly.get(tr) is first and tr.net.calls == 1  # not due: the same output
+    assert costly.get(tr, fresh=True) is not first and tr.net.calls == 2  # a single step
+    other = _Trainer()
+    assert costly.get(other) is not None and other.net.calls == 1  # a new trainer: computed
+    cheap = ThrottledTestOutput(share=1e12)  # any pass is cheap: every snapshot gets a fresh one
+    a, b = cheap.get(tr), cheap.get(tr)
+    assert a is not b and tr.net.calls == 4
+    assert ThrottledTestOutput().get(_Trainer(0)) is None
+
+
+def test_built_snapshot_pools_the_shown_keys_and_takes_the_test_output_given():
+    rec = _record()
+    tr = _Trainer()
+    tr.epoch = 0
+    outs = ThrottledTestOutput(share=1e-12)
+    s1 = build_snapshot(tr, rec, (), None, {}, 256, [("dW", 0)], outs)
+    s2 = build_snapshot(tr, rec, (), None, {}, 256, [("dW", 0)], outs)
+    assert set(s1.pooled) == {("dW", 0)}
+    assert s2.test_output is s1.test_output and tr.net.calls == 1
 
 
 # ------------------------------------------------------------------ heatmap: zoom, readout
@@ -313,6 +384,37 @@ def test_window_keeps_only_scalars_for_hidden_panels_bounded_in_bytes(qtbot, tmp
         lp.flush()
         x, _ = lp.curve_data()
         assert x[-1] == 20_000 and len(x) > 100
+    finally:
+        win.close()
+        ctx.shutdown()
+
+
+def test_window_tells_the_worker_which_matrices_are_on_screen(qtbot, tmp_path):
+    from bpviz.gui.controller import Controller
+    from bpviz.gui.main_window import MainWindow
+
+    ctx = Controller("circle")
+    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "b.ini"), QSettings.Format.IniFormat),
+                     restore_layout=False, save_layout=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        mp = win.panels["matrices"]
+        win.raise_view("matrices")
+        mp.set_layer(0)
+        mp.set_kinds(["W", "dW"])
+        qtbot.waitUntil(mp.isVisible, timeout=5000)
+        budget = ctx.worker.view_budget
+        win.publish_view_budget()
+        assert budget.keys() == {("W", 0), ("dW", 0)} == set(mp.shown())
+        win.docks["matrices"].hide()
+        qtbot.waitUntil(lambda: not mp.isVisible(), timeout=5000)
+        win.publish_view_budget()
+        assert budget.keys() == frozenset()  # nothing on screen: the worker pools nothing
+        ctx.take_snapshot = lambda: None  # no frame comes (a frame also says it, later)
+        win.docks["matrices"].show()  # shown again: said at once, not at the next frame
+        qtbot.waitUntil(lambda: budget.keys() == {("W", 0), ("dW", 0)}, timeout=5000)
     finally:
         win.close()
         ctx.shutdown()

@@ -246,6 +246,8 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _dock_shown(self, name: str, visible: bool) -> None:
         if not visible:
             return
+        if name == "matrices":  # the worker pools its heatmaps again from the next frame
+            self.publish_view_budget()
         snap = self.ctx.latest_snapshot()
         panel = self.panels[name]
         if snap is None or not panel.draws_snapshots:
@@ -308,12 +310,14 @@ class MainWindow(DocumentMixin, QMainWindow):
         return sum(buf.nbytes for buf in self._missed.values())
 
     def publish_view_budget(self) -> None:
-        """Tell the worker how large the matrix heatmaps are drawn (device pixels), so that
-        it sends larger matrices pooled to that size."""
+        """Tell the worker how large the matrix heatmaps are drawn (device pixels) and which
+        are on screen, so that it sends those larger than that pooled to that size (and
+        pools nothing for a hidden matrices panel)."""
         matrices = cast("MatrixPanel", self.panels["matrices"])
         side = matrices.max_plot_side()
-        if side > 0:
-            self.ctx.worker.view_budget.publish(side * self.devicePixelRatioF())
+        keys = matrices.shown() if matrices.isVisible() else []
+        budget = self.ctx.worker.view_budget
+        budget.publish(side * self.devicePixelRatioF() if side > 0 else budget.side(), keys)
 
     # ------------------------------------------------------------ status bar
     def _build_status(self) -> None:

@@ -36,14 +36,19 @@ class Snapshot:
         (G, G, outputs), row = y, column = x, with ``boundary_extent``
         (xmin, xmax, ymin, ymax); None otherwise.
     test_output : the network's output on the whole test set (N_test, outputs)
-        (for the digits grid and test predictions); None if not computed.
+        (for the digits grid and test predictions); None if not computed. Where a
+        pass over the test set is costly (a big network) it is recomputed only a
+        few times a second and may be a few steps old
+        (:class:`~bpviz.gui.snapshot_build.ThrottledTestOutput`); a single step and a
+        preview always get a fresh one.
     comparison : the latest loop-vs-vectorized measurement on one mini-batch,
         or None.
-    pooled : ``(kind, layer) -> array``: the matrices of ``step`` larger than the
-        heatmaps are drawn, pooled by :func:`~bpviz.gui.pooling.pool_signed`
-        (extreme entry per block, sign kept), in the engine's orientation (W, dW
-        out × in; a vector ``db`` as one row). Kinds as in
-        :data:`bpviz.gui.notation.KINDS`; a matrix not listed is sent whole.
+    pooled : ``(kind, layer) -> array``: the matrices of ``step`` on screen (the
+        window's :class:`~bpviz.gui.pooling.ViewBudget`) larger than the heatmaps
+        are drawn, pooled by :func:`~bpviz.gui.pooling.pool_signed` (extreme entry
+        per block, sign kept), in the engine's orientation (W, dW out × in; a vector
+        ``db`` as one row). Kinds as in :data:`bpviz.gui.notation.KINDS`; a matrix
+        not listed is drawn from the record (pooled by its heatmap if too large).
     neuron_maps : for 2-D data, every neuron's activation over a coarse g×g grid
         of the same extent as ``boundary``: one array (g, g, m_l) per layer
         (``a^l`` of engine layer l at each grid point), row = y ascending,

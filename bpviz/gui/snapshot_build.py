@@ -6,7 +6,9 @@ the only place where arrays are copied for the views. Nothing here imports Qt.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ GRID = 100
 NEURON_GRID = 24
 #: Test sets larger than this get no ``test_output`` (it would cost too much per frame).
 MAX_TEST_OUTPUT = 20_000
+#: At most this fraction of the worker's time goes to the test-set output (see ThrottledTestOutput).
+TEST_OUTPUT_SHARE = 0.05
 
 _extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarray]] = {}
 
@@ -60,18 +64,64 @@ def network_output(trainer: Trainer, X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def pooled_matrices(rec: StepRecord, side: int) -> dict[tuple[str, int], np.ndarray]:
+class ThrottledTestOutput:
+    """The network's output on the test set for the snapshots, at a bounded cost.
+
+    One forward pass of the whole test set is cheap on digits (every snapshot gets a
+    fresh one) but not on a big network (1,000 samples through 784-512-512-10 take
+    about as long as several training steps): after a pass that took ``t`` seconds
+    the previous output is reused for ``t / TEST_OUTPUT_SHARE`` seconds, so the
+    test outputs cost at most that share of the worker's time. The digits grid then
+    updates a few times a second instead of every frame. Worker thread only.
+    """
+
+    def __init__(self, share: float = TEST_OUTPUT_SHARE) -> None:
+        self.share = float(share)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the last output (a new trainer, a reset)."""
+        self._out: np.ndarray | None = None
+        self._owner: Any = None
+        self._due = -math.inf
+
+    def get(self, trainer: Trainer, fresh: bool = False) -> np.ndarray | None:
+        """``a^L`` on ``trainer``'s test set (N_test, outputs) float32, recomputed when due
+        (always with ``fresh``, or for another trainer); None if the test set is empty or
+        larger than ``MAX_TEST_OUTPUT``."""
+        X = trainer.data.X_test
+        if not 0 < len(X) <= MAX_TEST_OUTPUT:
+            return None
+        now = time.perf_counter()
+        if fresh or self._owner is not trainer or self._out is None or now >= self._due:
+            self._out, self._owner = network_output(trainer, X), trainer
+            done = time.perf_counter()
+            self._due = done + (done - now) / self.share
+        return self._out
+
+
+def pooled_matrices(rec: StepRecord, side: int,
+                    keys: Iterable[tuple[str, int]] | None = None
+                    ) -> dict[tuple[str, int], np.ndarray]:
     """Each matrix of ``rec`` with more than ``side`` rows or columns, pooled to at most
     ``side × side`` (:func:`~bpviz.gui.pooling.pool_signed`), by ``(kind, layer)``, in the
-    engine's orientation; the smaller ones are not listed (the views draw them whole)."""
+    engine's orientation; the smaller ones are not listed (the views draw them whole).
+
+    ``keys``: only these ``(kind, layer)`` pairs (the heatmaps on screen, from the
+    window's :class:`~bpviz.gui.pooling.ViewBudget`); None: every kind of every layer.
+    """
     out: dict[tuple[str, int], np.ndarray] = {}
     if rec.backprop is None:
         return out
-    for i in range(len(rec.backprop.layers)):
-        for kind in nt.KINDS:
-            M = nt.record_matrix(rec, kind, i, "out_in")
-            if M is not None and max(M.shape) > side:
-                out[(kind, i)] = pool_signed(M, side, side)
+    n = len(rec.backprop.layers)
+    if keys is None:
+        wanted = [(kind, i) for i in range(n) for kind in nt.KINDS]
+    else:
+        wanted = sorted((k, i) for k, i in set(keys) if k in nt.KINDS and 0 <= i < n)
+    for kind, i in wanted:
+        M = nt.record_matrix(rec, kind, i, "out_in")
+        if M is not None and max(M.shape) > side:
+            out[(kind, i)] = pool_signed(M, side, side)
     return out
 
 
@@ -111,11 +161,16 @@ def neuron_maps(trainer: Trainer, extent: tuple[float, float, float, float],
 
 
 def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord, ...],
-                   comparison: Any, extra: dict[str, Any], side: int | None = None) -> Snapshot:
+                   comparison: Any, extra: dict[str, Any], side: int | None = None,
+                   keys: Iterable[tuple[str, int]] | None = None,
+                   test_outputs: ThrottledTestOutput | None = None) -> Snapshot:
     """A snapshot of ``rec`` (which carries backprop and weights) plus the views' extras.
 
-    ``side`` (device pixels, from the window's :class:`~bpviz.gui.pooling.ViewBudget`):
-    matrices larger than that are also sent pooled (``Snapshot.pooled``); None: none.
+    ``side`` and ``keys`` (from the window's :class:`~bpviz.gui.pooling.ViewBudget`):
+    the shown matrices (``keys``; None: all) larger than ``side`` device pixels are
+    also sent pooled (``Snapshot.pooled``); ``side`` None: none.
+    ``test_outputs``: where the test-set output comes from (the worker's, reused
+    while recomputing it is not due); None: computed now.
 
     ``boundary`` is the output on a G×G grid for 2-D data, shape (G, G, outputs),
     row i at ``y = ymin + i (ymax − ymin)/(G−1)`` (row 0 is the *lowest* y),
@@ -128,12 +183,10 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
         out = network_output(trainer, pts)
         boundary = out.reshape(GRID, GRID, out.shape[1])
         maps = neuron_maps(trainer, extent)
-    test_output = None
-    if 0 < len(data.X_test) <= MAX_TEST_OUTPUT:
-        test_output = network_output(trainer, data.X_test)
+    test_output = (test_outputs or ThrottledTestOutput()).get(trainer)
     extra = dict(extra)
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)
-    pooled = pooled_matrices(rec, side) if side else {}
+    pooled = pooled_matrices(rec, side, keys) if side else {}
     return Snapshot(rec, history, boundary, extent, test_output, comparison, extra, pooled,
                     neuron_maps=maps)

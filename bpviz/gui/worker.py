@@ -15,7 +15,9 @@ Memory is bounded in bytes: only the published step keeps its matrices; the
 records between snapshots (``_history``, and the history of a snapshot the GUI
 skipped, merged into the next) are kept without them in a
 :class:`~bpviz.gui.snapshot.RecordBuffer`. Matrices larger than the window's
-heatmaps (:attr:`TrainingWorker.view_budget`) are also sent pooled.
+heatmaps (:attr:`TrainingWorker.view_budget`) are also sent pooled, only for the
+heatmaps on screen; the test-set output is recomputed only as often as its cost
+allows (:class:`~bpviz.gui.snapshot_build.ThrottledTestOutput`).
 
 Pause, stop and speed are flags read between mini-batches; the thread waits on
 a condition variable (no spinning) while idle.
@@ -41,7 +43,7 @@ from ..engine.trainer import Trainer
 from .gui_share import GuiShare
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
-from .snapshot_build import build_snapshot
+from .snapshot_build import ThrottledTestOutput, build_snapshot
 
 #: Bytes of step records (scalars only) kept for the session file: about 20,000 records.
 MAX_SESSION_BYTES = 16 << 20
@@ -87,6 +89,7 @@ class TrainingWorker(GuiShare, QThread):
         self._next_due = 0.0
         self._period = 1.0 / max_fps
         self._last_publish = -math.inf
+        self._frame_started = -math.inf  # when the step of the last published frame began
         self._history = RecordBuffer(MAX_HISTORY_BYTES)
         #: Every published record of this training, without matrices, bounded in bytes:
         #: what a session file saves (:meth:`session_history`); worker thread only.
@@ -100,6 +103,7 @@ class TrainingWorker(GuiShare, QThread):
         self._compare_interval = 1.0
         self._last_compare = -math.inf
         self._comparison = None
+        self._test_outputs = ThrottledTestOutput()
         self._rate_t0 = time.perf_counter()
         self._rate_n = 0
         self.steps_per_s = 0.0
@@ -245,9 +249,12 @@ class TrainingWorker(GuiShare, QThread):
         self._yield_to_gui()
         now = time.perf_counter()
         slow = self._rate is not None and self._rate * self._period <= 1.0  # every step shows
-        publish = force_publish or ((slow or now - self._last_publish >= self._period)
+        # frames are paced from the start of one to the start of the next, so that the
+        # cost of building a snapshot does not lower the frame rate below max_fps
+        publish = force_publish or ((slow or now - self._frame_started >= self._period)
                                     and self._frame_ready(now))
         if publish:
+            self._frame_started = now
             tr.request_matrices()
         try:
             rec = tr.train_step()
@@ -268,7 +275,7 @@ class TrainingWorker(GuiShare, QThread):
             return
         self._history.extend((rec,))
         if publish and rec.backprop is not None:
-            self._publish(rec)
+            self._publish(rec, fresh=force_publish)
 
     def _pause_quietly(self) -> None:
         with self._cond:
@@ -304,16 +311,25 @@ class TrainingWorker(GuiShare, QThread):
         self._last_compare = time.perf_counter()
         return self._comparison
 
-    def _publish(self, rec: Any) -> None:
+    def _publish(self, rec: Any, fresh: bool = False) -> None:
+        """Build and publish the snapshot of ``rec``; ``fresh``: recompute every extra now
+        (a single step or a job's step: the user looks at exactly this step)."""
         tr = self._trainer
         comparison = self._comparison
         if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
         history = self._history.take()
         self._session.extend(history)
-        snap = build_snapshot(tr, rec, history, comparison,
-                              {"steps_per_s": self.steps_per_s}, self.view_budget.side())
-        self._put(snap)
+        self._put(self._build(rec, history, comparison,
+                              {"steps_per_s": self.steps_per_s}, fresh))
+
+    def _build(self, rec: Any, history: tuple[StepRecord, ...], comparison: Any,
+               extra: dict[str, Any], fresh: bool) -> Snapshot:
+        budget = self.view_budget
+        if fresh:
+            self._test_outputs.clear()
+        return build_snapshot(self._trainer, rec, history, comparison, extra, budget.side(),
+                              budget.keys(), self._test_outputs)
 
     def publish_preview(self, history: tuple[StepRecord, ...] = ()) -> None:
         """Publish the current weights without training (after a reset or divergence):
@@ -321,8 +337,8 @@ class TrainingWorker(GuiShare, QThread):
         ``history`` goes with it (the records of an opened session, for the curves)."""
         tr = self._trainer
         self._session.extend(self._history.take())
-        snap = build_snapshot(tr, tr.current_record(), history, self._comparison,
-                              {"steps_per_s": 0.0, "preview": True}, self.view_budget.side())
+        snap = self._build(tr.current_record(), history, self._comparison,
+                           {"steps_per_s": 0.0, "preview": True}, fresh=True)
         self._put(snap)
 
     def session_history(self) -> tuple[StepRecord, ...]:
@@ -341,7 +357,7 @@ class TrainingWorker(GuiShare, QThread):
             return
         self._history.extend((rec,))
         if rec.backprop is not None:
-            self._publish(rec)
+            self._publish(rec, fresh=True)
 
     def _put(self, snap: Snapshot) -> None:
         emit = False
@@ -373,6 +389,7 @@ class TrainingWorker(GuiShare, QThread):
         self._history.clear()
         self._comparison = None
         self._last_compare = -math.inf
+        self._test_outputs.clear()
         with self._slot_lock:
             self._latest = None
             self._taken = True
