@@ -153,7 +153,7 @@ class _Data:
 
 class _Trainer:
     def __init__(self, n_test: int = 5) -> None:
-        self.net, self.data = _CountingNet(), _Data(n_test)
+        self.net, self.data, self.step = _CountingNet(), _Data(n_test), 0
 
 
 def test_test_outputs_are_reused_only_while_recomputing_is_not_due():

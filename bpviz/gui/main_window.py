@@ -80,6 +80,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.first_frame_at: float | None = None
         self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
         self._status_t = 0.0
+        self._status_due: Any = None   # a snapshot whose status is not shown yet
         self.actions_ = install_actions(self)
         self._build_docks()
         self._build_status()
@@ -242,6 +243,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if playing:
             self.clear_divergence_notice()
         self._sync_actions()
+        self._update_status(self.last_snapshot)   # paused: 0 steps/s at once
 
     def _dock_shown(self, name: str, visible: bool) -> None:
         if not visible:
@@ -261,8 +263,17 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _heartbeat(self) -> None:
         """Tell the worker the event loop runs; end a frame whose ``_on_snapshot`` raised."""
         self.ctx.worker.gui_alive()
-        if self._frame_t0 is not None and time.perf_counter() - self._frame_t0 > 0.1:
+        now = time.perf_counter()
+        if self._frame_t0 is not None and now - self._frame_t0 > 0.1:
             self._end_frame()
+        if self._status_due is not None and now - self._status_t >= 0.1:
+            self._flush_status(now)
+
+    def _flush_status(self, now: float) -> None:
+        """Show the newest snapshot's step, loss and speed in the status bar."""
+        snap, self._status_due = self._status_due, None
+        self._status_t = now
+        self._update_status(snap)
 
     def _end_frame(self) -> None:
         if self._frame_t0 is not None:
@@ -298,9 +309,9 @@ class MainWindow(DocumentMixin, QMainWindow):
         if now - self._budget_t >= BUDGET_S:
             self._budget_t = now
             self.publish_view_budget()
-        if now - self._status_t >= 0.1 or not self.ctx.is_playing:
-            self._status_t = now
-            self._update_status(snap)
+        self._status_due = snap                # at most 10 redraws a second, but never
+        if now - self._status_t >= 0.1 or not self.ctx.is_playing:   # left behind: the
+            self._flush_status(now)            # heartbeat shows a held-back step in time
         # the Python part of the frame ends here: Qt paints the heatmaps later without the
         # GIL, so the worker trains on meanwhile (no Python override may wrap that paint)
         self._end_frame()
@@ -352,7 +363,8 @@ class MainWindow(DocumentMixin, QMainWindow):
             L["loss"].set_template(_LOSS_FIELD_REG if rec.penalty else _LOSS_FIELD)
             L["loss"].setText(f"loss {rec.loss:.4g}" + (f", with L1/L2 {rec.objective:.4g}"
                                                         if rec.penalty else ""))
-            L["steps"].setText(f"{snap.extra.get('steps_per_s', 0.0):,.0f} steps/s")
+            rate = snap.extra.get("steps_per_s", 0.0) if self.ctx.is_playing else 0.0
+            L["steps"].setText(f"{rate:,.0f} steps/s")
         L["fps"].setText(f"{self.fps:.0f} frames/s")
         L["backend"].setText(self.ctx.backend_name)
 

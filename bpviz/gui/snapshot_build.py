@@ -84,6 +84,8 @@ class ThrottledTestOutput:
         self._out: np.ndarray | None = None
         self._owner: Any = None
         self._due = -math.inf
+        #: The trainer's step when the output was computed (None before the first).
+        self.step: int | None = None
 
     def get(self, trainer: Trainer, fresh: bool = False) -> np.ndarray | None:
         """``a^L`` on ``trainer``'s test set (N_test, outputs) float32, recomputed when due
@@ -95,6 +97,7 @@ class ThrottledTestOutput:
         now = time.perf_counter()
         if fresh or self._owner is not trainer or self._out is None or now >= self._due:
             self._out, self._owner = network_output(trainer, X), trainer
+            self.step = trainer.step
             done = time.perf_counter()
             self._due = done + (done - now) / self.share
         return self._out
@@ -174,7 +177,9 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
 
     ``boundary`` is the output on a G×G grid for 2-D data, shape (G, G, outputs),
     row i at ``y = ymin + i (ymax − ymin)/(G−1)`` (row 0 is the *lowest* y),
-    column j likewise in x. ``test_output`` is the output on the whole test set.
+    column j likewise in x. ``test_output`` is the output on the whole test set, made
+    with the weights of step ``extra["test_output_step"]`` (the step of ``rec`` unless
+    the throttle reused an earlier one).
     """
     data = trainer.data
     boundary = extent = maps = None
@@ -183,8 +188,10 @@ def build_snapshot(trainer: Trainer, rec: StepRecord, history: tuple[StepRecord,
         out = network_output(trainer, pts)
         boundary = out.reshape(GRID, GRID, out.shape[1])
         maps = neuron_maps(trainer, extent)
-    test_output = (test_outputs or ThrottledTestOutput()).get(trainer)
+    outputs = test_outputs or ThrottledTestOutput()
+    test_output = outputs.get(trainer)
     extra = dict(extra)
+    extra["test_output_step"] = outputs.step   # the step whose weights gave test_output
     extra.setdefault("published_at", time.perf_counter())
     extra.setdefault("epoch", trainer.epoch)
     pooled = pooled_matrices(rec, side, keys) if side else {}

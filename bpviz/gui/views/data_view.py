@@ -69,6 +69,18 @@ def _subset(n: int, limit: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, limit, replace=False))
 
 
+def test_accuracy_text(snap, ds) -> str:
+    """"test acc. 96.0%" of the snapshot's test-set output, at the step the caption shows
+    (the step of the output is named when the throttled output is an earlier one)."""
+    out = snap.test_output
+    if out is None or len(out) != len(ds.y_test) or len(out) == 0:
+        return "no test set" if len(ds.y_test) == 0 else "test acc. —"
+    acc = float(np.mean(predict_labels(np.asarray(out)) == ds.y_test))
+    at = snap.extra.get("test_output_step")
+    when = f" (at step {at})" if at is not None and at != snap.step.step else ""
+    return f"test acc. {100 * acc:.1f}%{when}"
+
+
 class DataView(PanelMixin, QWidget):
     """Data set picture: boundary/surface with points, or a grid of test images."""
 
@@ -208,8 +220,7 @@ class DataView(PanelMixin, QWidget):
             if snap.test_output is not None and len(snap.test_output) == len(ds.y_test):
                 pred = predict_labels(np.asarray(snap.test_output))
                 self._grid.set_predictions(pred)
-                acc = float(np.mean(pred == ds.y_test)) if len(pred) else 0.0
-                self._header.set_text(f"step {snap.step.step} · test acc. {100 * acc:.1f}% "
+                self._header.set_text(f"step {snap.step.step} · {test_accuracy_text(snap, ds)} "
                                       f"({len(pred)} images) · predicted/true · red = wrong")
         elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
             self._show_boundary(snap)
@@ -341,12 +352,12 @@ class DataView(PanelMixin, QWidget):
             self._image.setImage(map_signed(surf, self._s), levels=None)
         # row = y (row 0 at ymin, y axis pointing up), column = x
         self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
-        acc = snap.step.test_accuracy
-        if acc is not None:
-            self._header.set_text(f"step {snap.step.step} · test acc. {100 * acc:.1f}% · "
+        if self._mode == "classify2d":
+            self._header.set_text(f"step {snap.step.step} · {test_accuracy_text(snap, ds)} · "
                                   "dots = train, rings = test")
-        elif snap.step.test_loss is not None:
-            self._header.set_text(f"step {snap.step.step} · test loss {snap.step.test_loss:.4g}")
+        else:
+            self._header.set_text(f"step {snap.step.step} · colour = target · background = "
+                                  "the network's output · rings = test")
 
     def _apply_fonts(self) -> None:
         big = self._presentation

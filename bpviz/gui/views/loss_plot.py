@@ -173,6 +173,7 @@ class LossPlot(PanelMixin, QWidget):
                 S[TEST_EVAL].append(r.step, self._positive(r.test_loss))
                 self._latest["test_loss"] = r.test_loss
                 self._latest["test_acc"] = r.test_accuracy
+                self._latest["eval_step"] = r.step
             self._latest["loss"] = r.loss
             self._latest["acc"] = r.accuracy
             self._latest["epoch"] = r.epoch
@@ -215,10 +216,13 @@ class LossPlot(PanelMixin, QWidget):
             parts.append(f"epoch {L['epoch']}")
         if L.get("loss") is not None:
             parts.append(f"batch loss {L['loss']:.3g}")
-        if L.get("test_loss") is not None:
-            parts.append(f"test loss {L['test_loss']:.3g}")
+        test = [f"loss {L['test_loss']:.3g}"] if L.get("test_loss") is not None else []
         if L.get("test_acc") is not None:
-            parts.append(f"test acc. {percent(L['test_acc'])}")
+            test.append(f"acc. {percent(L['test_acc'])}")
+        if test:                     # evaluated every few steps: say at which one
+            at = L.get("eval_step")
+            at = f" (step {at})" if at is not None and at != self._last_step else ""
+            parts.append(f"test{at}: " + ", ".join(test))
         self._status.set_text(" · ".join(parts))
 
     def _apply_fonts(self) -> None:
