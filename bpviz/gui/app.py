@@ -203,6 +203,9 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it
     if not automated:
+        from .recovery import start_recovery
+
+        start_recovery(win)   # a crash's unsaved session offered; then saved every minute
         app.aboutToQuit.connect(ctx.shutdown)
         rc = int(app.exec())
         ctx.shutdown()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -42,6 +43,7 @@ from .widgets import StatusField, shield
 
 if TYPE_CHECKING:
     from ..engine.presets import Preset
+    from .recovery import Recovery
     from .views.matrices import MatrixPanel
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
@@ -80,6 +82,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.first_frame_at: float | None = None
         self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
         self._status_t = 0.0
+        #: the recovery file saved every minute (:mod:`bpviz.gui.recovery`), if started
+        self.recovery: Recovery | None = None
         self.actions_ = install_actions(self)
         self._build_docks()
         self._build_status()
@@ -378,8 +382,16 @@ class MainWindow(DocumentMixin, QMainWindow):
                           "every layer, live, as heatmaps.</p>")
 
     def choose_preset(self, name: str) -> None:
+        """Switch to preset ``name``, after asking about unsaved work (Cancel keeps all)."""
         if name and name != self.ctx.preset.name:
-            self.ctx.load_preset(name)
+            if self.keep_work(f"Switch to the preset {name}"):
+                self.ctx.load_preset(name)
+        self._sync_actions()   # the Preset box names what is loaded, also after Cancel
+
+    def reset_training(self) -> None:
+        """Reset (R): fresh weights, step 0, after asking about unsaved work."""
+        if self.keep_work("Reset to fresh weights"):
+            self.ctx.reset()
 
     def choose_backend(self, name: str) -> None:
         if not self.ctx.set_backend(name):
@@ -388,7 +400,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def new_document(self) -> None:
         name = default_preset_name()
-        if name:
+        if name and self.keep_work("Start a new session"):
             self.ctx.load_preset(name)
 
     def export_png(self, path: str | None = None) -> bool:
@@ -413,6 +425,9 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not getattr(self, "_released", False) and not self.keep_work("Quit"):
+            event.ignore()   # Cancel (or a failed save): the window stays, training goes on
+            return
         if self._save_layout:
             self.save_layout()
         self._beat.stop()
@@ -426,6 +441,8 @@ class MainWindow(DocumentMixin, QMainWindow):
                 stop()
         super().closeEvent(event)
         if event.isAccepted():
+            if self.recovery is not None:   # a clean exit: nothing to recover next time
+                self.recovery.close_clean()
             self._release()
 
     def _release(self) -> None:
@@ -436,6 +453,9 @@ class MainWindow(DocumentMixin, QMainWindow):
             return
         self._released = True
         a = self.actions_
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(a.keys)
         with warnings.catch_warnings():  # PySide warns about a signal with no receiver
             warnings.simplefilter("ignore", RuntimeWarning)
             for combo in (a.preset_combo, a.backend_combo):

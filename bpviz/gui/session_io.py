@@ -19,8 +19,12 @@ from ..engine.trainer import Trainer
 class SessionMixin:
     """Session methods of the controller (which provides the attributes used here)."""
 
-    def save_session(self, path: str) -> bool:
-        """Write the network, weights, data choice and trainer state to ``path``."""
+    def save_session(self, path: str, recovery: bool = False) -> bool:
+        """Write the network, weights, data choice and trainer state to ``path``.
+
+        ``recovery=True``: a recovery copy (:mod:`bpviz.gui.recovery`); the
+        session's file and its unsaved state stay as they were.
+        """
         from ..engine.session import save_session
 
         choice, preset = self.data_choice, self.preset.name
@@ -32,6 +36,8 @@ class SessionMixin:
             self.call_on_trainer(job)
         except (BpvizError, OSError, TimeoutError) as exc:
             return self._fail(f"could not save the session: {exc}")
+        if recovery:
+            return True
         self.mark_saved(path)
         self.message.emit(f"Saved {path}")
         return True
