@@ -7,7 +7,7 @@ entry and toolbar button are the same object) and returns them by name;
 Keys that always work: a shortcut bound to a widget is swallowed by whatever
 has focus (Space in a line edit types a space, Space on a combo box opens it).
 So the window's plain keys (no Ctrl/Alt: Space, →, R, F5, F11, +, − ...) are
-dispatched by :class:`WindowKeys`, one application-wide event filter: anywhere
+dispatched by :class:`WindowKeys`, one event filter that follows the focus: anywhere
 in the window they trigger their action, except that a field being typed in
 keeps the keys that edit text (→, R, +, −); Space never types into a field (no
 field of the window takes free text) and F-keys are always the window's. An
@@ -98,7 +98,10 @@ def takes_typing(widget: QWidget | None) -> bool:
 class WindowKeys(QObject):
     """The window's plain keys from anywhere in it, whatever has focus.
 
-    An application-wide event filter (installed by :func:`install_actions`). For a
+    An event filter on whatever has focus (it follows the application's
+    ``focusChanged``, so it sees the key events of every widget without a Python
+    call for every event of the application) and on the window itself (which
+    gets the keys when nothing has focus). For a
     key event sent to the focus widget of ``window`` (or to the window itself when
     nothing has focus) whose key is the shortcut of one of the window's actions
     with no Ctrl/Alt/Meta (Shift and keypad ignored, so that ``+`` works as
@@ -113,6 +116,33 @@ class WindowKeys(QObject):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self._window = window
+        self._watched: QWidget | None = None
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+            self._focus_changed(None, app.focusWidget())
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self._watched is not None and self._watched is not self._window:
+            try:
+                self._watched.removeEventFilter(self)
+            except RuntimeError:   # already deleted
+                pass
+        self._watched = new if new is not None and self._in_window(new) else None
+        if self._watched is not None:
+            self._watched.installEventFilter(self)
+
+    def detach(self) -> None:
+        """Stop watching (the window is closing)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            try:
+                app.focusChanged.disconnect(self._focus_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self._focus_changed(None, None)
+        self._window.removeEventFilter(self)
 
     def action_for(self, event: QKeyEvent) -> QAction | None:
         """The window's action for this key event, or None if the key is not the window's."""
@@ -320,7 +350,4 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     tb.addWidget(a.backend_combo)
     a.toolbar = tb
     a.keys = WindowKeys(w)
-    app = QApplication.instance()
-    if app is not None:
-        app.installEventFilter(a.keys)
     return a

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, cast
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -453,9 +452,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             return
         self._released = True
         a = self.actions_
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(a.keys)
+        a.keys.detach()
         with warnings.catch_warnings():  # PySide warns about a signal with no receiver
             warnings.simplefilter("ignore", RuntimeWarning)
             for combo in (a.preset_combo, a.backend_combo):
