@@ -231,3 +231,16 @@ def test_the_default_folder_is_the_app_data_location():
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     folder = rec.default_recovery_dir()
     assert base and folder.name == "recovery" and str(folder.parent) == base
+
+
+def test_an_automated_run_closes_without_asking(qtbot, monkeypatch):
+    """``bpviz gui --run-for S --screenshot`` trains, then closes its own window: nobody
+    is there to answer (a prompt would hang the run)."""
+    from bpviz.gui import app as gui_app
+    from bpviz.gui.document import DocumentMixin
+
+    asked = []
+    monkeypatch.setattr(DocumentMixin, "ask_unsaved",
+                        lambda self, text: asked.append(text) or "cancel")
+    assert gui_app.run_gui(preset="xor", run_for=0.3) == 0
+    assert asked == []

@@ -31,6 +31,9 @@ class DocumentMixin:
     """Mixed into :class:`~bpviz.gui.main_window.MainWindow` (needs ``self.ctx``)."""
 
     ctx: Any
+    #: False in an automated run (``bpviz gui --run-for``): nobody is there to answer,
+    #: and the run's training is not the user's work.
+    confirm_losing_work: bool = True
 
     # ------------------------------------------------------------ dialogs (overridable)
     def error_dialog(self, title: str, text: str) -> None:
@@ -71,7 +74,7 @@ class DocumentMixin:
         """Whether ``action`` (e.g. ``"Quit"``) may go ahead: nothing is unsaved, or the
         user saved it (and the save worked) or chose to discard it; False on Cancel."""
         c = self.ctx
-        if not c.has_unsaved_work():
+        if not self.confirm_losing_work or not c.has_unsaved_work():
             return True
         steps = c.unsaved_steps()
         what = (f"{steps:,} training steps and edits" if steps else "edits") + " not saved"
