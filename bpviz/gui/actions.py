@@ -114,8 +114,7 @@ class WindowKeys(QObject):
     """
 
     def __init__(self, window: QWidget) -> None:
-        super().__init__(window)
-        self._window = window
+        super().__init__(window)   # the window: self.parent(), no reference kept here
         self._watched: QWidget | None = None
         window.installEventFilter(self)
         app = QApplication.instance()
@@ -170,12 +169,18 @@ class WindowKeys(QObject):
                     return act
         return None
 
+    @property
+    def _window(self) -> QWidget:
+        win = self.parent()
+        assert isinstance(win, QWidget)
+        return win
+
     def _in_window(self, widget: QWidget) -> bool:
-        top = widget.window()
-        if top is self._window:
+        top, win = widget.window(), self.parent()
+        if top is win:
             return True
         # a floating dock is a window of its own, still part of this one
-        return isinstance(top, QDockWidget) and top.parentWidget() is self._window
+        return isinstance(top, QDockWidget) and top.parentWidget() is win
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         kind = event.type()
@@ -260,9 +265,11 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
                      "Train one mini-batch")
     a.reset = _action(w, "Reset", w.reset_training, "R", SP.SP_BrowserReload,
                       "Fresh weights, step 0")
-    a.faster = _action(w, "Faster", lambda: ctx.set_speed(step_speed(a.speed_combo, -1)),
+    a.speed_combo = speed = QComboBox()   # in the toolbar below
+    # no closure over the window or ``a`` (a Qt connection holding them keeps them alive)
+    a.faster = _action(w, "Faster", lambda: ctx.set_speed(step_speed(speed, -1)),
                        ("+", "="), None, "Train faster: the next Speed choice up")
-    a.slower = _action(w, "Slower", lambda: ctx.set_speed(step_speed(a.speed_combo, +1)),
+    a.slower = _action(w, "Slower", lambda: ctx.set_speed(step_speed(speed, +1)),
                        ("-", "_"), None, "Train slower: the next Speed choice down")
     a.loop = _action(w, "Loop", lambda on: ctx.set_method("loop" if on else "vectorized"),
                      "L", None, "Per-sample loop (checked) or vectorized backprop",
@@ -322,7 +329,6 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
         tb.addAction(act)
     tb.addSeparator()
     tb.addWidget(QLabel(" Speed "))
-    a.speed_combo = QComboBox()
     a.speed_combo.setObjectName("speed")
     for label, v in SPEEDS:
         a.speed_combo.addItem(label, v)
