@@ -52,6 +52,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's unsaved-work prompt (a modal Save / Discard / Cancel box) would wait
+    for a click forever offscreen: in tests it answers Discard unless a test says
+    otherwise (tests/test_gui_unsaved.py)."""
+    doc = sys.modules.get("bpviz.gui.document")   # loaded by the tests that use the window
+    if doc is not None:
+        monkeypatch.setattr(doc.DocumentMixin, "ask_unsaved", lambda self, text: "discard")
+
+
 # ---------------------------------------------------------------- helpers
 def make_spec(inputs: int, hidden: list[tuple[int, str]], out: tuple[int, str], loss: str,
               reduction: str = "mean", init: str = "glorot",

@@ -162,10 +162,16 @@ def test_undo_after_an_edit_while_training_restores_the_value_it_replaced(ctx, q
     assert _weights(ctx)["W0"][0, 0] == np.float32(old)
 
 
-def test_new_weights_clear_the_undo_stack(ctx, qtbot):
+def test_new_weights_keep_the_weight_edits_undoable(ctx, qtbot):
+    """Reset is an undo entry that brings the edited weights back (bpviz/gui/undo.py),
+    so the weight edit under it stays valid; a preset starts a new history."""
     assert ctx.set_weight(0, 0, 0, 0.5)
     assert ctx.undo_stack.count() == 1
     ctx.reset()
+    assert ctx.undo_stack.count() == 2
+    ctx.undo_stack.undo()
+    assert ctx.call_on_trainer(lambda tr: float(tr.net.get_weights()["W0"][0, 0])) == 0.5
+    assert ctx.load_preset("xor")
     assert ctx.undo_stack.count() == 0
 
 

@@ -3,6 +3,16 @@
 :func:`install_actions` creates every QAction once (so a key and its menu
 entry and toolbar button are the same object) and returns them by name;
 :data:`SHORTCUTS` is the table the Help ▸ Keyboard shortcuts dialog lists.
+
+Keys that always work: a shortcut bound to a widget is swallowed by whatever
+has focus (Space in a line edit types a space, Space on a combo box opens it).
+So the window's plain keys (no Ctrl/Alt: Space, →, R, F5, F11, +, − ...) are
+dispatched by :class:`WindowKeys`, one event filter that follows the focus: anywhere
+in the window they trigger their action, except that a field being typed in
+keeps the keys that edit text (→, R, +, −); Space never types into a field (no
+field of the window takes free text) and F-keys are always the window's. An
+edit field gives the focus back after Enter (:func:`focus_back_on_enter`), so
+that every key works again at once.
 """
 
 from __future__ import annotations
@@ -10,9 +20,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QLabel, QStyle, QToolBar
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QStyle,
+    QTextEdit,
+    QToolBar,
+    QWidget,
+)
 
 from ..engine.backend import cupy_status
 from ..engine.presets import list_presets
@@ -28,14 +50,16 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("L", "Switch loop / vectorized backprop"),
     ("F5", "Presentation mode (large fonts, thick lines)"),
     ("F11", "Full screen"),
+    ("+", "Faster: the next Speed choice up"),
+    ("−", "Slower: the next Speed choice down"),
     ("Ctrl+N", "New (the default preset)"),
     ("Ctrl+O", "Open a session"),
     ("Ctrl+S", "Save the session"),
     ("Ctrl+Shift+S", "Save the session as…"),
     ("Ctrl+I", "Import a CSV file as the data set"),
     ("Ctrl+E", "Export the window as PNG"),
-    ("Ctrl+Z", "Undo the last weight edit"),
-    ("Ctrl+Shift+Z", "Redo the weight edit undone"),
+    ("Ctrl+Z", "Undo the last edit (network, data, settings, weight, Reset)"),
+    ("Ctrl+Shift+Z", "Redo the edit undone"),
     ("F1", "This list"),
     ("Ctrl+Q", "Quit"),
 )
@@ -47,13 +71,165 @@ SPEEDS: tuple[tuple[str, float | None], ...] = (
 )
 
 
-def _action(w: MainWindow, text: str, slot: Any, key: str | None = None,
+#: Modifiers that make a key a command key (Ctrl+Z ...), left to Qt's shortcuts.
+_COMMAND_MODS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                 | Qt.KeyboardModifier.MetaModifier)
+#: Keys a field being typed in keeps (they edit its text); Space is not one of them.
+_TEXT_KEYS = frozenset({Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
+                        Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Backspace,
+                        Qt.Key.Key_Delete, Qt.Key.Key_Plus, Qt.Key.Key_Minus,
+                        Qt.Key.Key_Equal, Qt.Key.Key_Period, Qt.Key.Key_Comma})
+
+
+def takes_typing(widget: QWidget | None) -> bool:
+    """Whether ``widget`` is a field being typed in (a line edit, spin box, editable
+    combo box or text editor that is not read-only)."""
+    if isinstance(widget, QLineEdit):
+        return not widget.isReadOnly()
+    if isinstance(widget, QAbstractSpinBox):
+        return not widget.isReadOnly()
+    if isinstance(widget, QComboBox):
+        return widget.isEditable()
+    if isinstance(widget, (QTextEdit, QPlainTextEdit)):
+        return not widget.isReadOnly()
+    return False
+
+
+class WindowKeys(QObject):
+    """The window's plain keys from anywhere in it, whatever has focus.
+
+    An event filter on whatever has focus (it follows the application's
+    ``focusChanged``, so it sees the key events of every widget without a Python
+    call for every event of the application) and on the window itself (which
+    gets the keys when nothing has focus). For a
+    key event sent to the focus widget of ``window`` (or to the window itself when
+    nothing has focus) whose key is the shortcut of one of the window's actions
+    with no Ctrl/Alt/Meta (Shift and keypad ignored, so that ``+`` works as
+    Shift+= and on the keypad), it claims the key from the focus widget (the
+    shortcut-override event) and triggers the action on the key press, once.
+    Exceptions: a field being typed in (:func:`takes_typing`) keeps letters,
+    digits and the editing keys (→ moves its cursor, − types a minus); Space and
+    the F-keys are always the window's. Dialogs, menus and popups (a combo box's
+    open list) are other windows: their keys are their own.
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)   # the window: self.parent(), no reference kept here
+        self._watched: QWidget | None = None
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+            self._focus_changed(None, app.focusWidget())
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self._watched is not None and self._watched is not self._window:
+            try:
+                self._watched.removeEventFilter(self)
+            except RuntimeError:   # already deleted
+                pass
+        self._watched = new if new is not None and self._in_window(new) else None
+        if self._watched is not None:
+            self._watched.installEventFilter(self)
+
+    def detach(self) -> None:
+        """Stop watching (the window is closing)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            try:
+                app.focusChanged.disconnect(self._focus_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self._focus_changed(None, None)
+        self._window.removeEventFilter(self)
+
+    def action_for(self, event: QKeyEvent) -> QAction | None:
+        """The window's action for this key event, or None if the key is not the window's."""
+        mods = event.modifiers()
+        if mods & _COMMAND_MODS:
+            return None
+        key = event.key()
+        focus = QApplication.focusWidget()
+        if focus is not None and not self._in_window(focus):
+            return None
+        if focus is not None and takes_typing(focus) and key != Qt.Key.Key_Space \
+                and not Qt.Key.Key_F1 <= key <= Qt.Key.Key_F35 \
+                and (key in _TEXT_KEYS or event.text().isprintable() and event.text()):
+            return None
+        for act in self._window.actions():
+            if not act.isEnabled():
+                continue
+            for seq in act.shortcuts():
+                if seq.isEmpty():
+                    continue
+                combo = seq[0]
+                if combo.keyboardModifiers() & _COMMAND_MODS:
+                    continue
+                if combo.key() == key:
+                    return act
+        return None
+
+    @property
+    def _window(self) -> QWidget:
+        win = self.parent()
+        assert isinstance(win, QWidget)
+        return win
+
+    def _in_window(self, widget: QWidget) -> bool:
+        top, win = widget.window(), self.parent()
+        if top is win:
+            return True
+        # a floating dock is a window of its own, still part of this one
+        return isinstance(top, QDockWidget) and top.parentWidget() is win
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        if not isinstance(obj, QWidget):
+            return False
+        focus = QApplication.focusWidget()
+        if obj is not focus and not (focus is None and obj is self._window):
+            return False   # the same event again, on its way up to a parent
+        assert isinstance(event, QKeyEvent)
+        act = self.action_for(event)
+        if act is None:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()   # the key press comes here, not to Qt's shortcut map
+            return True
+        if not event.isAutoRepeat() or act.autoRepeat():
+            act.trigger()
+        return True
+
+
+def focus_back_on_enter(*fields: QWidget) -> None:
+    """After Enter in any of ``fields`` (line edits, spin boxes), give the focus back to
+    the window, so that its keys (Space ...) work at once and never type into the field."""
+    for field in fields:
+        if isinstance(field, QLineEdit):
+            field.returnPressed.connect(field.clearFocus)
+        elif isinstance(field, QAbstractSpinBox):
+            field.editingFinished.connect(field.clearFocus)
+
+
+def step_speed(combo: QComboBox, delta: int) -> float | None:
+    """Move the Speed box ``delta`` choices down its list (−1: faster, +1: slower),
+    stopping at either end; returns the new speed (None: full speed)."""
+    i = max(0, min(combo.count() - 1, combo.currentIndex() + delta))
+    combo.setCurrentIndex(i)
+    return combo.itemData(i)
+
+
+def _action(w: MainWindow, text: str, slot: Any, key: str | tuple[str, ...] | None = None,
             icon: QStyle.StandardPixmap | None = None, tip: str | None = None,
             checkable: bool = False) -> QAction:
     a = QAction(text, w)
     if key:
-        a.setShortcut(QKeySequence(key))
+        keys = (key,) if isinstance(key, str) else key
+        a.setShortcuts([QKeySequence(k) for k in keys])
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        key = keys[0]
     if icon is not None:
         a.setIcon(w.style().standardIcon(icon))
     if tip:
@@ -86,10 +262,17 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.quit = _action(w, "&Quit", w.close, "Ctrl+Q", None, "Quit bpviz")
     a.play = _action(w, "Play", ctx.toggle_play, "Space", SP.SP_MediaPlay,
                      "Play / pause training")
+    a.play.setAutoRepeat(False)   # a held Space toggles once
     a.step = _action(w, "Step", ctx.step, "Right", SP.SP_MediaSkipForward,
                      "Train one mini-batch")
-    a.reset = _action(w, "Reset", ctx.reset, "R", SP.SP_BrowserReload,
+    a.reset = _action(w, "Reset", w.reset_training, "R", SP.SP_BrowserReload,
                       "Fresh weights, step 0")
+    a.speed_combo = speed = QComboBox()   # in the toolbar below
+    # no closure over the window or ``a`` (a Qt connection holding them keeps them alive)
+    a.faster = _action(w, "Faster", lambda: ctx.set_speed(step_speed(speed, -1)),
+                       ("+", "="), None, "Train faster: the next Speed choice up")
+    a.slower = _action(w, "Slower", lambda: ctx.set_speed(step_speed(speed, +1)),
+                       ("-", "_"), None, "Train slower: the next Speed choice down")
     a.loop = _action(w, "Loop", lambda on: ctx.set_method("loop" if on else "vectorized"),
                      "L", None, "Per-sample loop (checked) or vectorized backprop",
                      checkable=True)
@@ -119,7 +302,7 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     m.addAction(a.undo)
     m.addAction(a.redo)
     m = mb.addMenu("&Training")
-    for act in (a.play, a.step, a.reset, None, a.loop):
+    for act in (a.play, a.step, a.reset, None, a.faster, a.slower, None, a.loop):
         m.addSeparator() if act is None else m.addAction(act)
     w.view_menu = mb.addMenu("&View")
     m = mb.addMenu("&Help")
@@ -148,7 +331,6 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
         tb.addAction(act)
     tb.addSeparator()
     tb.addWidget(QLabel(" Speed "))
-    a.speed_combo = QComboBox()
     a.speed_combo.setObjectName("speed")
     for label, v in SPEEDS:
         a.speed_combo.addItem(label, v)
@@ -175,4 +357,5 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.backend_combo.activated.connect(lambda _i: w.choose_backend(a.backend_combo.currentData()))
     tb.addWidget(a.backend_combo)
     a.toolbar = tb
+    a.keys = WindowKeys(w)
     return a

@@ -115,6 +115,7 @@ def build(preset: str | None = None, session: str | None = None, view: str | Non
         if session is not None and not ctx.open_session(session):
             raise BpvizError(ctx.last_error)
         win = MainWindow(ctx, restore_layout=not automation, save_layout=not automation)
+        win.confirm_losing_work = not automation   # an automated run closes unasked
         if view is not None and not win.raise_view(view):
             raise BpvizError(f"the view {view!r} could not be opened")
     except BaseException:
@@ -203,6 +204,9 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it
     if not automated:
+        from .recovery import start_recovery
+
+        start_recovery(win)   # a crash's unsaved session offered; then saved every minute
         app.aboutToQuit.connect(ctx.shutdown)
         rc = int(app.exec())
         ctx.shutdown()

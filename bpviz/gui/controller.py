@@ -10,11 +10,18 @@ live (learning rate, optimizer, regularisation, method, batch size) reach the
 trainer as one job each (``Trainer.configure``) through the worker's one job
 queue, between mini-batches; structural changes (network, data set, backend,
 reset) build a new trainer here and hand it to the worker.
+
+Network, data and settings edits, Reset and weight edits are undoable
+(:attr:`Controller.undo_stack`; :mod:`bpviz.gui.undo` says what undo restores).
+:meth:`Controller.has_unsaved_work` tells the window whether closing, opening
+or switching would lose work: an edit since the last save or open
+(:attr:`Controller.dirty`), or steps trained since then.
 """
 
 from __future__ import annotations
 
 import atexit
+import copy
 import warnings
 import weakref
 from collections.abc import Callable
@@ -36,6 +43,7 @@ from .contract import ContextMixin
 from .data_import import DataLoadThread
 from .session_io import SessionMixin
 from .snapshot import Snapshot
+from .undo import UNDO_LIMIT, ConfigCommand, ModelState, ModelStateCommand
 from .weight_edit import push_weight_edit
 from .worker import Job, TrainingWorker
 
@@ -87,6 +95,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.backend_name = backend
         self.session_path: str | None = None
         self.dirty = False
+        self._saved_steps = 0        # worker.total_steps at the last save, open or preset
         self.speed: float | None = None
         self._play_blocked: dict[str, str] = {}
         self.last_error = ""
@@ -111,9 +120,11 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.worker.diverged.connect(self._diverged)
         self.worker.failed.connect(self.message)
         self._shut = False
-        #: Edit ▸ Undo / Redo of weight edits (:meth:`set_weight`); cleared with new weights.
+        #: Edit ▸ Undo / Redo of network, data, settings and weight edits and Reset
+        #: (:mod:`bpviz.gui.undo`); a preset or an opened session clears it.
         self.undo_stack = QUndoStack(self)
-        self.trainingReset.connect(self.undo_stack.clear)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
+        self.presetChanged.connect(lambda _p: self.undo_stack.clear())
         _LIVE.add(self)
         self.worker.publish_preview()
         if start:
@@ -188,8 +199,11 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.message.emit(self.last_error)
 
     def reset(self) -> None:
-        """Fresh weights (same seed), step 0; keeps playing if it was."""
+        """Fresh weights (same seed), step 0; keeps playing if it was. Undoable: undo
+        brings back the weights and the step it replaced."""
+        before = self._capture()
         self._install(self._new_trainer())
+        self._push_model_edit("Reset", before)
         self.message.emit("Reset: fresh weights, step 0")
 
     def set_speed(self, steps_per_s: float | None) -> None:
@@ -219,14 +233,20 @@ class Controller(ContextMixin, SessionMixin, QObject):
 
     # ------------------------------------------------------------ structural changes
     def set_spec(self, spec: NetworkSpec) -> bool:
-        """Use a new network (fresh weights). False and a message if invalid."""
+        """Use a new network (fresh weights). False and a message if invalid.
+
+        Undoable: undo brings back the previous network with the weights (and
+        step) it had, redo the new one as it was when undone (:mod:`bpviz.gui.undo`).
+        """
         try:
             spec = spec.validate()
             trainer = self._new_trainer(spec=spec)
         except BpvizError as exc:
             return self._fail(str(exc))
+        before = self._capture()
         self.spec = spec
         self._install(trainer)
+        self._push_model_edit(f"network {spec.describe()}", before)
         self.specChanged.emit(spec)
         self._touch()
         self.message.emit(f"New network: {spec.describe()}")
@@ -235,6 +255,8 @@ class Controller(ContextMixin, SessionMixin, QObject):
     def set_data_choice(self, choice: DataChoice | dict[str, Any]) -> bool:
         """Load another data set (the network adapts its input/output sizes).
 
+        Undoable, like :meth:`set_spec` (regenerate and imports too): undo brings
+        back the previous data set, network and weights.
         A data file is read on its own thread (:meth:`start_import`) while the
         event loop keeps running; this returns when it is done.
         """
@@ -256,7 +278,9 @@ class Controller(ContextMixin, SessionMixin, QObject):
             return self._fail(str(exc))
         except MemoryError:
             return self._fail(f"{choice.describe()}: not enough memory for this data set")
+        before = self._capture()
         self._use_data(choice, ds, fitted.spec, trainer)
+        self._push_model_edit(f"data {choice.describe()}", before)
         if fitted.changes:
             self.message.emit(fitted.note)
         return True
@@ -393,8 +417,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.config = preset.train
         self._use_data(preset.data, ds, spec, trainer, force_spec_signal=True)
         self.presetChanged.emit(preset)
-        self.session_path, self.dirty = None, False
-        self.documentChanged.emit()
+        self.mark_saved(None)   # a fresh document: nothing unsaved
         self.message.emit(f"Preset {preset.name}: {preset.title}")
         if fitted.changes:
             self.message.emit(fitted.note)
@@ -402,7 +425,24 @@ class Controller(ContextMixin, SessionMixin, QObject):
 
     # ------------------------------------------------------------ live settings
     def update_config(self, **changes: Any) -> bool:
-        """Change training settings live; False and a message if a value is bad."""
+        """Change training settings live; False and a message if a value is bad.
+
+        Undoable (:class:`~bpviz.gui.undo.ConfigCommand`): undo sets back only the
+        fields changed here; the weights and the steps trained since stay.
+        """
+        old = self.config
+        if not self._apply_config(changes):
+            return False
+        new = self.config
+        diff = [f.name for f in fields(new) if getattr(new, f.name) != getattr(old, f.name)]
+        if diff:
+            self.undo_stack.push(ConfigCommand(self._apply_config,
+                                               {k: getattr(old, k) for k in diff},
+                                               {k: getattr(new, k) for k in diff}))
+        return True
+
+    def _apply_config(self, changes: dict[str, Any]) -> bool:
+        """Set the settings ``changes`` (checked) on the trainer, as one job; no undo entry."""
         try:
             cfg = replace(self.config, **changes).validate()
         except (BpvizError, TypeError) as exc:
@@ -419,6 +459,63 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.configChanged.emit(cfg)
         self._touch()
         return True
+
+    # ------------------------------------------------------------ undo of model edits
+    def _capture(self) -> ModelState | None:
+        """The model as it is now (weights and trainer state from the training thread,
+        after the jobs queued before); None if the thread does not answer."""
+        def job(tr: Trainer) -> tuple[dict[str, Any], dict[str, Any]]:
+            return tr.net.get_weights(), copy.deepcopy(tr.state_dict())
+
+        try:
+            weights, state = self.call_on_trainer(job)
+        except (BpvizError, OSError, TimeoutError) as exc:
+            self.message.emit(f"this edit cannot be undone: {exc}")
+            return None
+        return ModelState(self.spec, self.data_choice, self.dataset, self.config, weights,
+                          state)
+
+    def _push_model_edit(self, text: str, before: ModelState | None) -> None:
+        """Record a network, data or Reset edit already made (``before`` is what it
+        replaced); without ``before`` the history no longer fits the model: cleared."""
+        if before is None:
+            self.undo_stack.clear()
+        else:
+            self.undo_stack.push(ModelStateCommand(text, self._swap_state, before))
+
+    def _swap_state(self, state: ModelState) -> ModelState | None:
+        """Undo/redo of a model edit: put ``state`` back, return the one it replaces."""
+        current = self._capture()
+        try:
+            trainer = self._new_trainer(spec=state.spec, data=state.dataset, config=state.config)
+        except (BpvizError, OSError) as exc:
+            self._fail(f"could not restore the previous model: {exc}")
+            return current
+
+        def restore(_old: Trainer) -> None:
+            trainer.net.set_weights(state.weights)
+            trainer.load_state_dict(state.trainer_state)
+            self.worker.replace_trainer(trainer)
+
+        data_changed = state.dataset is not self.dataset
+        spec_changed = state.spec != self.spec
+        config_changed = state.config != self.config
+        self.spec, self.config = state.spec, state.config
+        self.data_choice, self.dataset = state.data_choice, state.dataset
+        self.worker.submit(Job(restore, error=self.message.emit))
+        self.trainingReset.emit()
+        if data_changed:
+            self.datasetChanged.emit(state.dataset)
+            self.dataChoiceChanged.emit(state.data_choice)
+        if spec_changed:
+            self.specChanged.emit(state.spec)
+        if config_changed or data_changed:
+            self.configChanged.emit(state.config)
+        self._touch()
+        step = int(state.trainer_state.get("step", 0))
+        self.message.emit(f"Back to {state.spec.describe()} on {state.data_choice.describe()} "
+                          f"at step {step:,}, with the weights it had")
+        return current
 
     def set_method(self, method: str) -> bool:
         return self.update_config(method=method)
@@ -448,8 +545,19 @@ class Controller(ContextMixin, SessionMixin, QObject):
             self.documentChanged.emit()
 
     def mark_saved(self, path: str | None) -> None:
+        """The state on screen is saved in ``path`` (or is a fresh preset, None)."""
         self.session_path, self.dirty = path, False
+        self._saved_steps = self.worker.total_steps
         self.documentChanged.emit()
+
+    def unsaved_steps(self) -> int:
+        """Mini-batches trained since the last save, open or preset."""
+        return max(0, self.worker.total_steps - self._saved_steps)
+
+    def has_unsaved_work(self) -> bool:
+        """Whether closing, opening or switching now would lose something: an edit
+        since the last save or open (:attr:`dirty`), or trained steps."""
+        return self.dirty or self.unsaved_steps() > 0
 
     # ------------------------------------------------------------ shutdown
     def shutdown(self, timeout_ms: int = 60_000) -> None:

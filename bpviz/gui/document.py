@@ -6,6 +6,13 @@ notation, the window's view state and the data. Reading or writing one happens
 here on the GUI thread, with the trainer's state fetched from the worker
 between mini-batches. The file dialogs start in the folder used last. Every
 error is shown in a dialog and leaves the window's state as it was.
+
+Never lose work: quitting, opening a session, switching preset or data set,
+importing data, New and Reset first ask Save / Discard / Cancel when there is
+unsaved work (:meth:`DocumentMixin.keep_work`; unsaved = an edit or trained
+steps since the last save or open, ``Controller.has_unsaved_work``). The
+dialogs are methods that tests replace (:meth:`DocumentMixin.ask_unsaved`,
+:meth:`DocumentMixin.ask_restore`), as :meth:`DocumentMixin.error_dialog` is.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ class DocumentMixin:
 
     ctx: Any
     settings: Any  # QSettings
+    #: False in an automated run (``bpviz gui --run-for``): nobody is there to answer,
+    #: and the run's training is not the user's work.
+    confirm_losing_work: bool = True
 
     # ------------------------------------------------------------ dialogs (overridable)
     def error_dialog(self, title: str, text: str) -> None:
@@ -56,6 +66,42 @@ class DocumentMixin:
             self.settings.setValue(FOLDER_KEY, str(Path(path).resolve().parent))
         return path
 
+    def ask_unsaved(self, text: str) -> str:
+        """Ask Save / Discard / Cancel about unsaved work: ``"save"``, ``"discard"`` or
+        ``"cancel"`` (tests replace this)."""
+        B = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved work", text,
+                          B.Save | B.Discard | B.Cancel, self)  # type: ignore[arg-type]
+        box.setDefaultButton(B.Save)
+        box.setEscapeButton(B.Cancel)
+        answer = box.exec()
+        return {B.Save: "save", B.Discard: "discard"}.get(B(answer), "cancel")
+
+    def ask_restore(self, text: str) -> bool:
+        """Ask Restore / Discard about a recovery file left by a crash; True: restore
+        (tests replace this)."""
+        B = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?", text,
+                          B.Discard, self)  # type: ignore[arg-type]
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        return box.clickedButton() is restore
+
+    def keep_work(self, action: str) -> bool:
+        """Whether ``action`` (e.g. ``"Quit"``) may go ahead: nothing is unsaved, or the
+        user saved it (and the save worked) or chose to discard it; False on Cancel."""
+        c = self.ctx
+        if not self.confirm_losing_work or not c.has_unsaved_work():
+            return True
+        steps = c.unsaved_steps()
+        what = (f"{steps:,} training steps and edits" if steps else "edits") + " not saved"
+        name = Path(c.session_path).name if c.session_path else "This session"
+        answer = self.ask_unsaved(f"{action}? {name} has {what}.\n\nSave them first?")
+        if answer == "save":
+            return self.save_session()
+        return answer == "discard"
+
     # ------------------------------------------------------------ sessions
     def save_session(self, path: str | None = None) -> bool:
         """Save to ``path`` (or the current file, or ask). False on error or cancel."""
@@ -79,6 +125,8 @@ class DocumentMixin:
         return self.save_session(path)
 
     def open_session(self, path: str | None = None) -> bool:
+        if not self.keep_work("Open another session"):
+            return False
         if not path:
             path = self.ask_open_path("Open session", SESSION_FILTER)
         if not path:
@@ -95,7 +143,7 @@ class DocumentMixin:
         thread, with a progress dialog and Cancel (a cancel keeps the old data)."""
         if not path:
             path = self.ask_open_path("Import data", DATA_FILTER)
-        if not path:
+        if not path or not self.keep_work("Use another data set"):
             return False
         from .data_import import ImportProgress
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import LayerSpec, NetworkSpec, output_units
 from ..engine.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, REDUCTIONS, Problem
+from .actions import focus_back_on_enter
 from .contract import PanelContext, PanelMixin
 from .notation import sup
 from .widgets import ERROR_STYLE, error_label
@@ -72,6 +73,7 @@ class LayerRow(QWidget):
             self.units.setReadOnly(True)
             self.units.setToolTip("the output size follows the data set and the loss")
         self.units.textEdited.connect(lambda t: editor._edit(index, units=t))
+        focus_back_on_enter(self.units)   # then Space plays, never types
         grid.addWidget(self.units, 0, 1)
         self.activation = QComboBox()
         self.activation.setObjectName(f"activation{index}")

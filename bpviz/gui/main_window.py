@@ -42,6 +42,7 @@ from .widgets import StatusField, shield
 
 if TYPE_CHECKING:
     from ..engine.presets import Preset
+    from .recovery import Recovery
     from .views.matrices import MatrixPanel
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
@@ -81,6 +82,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
         self._status_t = 0.0
         self._status_due: Any = None   # a snapshot whose status is not shown yet
+        #: the recovery file saved every minute (:mod:`bpviz.gui.recovery`), if started
+        self.recovery: Recovery | None = None
         self.actions_ = install_actions(self)
         self._build_docks()
         self._build_status()
@@ -420,8 +423,16 @@ class MainWindow(DocumentMixin, QMainWindow):
                           "every layer, live, as heatmaps.</p>")
 
     def choose_preset(self, name: str) -> None:
+        """Switch to preset ``name``, after asking about unsaved work (Cancel keeps all)."""
         if name and name != self.ctx.preset.name:
-            self.ctx.load_preset(name)
+            if self.keep_work(f"Switch to the preset {name}"):
+                self.ctx.load_preset(name)
+        self._sync_actions()   # the Preset box names what is loaded, also after Cancel
+
+    def reset_training(self) -> None:
+        """Reset (R): fresh weights, step 0, after asking about unsaved work."""
+        if self.keep_work("Reset to fresh weights"):
+            self.ctx.reset()
 
     def choose_backend(self, name: str) -> None:
         if not self.ctx.set_backend(name):
@@ -430,7 +441,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def new_document(self) -> None:
         name = default_preset_name()
-        if name:
+        if name and self.keep_work("Start a new session"):
             self.ctx.load_preset(name)
 
     def export_png(self, path: str | None = None) -> bool:
@@ -455,6 +466,9 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not getattr(self, "_released", False) and not self.keep_work("Quit"):
+            event.ignore()   # Cancel (or a failed save): the window stays, training goes on
+            return
         if self._save_layout:
             self.save_layout()
         self._beat.stop()
@@ -468,6 +482,8 @@ class MainWindow(DocumentMixin, QMainWindow):
                 stop()
         super().closeEvent(event)
         if event.isAccepted():
+            if self.recovery is not None:   # a clean exit: nothing to recover next time
+                self.recovery.close_clean()
             self._release()
 
     def _release(self) -> None:
@@ -478,6 +494,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             return
         self._released = True
         a = self.actions_
+        a.keys.detach()
         with warnings.catch_warnings():  # PySide warns about a signal with no receiver
             warnings.simplefilter("ignore", RuntimeWarning)
             for combo in (a.preset_combo, a.backend_combo):

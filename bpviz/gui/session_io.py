@@ -45,9 +45,14 @@ class SessionMixin:
     #: The view state of the session opened last (the window restores its panels from it).
     opened_view_state: dict[str, Any] = {}
 
-    def save_session(self, path: str, view_state: dict[str, Any] | None = None) -> bool:
+    def save_session(self, path: str, view_state: dict[str, Any] | None = None,
+                     recovery: bool = False) -> bool:
         """Write the whole session to ``path``: network, weights, settings, trainer
-        state, history, notation, ``view_state`` (the window's) and the data."""
+        state, history, notation, ``view_state`` (the window's) and the data.
+
+        ``recovery=True``: a recovery copy (:mod:`bpviz.gui.recovery`); the
+        session's file and its unsaved state stay as they were.
+        """
         from ..engine.session import save_session
 
         choice, notation, worker = self.data_choice, self.notation, self.worker
@@ -63,6 +68,8 @@ class SessionMixin:
             self.call_on_trainer(job)
         except (BpvizError, OSError, TimeoutError) as exc:
             return self._fail(f"could not save the session: {exc}")
+        if recovery:
+            return True
         self.mark_saved(path)
         self.message.emit(f"Saved {path}")
         return True

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ..engine.datasets import DATASETS, SYNTHETIC_2D
 from ..engine.errors import BpvizError
 from ..engine.optim import OPTIMIZERS
+from .actions import focus_back_on_enter
 from .contract import PanelContext, PanelMixin
 from .widgets import error_label
 
@@ -174,6 +175,9 @@ class SettingsPanel(PanelMixin, QWidget):
         self.error = error_label()
         outer.addWidget(self.error)
         outer.addStretch(1)
+        # Enter hands the focus back to the window: Space then plays, never types
+        focus_back_on_enter(self.noise, self.test_fraction, self.n_classes, self.batch,
+                            self.lr_edit, self.l1, self.l2)
         ctx.configChanged.connect(self._sync)
         ctx.dataChoiceChanged.connect(self._sync)
         ctx.datasetChanged.connect(self._sync)
@@ -184,11 +188,15 @@ class SettingsPanel(PanelMixin, QWidget):
         self.error.setText(text)
         self.error.setVisible(bool(text))
         for w in (self.lr_edit, self.l1, self.l2):
-            w.setStyleSheet(BAD if w is widget else "")
+            w.setStyleSheet(BAD if w is widget and text else "")   # red only with a reason
 
     def _dataset_picked(self, _i: int) -> None:
         name = self.dataset.currentData()
         if name == self.ctx.data_choice.name:
+            return
+        keep_work = getattr(self.window(), "keep_work", None)   # the main window's prompt
+        if callable(keep_work) and not keep_work(f"Switch to the data set {name}"):
+            self._sync()   # Cancel: the box names the data in use again
             return
         ch = self.ctx.data_choice
         self._apply_data(dict(name=name, noise=ch.noise, test_fraction=ch.test_fraction,
