@@ -308,9 +308,9 @@ class LayerEditor(PanelMixin, QWidget):
             self._revalidate()
             return True
         if self.ctx.has_trained_weights() and not self.confirm(
-                "Discard the trained weights?",
-                f"The new network {spec.describe()} starts from fresh weights; "
-                f"the {self.ctx.trained_steps()} training steps so far are lost."):
+                "Start the new network?",
+                f"The new network {spec.describe()} starts from fresh weights; the "
+                f"{self.ctx.trained_steps():,} training steps so far stay in Edit ▸ Undo."):
             self.status.setText("Not applied: the trained network is unchanged.")
             return False
         return self.ctx.set_spec(spec)
