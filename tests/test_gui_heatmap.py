@@ -229,7 +229,7 @@ def test_export_files_load_back_equal(hm, tmp_path, qapp):
     from PySide6.QtGui import QImage
 
     img = QImage(str(png))
-    assert not img.isNull() and img.width() == hm.width()
+    assert not img.isNull() and img.width() == 2 * hm.width()  # slide-ready: 2x by default
     svg = export.export_widget(hm, tmp_path / "h.svg")
     text = svg.read_text()
     assert "<svg" in text and len(text) > 2000  # the drawing, not an empty page
@@ -414,7 +414,7 @@ def test_export_a_pyqtgraph_graphics_view(hm, qtbot, tmp_path):
     pw.resize(300, 200)
     hm.set_matrix(np.array([[1.0, -1.0], [0.5, 0.0]]), "M — 2×2")
     for w in (pw, hm.graphics_view()):
-        png = export.export_widget(w, tmp_path / "v.png")
+        png = export.export_widget(w, tmp_path / "v.png", scale=1)
         img = QImage(str(png))
         assert img.size() == w.size()
         colours = {img.pixel(x, y) for y in range(0, img.height(), 3)

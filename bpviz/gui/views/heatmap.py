@@ -220,6 +220,7 @@ class Heatmap(QWidget):
         self._own_texts = False        # set_cell_texts: the caller's texts, no numbers
         self._units: tuple[int, int] | None = None  # (power of ten, decimals) in use
         self._export_saved: tuple | None = None
+        self._export_info: tuple[int | None, int | None] = (None, None)
         self._blank = True
         self._canvas = _LinkedCanvas(self, colorbar=colorbar)
         self._cell_actions: list[tuple[str, Callable[[int, int], Any]]] = []
@@ -590,11 +591,12 @@ class Heatmap(QWidget):
                 menu.addAction(f"{text} (row {cell[0] + 1}, column {cell[1] + 1})",
                                lambda a=action: a(*cell))
             menu.addSeparator()
-        name = self._file_name()
+        name = self.file_stem()
         menu.addAction("Export picture (PNG/SVG)…",
                        lambda: export.export_widget_dialog(self, self, name))
         menu.addAction("Save matrix (CSV/.npy)…",
-                       lambda: export.save_matrix_dialog(self.matrix(), self, name))
+                       lambda: export.save_matrix_dialog(self.matrix(), self, name,
+                                                         self.csv_comment()))
         menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self.matrix()))
         menu.addSeparator()
         fixed = self._fixed is not None
@@ -621,8 +623,19 @@ class Heatmap(QWidget):
         cell = self._canvas.cell_at(QPointF(pos))
         self.context_menu(cell).exec(self._canvas.mapToGlobal(pos))
 
-    def _file_name(self) -> str:
-        return self._title.split("—")[0].strip() or "matrix"
+    def set_export_info(self, layer: int | None = None, step: int | None = None) -> None:
+        """The layer (1-based, as the titles count) and training step of the matrix shown,
+        for the default file names and the CSV's first line."""
+        self._export_info = (layer, step)
+
+    def file_stem(self) -> str:
+        """The default file name, ASCII: ``dW2_layer2_step1500``."""
+        return export.matrix_file_stem(self._title or "matrix", *self._export_info)
+
+    def csv_comment(self) -> str:
+        """The first line of a saved CSV: matrix, layer, step, shape."""
+        name = self._title.split(" — ")[0].strip() or "matrix"
+        return export.matrix_comment(name, self._full.shape, *self._export_info)
 
     # ------------------------------------------------------------ internals
     def _show_scale(self) -> bool:
