@@ -66,6 +66,7 @@ from .scaling import (
     SCALE_MODES,
     format_numbers,
     format_value,
+    leading_exponent,
     next_scale,
     number_decimals,
     power_text,
@@ -82,7 +83,7 @@ _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0}
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
 #: Numbers in cells: their font size at most and at least (cells too small for the
 #: least get no numbers), normal and in presentation mode.
-NUMBER_PT = {False: (11, 8), True: (18, 13)}
+NUMBER_PT = {False: (11, 7), True: (18, 12)}
 #: A window of more cells than this is never numbered (bounds a frame's cost).
 MAX_NUMBERED = 1024
 NUMBERS_TEXT = "Numbers in cells (when they fit)"
@@ -645,16 +646,20 @@ class Heatmap(QWidget):
             s = 1.0
         changed = s != self._s
         self._s = s
-        if changed:
-            self._apply_units(self._numbers_shown)
+        if changed:  # the power in use if it still suits the new scale, else the plain one
+            e = self.power_of_ten()
+            keep = self._numbers_shown and e in (shared_exponent(s), leading_exponent(s))
+            self._apply_units(self._numbers_shown, e if keep else None)
         return changed
 
-    def _apply_units(self, numbers: bool) -> None:
+    def _apply_units(self, numbers: bool, e: int | None = None) -> None:
         """Label the colour bar for the scale in use, in the title's units when it carries
-        a power of ten or the bar is compact; put the power of ten in the title."""
+        a power of ten or the bar is compact; put the power of ten in the title. ``e``:
+        the numbers' power of ten (default :func:`~.scaling.shared_exponent`)."""
         bar = self._canvas.bar
         s = self.scale()
-        e = shared_exponent(s)
+        if e is None or not numbers:
+            e = shared_exponent(s)
         compact = bar is not None and bar.is_compact()
         units = (e, number_decimals(s, e, 2 if compact else 3)) \
             if compact or (numbers and e != 0) else None
@@ -728,10 +733,16 @@ class Heatmap(QWidget):
                 and self._rgba.shape[:2] == (r1 - r0, c1 - c0)):   # one pixel per cell
             hi, lo = NUMBER_PT[self._presentation]
             font = None
-            for digits in (3, 2):
-                dec = number_decimals(s, e, digits)
-                font = cv.fit_cell_font(_widest_number(s, e, dec), hi, lo)
+            # 3 digits, else 2, else 2 with a power of ten that makes them shortest
+            # ("−6.5", × 10⁻¹, where "−0.65" does not fit)
+            tries = [(e, 3), (e, 2)]
+            if leading_exponent(s) != e:
+                tries.append((leading_exponent(s), 2))
+            for e_try, digits in tries:
+                dec = number_decimals(s, e_try, digits)
+                font = cv.fit_cell_font(_widest_number(s, e_try, dec), hi, lo)
                 if font is not None:
+                    e = e_try
                     break
             if font is not None:
                 texts = format_numbers(self._full[r0:r1, c0:c1], e, dec)
@@ -740,7 +751,7 @@ class Heatmap(QWidget):
         if not shown and self._numbers_shown:
             cv.set_cell_texts(None)
         self._numbers_shown = shown
-        self._apply_units(shown)
+        self._apply_units(shown, e)
 
     def cells_resized(self) -> None:
         """The canvas has a new size: the numbers may fit now, or no longer."""

@@ -422,7 +422,7 @@ class HeatmapCanvas(QGraphicsView):
 
     def fit_cell_font(self, template: str, points: float, min_points: float) -> QFont | None:
         """The largest font from ``points`` down to ``min_points`` in which ``template``
-        fits a cell of the current window (85 % of its width, 90 % of its height), or
+        fits a cell of the current window (92 % of its width, 90 % of its height), or
         None if even ``min_points`` does not fit. Cached per cell size and template."""
         cw, ch = self._cell_size()
         key = (round(cw, 1), round(ch, 1), template, float(points), float(min_points))
@@ -434,7 +434,7 @@ class HeatmapCanvas(QGraphicsView):
         while pt >= min_points:
             font.setPointSizeF(pt)
             fm = QFontMetricsF(font)
-            if fm.horizontalAdvance(template) <= 0.85 * cw and fm.height() <= 0.9 * ch:
+            if fm.horizontalAdvance(template) <= 0.92 * cw and fm.height() <= 0.9 * ch:
                 fitted = QFont(font)
                 break
             pt -= 1.0
@@ -590,7 +590,7 @@ class HeatmapCanvas(QGraphicsView):
         font = QFont(self._cell_font)
         widest = max((s for _, _, s in flat), key=len, default="0")
         while font.pointSizeF() > 7 and (
-                QFontMetricsF(font).horizontalAdvance(widest) > 0.85 * cw
+                QFontMetricsF(font).horizontalAdvance(widest) > 0.92 * cw
                 or QFontMetricsF(font).height() > 0.9 * ch):
             font.setPointSizeF(font.pointSizeF() - 1)
         fm = QFontMetricsF(font)

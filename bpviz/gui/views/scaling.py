@@ -67,6 +67,13 @@ def shared_exponent(s: float) -> int:
     return 0 if PLAIN_RANGE[0] <= 10.0 ** e and e < 2 else e
 
 
+def leading_exponent(s: float) -> int:
+    """The power of ten that puts ``s`` (to 2 digits) in [1, 10): the shortest numbers
+    (``leading_exponent(0.65) == -1``: "6.5"), for cells too narrow for "0.65"."""
+    s = abs(float(s))
+    return _exponent(s, 2) if s > 0 and math.isfinite(s) else 0
+
+
 def _exponent(x: float, digits: int) -> int:
     """The decimal exponent of ``x > 0`` rounded to ``digits`` significant digits
     (``9.9999e-13`` to 3 digits is ``1.00e-12``: -12, where ``floor(log10)`` says -13)."""
