@@ -142,6 +142,9 @@ def test_tied_view_shows_each_use_and_their_sum(qtbot):
     ctx = make_ctx(TIED, data="moons", dtype="float32")
     view = TiedView(ctx)
     qtbot.addWidget(view)
+    view.resize(900, 500)            # cells big enough for their numbers
+    view.show()
+    qtbot.waitExposed(view)
     snap = ctx.advance(5)
     view.show_snapshot(snap)
     rec = snap.step.backprop
@@ -160,10 +163,16 @@ def test_tied_view_shows_each_use_and_their_sum(qtbot):
     assert "max |sum − Σ uses|" in view.check_label.text()
     assert "δ¹ᵀ a⁰" in view.equation.text() and "δ²ᵀ a¹" in view.equation.text()
     # each 2×2 matrix carries its numbers (value / 10^k, one k for all), one per cell
+    qtbot.waitUntil(lambda: all(hm.numbers_shown() for hm in (*view.heatmaps, view.sum_map)))
     texts = [hm.graphics_view().cell_texts() for hm in (*view.heatmaps, view.sum_map)]
     assert all(len(t) == 4 for t in texts)
     nums = [np.array([float(x.replace("−", "-")) for x in t]).reshape(2, 2) for t in texts]
     np.testing.assert_allclose(nums[0] + nums[1], nums[2], atol=0.1)  # 2-3 digits each
+    # one power of ten for all, in every title and on the colour bar alike
+    e = view.sum_map.power_of_ten()
+    assert {hm.power_of_ten() for hm in view.heatmaps} == {e}
+    np.testing.assert_allclose(nums[2] * 10.0 ** e, view.sum_map.matrix(),
+                               atol=0.051 * 10.0 ** e)
     view.param_b.setChecked(True)                        # the biases
     np.testing.assert_array_equal(view.sum_map.matrix(), rec.grads["b0"][None, :])
     np.testing.assert_allclose(view.heatmaps[0].matrix() + view.heatmaps[1].matrix(),

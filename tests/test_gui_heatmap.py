@@ -192,7 +192,7 @@ def test_narrow_heatmap_gets_compact_colour_bar(hm, qtbot):
     assert not hm.colorbar().is_compact()
     hm.resize(200, 300)
     qtbot.waitUntil(lambda: hm.colorbar().is_compact())
-    assert hm.colorbar().labels() == ("+", "0", "−")
+    assert hm.colorbar().labels() == ("+3", "0", "−3")  # numbers, in a narrow column
     assert "±3" in hm.readout()
     hm.resize(500, 300)
     qtbot.waitUntil(lambda: not hm.colorbar().is_compact())
@@ -229,7 +229,7 @@ def test_export_files_load_back_equal(hm, tmp_path, qapp):
     from PySide6.QtGui import QImage
 
     img = QImage(str(png))
-    assert not img.isNull() and img.width() == hm.width()
+    assert not img.isNull() and img.width() == 2 * hm.width()  # slide-ready: 2x by default
     svg = export.export_widget(hm, tmp_path / "h.svg")
     text = svg.read_text()
     assert "<svg" in text and len(text) > 2000  # the drawing, not an empty page
@@ -380,7 +380,9 @@ def test_long_title_never_pushes_the_colour_bar_out(hm, qtbot, presentation):
     assert hm.minimumSizeHint().width() == min_w and hm.width() == 200
     label = hm.title_label()
     assert label.is_elided() and label.text().endswith("…")
-    assert label.plain_text() == LONG_TITLE == hm.title() == label.toolTip()
+    # a narrow heatmap's compact bar reads in the title's units: "(× 10⁻⁵)" first
+    assert label.plain_text() == "(× 10⁻⁵)  " + LONG_TITLE == label.toolTip()
+    assert hm.title() == LONG_TITLE
     assert label.point_size() < label.nominal_point_size()  # shrank before it cut
     assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
     bar, view = hm.colorbar(), hm.graphics_view()
@@ -391,7 +393,7 @@ def test_long_title_never_pushes_the_colour_bar_out(hm, qtbot, presentation):
     assert readout.fontMetrics().horizontalAdvance(readout.text()) <= readout.width()
     hm.resize(1200, 300)  # room again: the whole title, no tooltip
     qtbot.waitUntil(lambda: not label.is_elided())
-    assert label.text() == LONG_TITLE and label.toolTip() == ""
+    assert label.text() == "(× 10⁻⁵)  " + LONG_TITLE and label.toolTip() == ""  # numbers
 
 
 def test_non_finite_warning_survives_a_narrow_title(hm, qtbot):
@@ -412,7 +414,7 @@ def test_export_a_pyqtgraph_graphics_view(hm, qtbot, tmp_path):
     pw.resize(300, 200)
     hm.set_matrix(np.array([[1.0, -1.0], [0.5, 0.0]]), "M — 2×2")
     for w in (pw, hm.graphics_view()):
-        png = export.export_widget(w, tmp_path / "v.png")
+        png = export.export_widget(w, tmp_path / "v.png", scale=1)
         img = QImage(str(png))
         assert img.size() == w.size()
         colours = {img.pixel(x, y) for y in range(0, img.height(), 3)
@@ -452,6 +454,7 @@ def test_canvas_holds_only_qt_items_so_painting_needs_no_python(hm):
 
 
 def test_cell_texts_sit_in_their_cells_and_fit(hm, qtbot):
+    hm.set_show_numbers(False)  # the caller's texts only
     hm.resize(500, 400)
     hm.set_matrix(np.array([[1.0, -2.0], [0.5, 0.0]]))
     hm.set_cell_texts([["1", "−2"], ["0.5", "0"]], np.array([[False, True], [False, False]]))

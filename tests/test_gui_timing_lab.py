@@ -115,7 +115,7 @@ def test_cancel_stops_the_sweep(qtbot, lab: TimingLab, hold_after_first_point) -
         lab.cancel_btn.click()
     res = blocker.args[0]
     assert res.cancelled and len(res.rows) == 1
-    assert "Cancelled after 1 points" in lab.status.text()
+    assert "Cancelled after 1 point." in lab.status.text()
     assert lab.table.rowCount() == 1 and lab._thread is None
 
 

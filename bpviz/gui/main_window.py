@@ -367,7 +367,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             L["loss"].setText(f"loss {rec.loss:.4g}" + (f", with L1/L2 {rec.objective:.4g}"
                                                         if rec.penalty else ""))
             rate = snap.extra.get("steps_per_s", 0.0) if self.ctx.is_playing else 0.0
-            L["steps"].setText(f"{rate:,.0f} steps/s")
+            L["steps"].setText(rate_text(rate))
         L["fps"].setText(f"{self.fps:.0f} frames/s")
         L["backend"].setText(self.ctx.backend_name)
 
@@ -503,6 +503,13 @@ class MainWindow(DocumentMixin, QMainWindow):
                 except (RuntimeError, TypeError):
                     pass
         self.ctx.release_listeners()
+
+
+def rate_text(rate: float) -> str:
+    """The status bar's training rate: ``"0 steps/s"`` (paused), ``"1 step/s"``,
+    ``"2.5 steps/s"`` (one decimal below 10), ``"12,879 steps/s"``."""
+    text = f"{rate:,.1f}".removesuffix(".0") if 0 < rate < 10 else f"{rate:,.0f}"
+    return f"{text} step/s" if text == "1" else f"{text} steps/s"
 
 
 def _dock_shown(window: weakref.ref[MainWindow], name: str, visible: bool) -> None:

@@ -37,6 +37,13 @@ from .contract import PanelContext, PanelMixin
 from .timing_plots import BACKEND_LABEL, WHY, TimingPlots, caption_html
 from .timing_thread import _RUNNING, SweepThread, stop_all_sweeps
 
+IDLE_TEXT = "no sweep yet: press Run"
+
+
+def points_text(n: int) -> str:
+    """``"1 point"``, ``"11 points"``."""
+    return f"{n:,} point" + ("" if n == 1 else "s")
+
 
 class TimingLab(PanelMixin, QWidget):
     """Loop vs vectorized backprop over K (or width) on every backend; see module doc."""
@@ -95,8 +102,9 @@ class TimingLab(PanelMixin, QWidget):
         for b in (self.csv_btn, self.png_btn):
             b.setEnabled(False)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m points")
+        self.progress.setRange(0, 1)           # not "0 / 100": no sweep has a size yet
         self.progress.setValue(0)
+        self.progress.setFormat(IDLE_TEXT)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setVisible(False)
@@ -193,6 +201,7 @@ class TimingLab(PanelMixin, QWidget):
         kw["data"] = (np.asarray(data.X_train)[idx], np.asarray(data.y_train)[idx])
         self.view.clear()
         self.view.set_mode(self._mode)
+        self.progress.setRange(0, 0)           # busy until the sweep says its size
         self.progress.setValue(0)
         for b in (self.csv_btn, self.png_btn):
             b.setEnabled(False)
@@ -249,10 +258,14 @@ class TimingLab(PanelMixin, QWidget):
         self.result = res
         notes = [f"{BACKEND_LABEL.get(b, b)} skipped: {why}" for b, why in res.skipped.items()]
         if res.cancelled:
-            notes.insert(0, f"Cancelled after {len(res.rows)} points.")
+            notes.insert(0, f"Cancelled after {points_text(len(res.rows))}.")
         self._say(" ".join(notes))
-        self.progress.setFormat(f"done: %v points, {res.meta.get('repeats')} repeats each"
-                                if not res.cancelled else "cancelled: %v points")
+        n = len(res.rows)
+        self.progress.setRange(0, max(n, 1))
+        self.progress.setValue(n)
+        self.progress.setFormat(f"done: {points_text(n)}, {res.meta.get('repeats')} repeats "
+                                "each" if not res.cancelled
+                                else f"cancelled after {points_text(n)}")
         self.caption.setText(caption_html(res))
         self.csv_btn.setEnabled(bool(res.rows))
         self.png_btn.setEnabled(bool(res.rows))

@@ -7,7 +7,10 @@ For the chosen layer it shows (from :func:`bpviz.gui.notation.layer_equations`)
 sums of δ and the update, each with the shapes of the current network and
 mini-batch, e.g. ``(32×10) = (32×32)(32×10) + (1×10)``. Rich text, no images:
 every symbol is a link ``sym:KIND:LAYER``; clicking it calls
-``ctx.request_highlight(kind, layer)`` so the matrix panel flashes that heatmap.
+``ctx.request_highlight(kind, layer)`` so the matrix panel flashes that heatmap,
+raises the Matrices dock if it is hidden behind another tab, and says so under
+the header ("dW² — shown in the Matrices panel"), so that a click always
+visibly does something.
 
 The notation switch (W out×in / in×out) calls ``ctx.set_notation``; the view
 follows ``notationChanged`` and ``specChanged``. "Phase-step mode" shows the
@@ -34,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..contract import PanelContext, PanelMixin
-from ..notation import LABELS, Equation, check, layer_equations, sup
+from ..notation import KINDS, LABELS, Equation, T, check, layer_equations, sup, symbol
 from .layer_picker import LayerPicker
 from .panel_menu import ExportMenuMixin
 from .phases_view import PhaseStepWidget
@@ -44,6 +47,8 @@ MARK_BG = "#ffe9a8"
 MARK_FG = "#7a3e00"
 MATH_FONT = "'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif"
 _SIZES = {False: (16, 11, 10), True: (30, 19, 17)}   # equation, shapes, notes (pt)
+FEEDBACK_MS = 4000  # how long the line under the header names the clicked symbol
+MATRICES = "matrices"  # the registry name of the matrix panel's dock
 _NOTATION_TEXT = {"out_in": "W out×in · dW = δᵀa", "in_out": "W in×out · dW = aᵀδ"}
 
 
@@ -76,7 +81,9 @@ def equation_html(eq: Equation, marked: bool = False, presentation: bool = False
     # non-breaking spaces: an equation never wraps inside itself
     formula = f"{terms(eq.lhs)}&nbsp;{escape(eq.rel)}&nbsp;{terms(eq.rhs)}"
     if marked:
-        formula = f"<b>{formula}</b>"
+        # the bold serif faces draw the modifier letter ᵀ as an "S" (δ²ˢ): it keeps the
+        # regular weight inside the bold formula
+        formula = "<b>" + formula.replace(T, f'<span style="font-weight:400">{T}</span>') + "</b>"
     bg = f' bgcolor="{MARK_BG}"' if marked else ""
     label = escape(eq.label)
     if marked:
@@ -121,6 +128,12 @@ class EquationsView(PanelMixin, ExportMenuMixin, QWidget):
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
+        self.feedback = QLabel()           # what the last click on a symbol did
+        self.feedback.setStyleSheet(f"color: {MARK_FG}; background: {MARK_BG}; padding: 2px")
+        self.feedback.hide()
+        self._feedback_timer = QTimer(self)
+        self._feedback_timer.setSingleShot(True)
+        self._feedback_timer.timeout.connect(self.feedback.hide)
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         self.browser.setOpenExternalLinks(False)
@@ -143,6 +156,7 @@ class EquationsView(PanelMixin, ExportMenuMixin, QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.header)
+        lay.addWidget(self.feedback)
         lay.addWidget(split, 1)
 
         self.browser.anchorClicked.connect(lambda url: self.activate_link(url.toString()))
@@ -219,10 +233,23 @@ class EquationsView(PanelMixin, ExportMenuMixin, QWidget):
         self.layer_box.set_layer(i)
 
     def activate_link(self, href: str) -> None:
-        """A symbol was clicked: ask the matrix panel to highlight its heatmap."""
+        """A symbol was clicked: ask the matrix panel to highlight its heatmap, bring the
+        Matrices dock to the front if it is hidden, and say so under the header."""
         target = parse_link(href)
-        if target is not None:
-            self.ctx.request_highlight(*target)
+        if target is None:
+            return
+        kind, layer = target
+        self.ctx.request_highlight(kind, layer)
+        win = self.window()
+        dock = getattr(win, "docks", {}).get(MATRICES)
+        if dock is not None and (not dock.isVisible() or dock.visibleRegion().isEmpty()):
+            win.raise_view(MATRICES)
+        name = symbol(kind, layer) if kind in KINDS else kind
+        self.feedback.setText(f'<span style="font-size:{_SIZES[self._presentation][1]}pt">'
+                              f"{name} — shown in the Matrices panel (its heatmap flashes)"
+                              "</span>")
+        self.feedback.show()
+        self._feedback_timer.start(FEEDBACK_MS)
 
     def _notation_clicked(self, notation: str) -> None:
         if notation != self.ctx.notation:

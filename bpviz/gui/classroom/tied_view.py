@@ -9,7 +9,10 @@ and the chain rule adds them::
 The engine records each use's term as ``LayerRecord.dW`` of that layer and
 their sum as ``BackpropRecord.grads["W{owner}"]``, which is what the update
 uses. This view shows the terms side by side, their sum, and the check value
-``max |sum − Σ uses|``, on one colour scale so that sizes compare.
+``max |sum − Σ uses|``, on one colour scale so that sizes compare. Small
+matrices carry their numbers in the cells (the heatmaps' own numbers: one scale,
+so one power of ten, written in each title and read by the colour bar too), so
+that the sum can be checked by eye.
 """
 
 from __future__ import annotations
@@ -35,9 +38,6 @@ from ..notation import T, axis_labels, check, display_matrix, shape_text, sup
 from ..presentation import base_font, scaled_font
 from ..views.heatmap import Heatmap
 from .panel_menu import ExportMenuMixin
-
-#: Matrices with at most this many entries show their values in the cells.
-MAX_ANNOTATED = 36
 
 NO_TIED_TEXT = (
     "<h2>This network has no tied layers</h2>"
@@ -210,10 +210,6 @@ class TiedView(PanelMixin, ExportMenuMixin, QWidget):
         self._style()
         self._redraw()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._redraw()                       # the cell numbers fit the new cell size
-
     def groups(self) -> list[TiedGroup]:
         return list(self._groups)
 
@@ -272,37 +268,24 @@ class TiedView(PanelMixin, ExportMenuMixin, QWidget):
         self._ensure_heatmaps(len(mats))
         sym = "dW" if use_W else "db"
         s = max(float(np.abs(M).max()) for M in [*mats, total]) or 1.0
-        e10 = int(np.floor(np.log10(s)))      # cells show value / 10^e10: one or two digits
+        # one colour scale (-s, s) for all the heatmaps, so one power of ten for their
+        # numbers, in every title and on the colour bar alike
         for k, (hm, u, M) in enumerate(zip(self.heatmaps, g.users, mats, strict=True)):
             A = display_matrix(kind, M, self._notation)
-            hm.set_fixed_scale(s)      # one colour scale (-s, s) for all the heatmaps
+            hm.set_fixed_scale(s)
             hm.set_matrix(A, f"use {k + 1}: {sym} from layer {u + 1}",
                           *axis_labels(kind, self._notation))
-            self._annotate(hm, A, s, e10)
         A = display_matrix(kind, total, self._notation)
         self.sum_map.set_fixed_scale(s)
         self.sum_map.set_matrix(A, "sum = what the update uses",
                                 *axis_labels(kind, self._notation))
-        self._annotate(self.sum_map, A, s, e10)
-        unit = ("" if e10 == 0 or A.size > MAX_ANNOTATED
-                else f", numbers in units of 10<sup>{e10}</sup>".replace("-", "−"))
         self.equation.setText(self._equation_html(g, use_W) + "&nbsp;&nbsp;&nbsp; "
-                              f"<span style='color:#555'>(each {shape_text(A.shape)}{unit})</span>")
+                              f"<span style='color:#555'>(each {shape_text(A.shape)})</span>")
         err = g.check()
         ok = err <= 1e-5 * max(s, 1e-30) + 1e-12
         self.check_label.setText(
             f"check: max |sum − Σ uses| = {err:.1e}  {'✓' if ok else '✗'}   "
             f"(one colour scale for all: ±{s:.3g})")
-
-    def _annotate(self, hm: Heatmap, A: np.ndarray, s: float, k: int) -> None:
-        """Write ``value / 10^k`` into each cell of a small matrix, so sums can be checked
-        by eye; the heatmap shrinks the font until the widest number fits its cell."""
-        A = np.atleast_2d(A)
-        if A.size > MAX_ANNOTATED:
-            hm.set_cell_texts(None)
-            return
-        texts = [[_cell_text(float(v) / 10.0 ** k) for v in row] for row in A]
-        hm.set_cell_texts(texts, np.abs(A) > 0.6 * s, scaled_font(base_font(), 1.6, bold=True))
 
     def _equation_html(self, g: TiedGroup, use_W: bool) -> str:
         spec = self._spec
@@ -326,10 +309,4 @@ class TiedView(PanelMixin, ExportMenuMixin, QWidget):
         self.check_label.setFont(scaled_font(base_font(), 1.1 if p else 1.0))
         for lab in self._ops:
             lab.setFont(scaled_font(base_font(), 2.0 if p else 2.2, bold=True))
-
-
-def _cell_text(x: float) -> str:
-    """A cell's number, short: ``-1.4`` -> ``−1.4``, ``0.0951`` -> ``0.095``."""
-    text = f"{x:.2g}" if abs(x) >= 0.01 else "0"
-    return text.replace("-", "−")
 

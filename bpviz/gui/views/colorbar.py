@@ -47,6 +47,9 @@ def format_level(s: float) -> str:
 
 #: The widest labels :func:`format_level` makes (2-digit exponents; ``8`` is a wide digit).
 LABEL_TEMPLATES = ("+0.0888", "−0.0888", "+8.8e−88", "−8.8e−88", "+888", "−888")
+#: The widest labels of a compact bar: ``s`` to 2 digits in the units of the heatmap's
+#: shared power of ten (:func:`~.scaling.shared_exponent`: 0.1 .. 99 plain, else 1 .. 9.9).
+COMPACT_TEMPLATES = ("+88", "−8.8", "−0.88")
 #: Extra pixels in the text column beyond the measured text (anti-aliasing, rounding).
 TEXT_MARGIN_PX = 4
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, 
 
 from ...engine.network import predict_labels
 from ..contract import PanelContext, PanelMixin
+from ..snapshot_build import data_extent
 from . import export
 from .colorbar import ColourBar
 from .colormaps import CLASS_COLORS, HIGHLIGHT, class_color, class_colors, map_signed
@@ -103,6 +104,9 @@ class DataView(PanelMixin, QWidget):
         pi = self._plot.getPlotItem()
         pi.setAspectLocked(True)
         pi.hideButtons()
+        self._data_box: tuple[float, float, float, float] | None = None
+        self._extent: tuple[float, float, float, float] | None = None
+        pi.getViewBox().sigResized.connect(lambda _vb: self._fit_view())
         for name in ("left", "bottom"):
             pi.getAxis(name).setPen("k")
             pi.getAxis(name).setTextPen("k")
@@ -331,14 +335,37 @@ class DataView(PanelMixin, QWidget):
         lo = ds.X_train.min(axis=0).astype(np.float64)   # Python-float ranges: no cast
         hi = ds.X_train.max(axis=0).astype(np.float64)   # warning inside pyqtgraph
         pad = 0.1 * (hi - lo)
-        pi.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
-                    yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+        self._data_box = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+        self._extent = data_extent(ds)
+        self._fit_view()
         if ds.n_classes > 0:
             self._header.set_text(f"{ds.name} · colour = class · background = the network's "
                                   "decision")
         else:
             self._header.set_text(f"{ds.name} · colour = target · background = the network's "
                                   "output")
+
+    def _fit_view(self) -> None:
+        """Show the points (with their margin) at equal x and y scales, but never more than
+        the decision map covers: in a plot wider or taller than the data the view grows
+        along that side only up to the map's extent (then shows less of the other side),
+        so no white band appears beside the map at any aspect ratio."""
+        if self._data_box is None or self._extent is None:
+            return
+        vb = self._plot.getPlotItem().getViewBox()
+        pw, ph = vb.width(), vb.height()
+        if pw <= 1 or ph <= 1:
+            return
+        x0, x1, y0, y1 = self._data_box
+        ex0, ex1, ey0, ey1 = self._extent
+        r = pw / ph                                   # data units per pixel equal in x, y
+        w = max(x1 - x0, r * (y1 - y0))
+        w = min(w, ex1 - ex0, r * (ey1 - ey0))        # inside the map on both axes
+        h = w / r
+        cx = min(max((x0 + x1) / 2, ex0 + w / 2), ex1 - w / 2)
+        cy = min(max((y0 + y1) / 2, ey0 + h / 2), ey1 - h / 2)
+        vb.setRange(xRange=(cx - w / 2, cx + w / 2), yRange=(cy - h / 2, cy + h / 2),
+                    padding=0)
 
     def _show_boundary(self, snap) -> None:
         ds = self._ds
@@ -352,6 +379,9 @@ class DataView(PanelMixin, QWidget):
             self._image.setImage(map_signed(surf, self._s), levels=None)
         # row = y (row 0 at ymin, y axis pointing up), column = x
         self._image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        if tuple(snap.boundary_extent) != self._extent:
+            self._extent = tuple(float(v) for v in snap.boundary_extent)
+            self._fit_view()
         if self._mode == "classify2d":
             self._header.set_text(f"step {snap.step.step} · {test_accuracy_text(snap, ds)} · "
                                   "dots = train, rings = test")

@@ -20,6 +20,16 @@ over again when the fixed scale is cleared.
 Non-finite entries are shown as 0 (the view never draws NaN); the title then
 says how many there were.
 
+Numbers in cells: when the cells of the window shown are big enough for their
+numbers (:data:`NUMBER_PT`), each cell shows its value, 2–3 significant digits
+for the largest, with one power of ten shared by every number of the heatmap
+(:func:`~.scaling.shared_exponent` of the colour scale ``s``) written in the title
+("× 10⁻³"); the colour bar then reads in the same units. The text is black or
+white, whichever contrasts more with the cell's colour
+(:func:`~.heatmap_canvas.white_text`). On by default; :meth:`Heatmap.set_show_numbers`
+(and the context menu) turns it off. A zoomed big matrix shows numbers once its
+cells are big enough.
+
 Big matrices: a matrix larger than the heatmap is drawn pooled (the caller hands
 it pooled, or the heatmap pools it itself with :func:`~bpviz.gui.pooling.pool_signed`:
 per block the entry of largest magnitude, sign kept), so the cost of a frame
@@ -51,8 +61,17 @@ from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
 from .colormaps import HIGHLIGHT, map_signed
 from .fitlabel import FitLabel
-from .heatmap_canvas import CanvasColourBar, HeatmapCanvas
-from .scaling import SCALE_MODES, format_value, next_scale
+from .heatmap_canvas import CanvasColourBar, HeatmapCanvas, white_text
+from .scaling import (
+    SCALE_MODES,
+    format_numbers,
+    format_value,
+    leading_exponent,
+    next_scale,
+    number_decimals,
+    power_text,
+    shared_exponent,
+)
 from .throttle import Throttle
 
 READOUT_S = 0.25  # the idle readout ("colour scale ±s") changes at most 4 times a second
@@ -62,6 +81,12 @@ ZOOM_HELP = ("Mouse wheel over the matrix: zoom in or out at the mouse, down to 
 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
+#: Numbers in cells: their font size at most and at least (cells too small for the
+#: least get no numbers), normal and in presentation mode.
+NUMBER_PT = {False: (11, 7), True: (18, 12)}
+#: A window of more cells than this is never numbered (bounds a frame's cost).
+MAX_NUMBERED = 1024
+NUMBERS_TEXT = "Numbers in cells (when they fit)"
 CLICK_PX = 4  # a press and release closer than this (Manhattan, pixels) is a click, not a pan
 #: The selected cell: black inside the highlight colour, visible on any cell colour.
 CELL_COLOURS = (QColor(*HIGHLIGHT), QColor("black"))
@@ -111,6 +136,10 @@ class _LinkedCanvas(HeatmapCanvas):
     def relayout(self) -> None:
         super().relayout()
         self._place_selection()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._owner.cells_resized()
 
     def _place_selection(self) -> None:
         if self._cell_items is None or self._col_item is None:
@@ -187,6 +216,13 @@ class Heatmap(QWidget):
         self._sel_cell = (-1, -1)
         self._sel_col = -1
         self._sel_rows: list[int] = []
+        self._numbers_on = True        # the setting: numbers when they fit
+        self._numbers_shown = False    # drawn now
+        self._own_texts = False        # set_cell_texts: the caller's texts, no numbers
+        self._units: tuple[int, int] | None = None  # (power of ten, decimals) in use
+        self._export_saved: tuple | None = None
+        self._export_info: tuple[int | None, int | None] = (None, None)
+        self._blank = True
         self._canvas = _LinkedCanvas(self, colorbar=colorbar)
         self._cell_actions: list[tuple[str, Callable[[int, int], Any]]] = []
         self._title_label = FitLabel(self, _FONTS[False]["title"])
@@ -228,8 +264,45 @@ class Heatmap(QWidget):
 
     def set_cell_texts(self, texts: list[list[str]] | None, white=None,
                        font: QFont | None = None) -> None:
-        """Write ``texts[r][c]`` into each cell (white text where ``white[r, c]``), or clear."""
+        """Write ``texts[r][c]`` into each cell (white text where ``white[r, c]``) instead of
+        the numbers; None clears them and gives the numbers back."""
+        self._own_texts = texts is not None
+        self._numbers_shown = False
         self._canvas.set_cell_texts(texts, white, font)
+        if not self._own_texts:
+            self._update_numbers()
+
+    # ------------------------------------------------------------ numbers in cells
+    def set_show_numbers(self, on: bool) -> None:
+        """Numbers in the cells when they fit (True, the default), or never."""
+        if bool(on) != self._numbers_on:
+            self._numbers_on = bool(on)
+            self._update_numbers()
+
+    def show_numbers(self) -> bool:
+        """The setting of :meth:`set_show_numbers`."""
+        return self._numbers_on
+
+    def numbers_shown(self) -> bool:
+        """True while the cells show their numbers (the setting is on and they fit)."""
+        return self._numbers_shown
+
+    def cell_numbers(self) -> list[list[str]]:
+        """The numbers drawn, one row of the window shown per list ([] if none)."""
+        if not self._numbers_shown:
+            return []
+        r0, r1, c0, c1 = self._canvas.view_window()
+        texts = self._canvas.cell_texts()
+        w = c1 - c0
+        return [texts[i:i + w] for i in range(0, len(texts), w)]
+
+    def power_of_ten(self) -> int:
+        """The power of ten the title shows and the numbers share (0: none)."""
+        return self._units[0] if self._units is not None else 0
+
+    def title_text(self) -> str:
+        """The title as drawn (with the shared power of ten, the non-finite warning)."""
+        return self._title_label.text()
 
     def set_matrix(self, M: np.ndarray, title: str | None = None,
                    row_label: str | None = None, col_label: str | None = None,
@@ -269,6 +342,7 @@ class Heatmap(QWidget):
         if shown is A:
             self._full_clean = A
         self._data = shown
+        self._blank = False
         self._mode_s = next_scale(self._mode, m, self._mode_s, self._locked)
         if self._mode == "locked" and self._locked is None:
             self._locked = self._mode_s
@@ -324,6 +398,7 @@ class Heatmap(QWidget):
         self._nonfinite = 0
         self._data = np.zeros((1, 1), dtype=np.float32)
         self._full = self._full_clean = self._data
+        self._blank = True
         self._canvas.set_marked_columns([], QColor())
         self._canvas.set_marked_rows([], QColor())
         self._show_scale()
@@ -477,6 +552,7 @@ class Heatmap(QWidget):
         self._set_labels(*self._labels)
         if self._highlighted:
             self.set_highlighted(True)
+        self._update_numbers()
 
     def hover_cell(self, row: int, col: int) -> str:
         """Act as if the mouse were over cell (row, col) (0-based; -1 = outside).
@@ -516,11 +592,12 @@ class Heatmap(QWidget):
                 menu.addAction(f"{text} (row {cell[0] + 1}, column {cell[1] + 1})",
                                lambda a=action: a(*cell))
             menu.addSeparator()
-        name = self._file_name()
+        name = self.file_stem()
         menu.addAction("Export picture (PNG/SVG)…",
                        lambda: export.export_widget_dialog(self, self, name))
         menu.addAction("Save matrix (CSV/.npy)…",
-                       lambda: export.save_matrix_dialog(self.matrix(), self, name))
+                       lambda: export.save_matrix_dialog(self.matrix(), self, name,
+                                                         self.csv_comment()))
         menu.addAction("Copy matrix to clipboard", lambda: export.copy_matrix(self.matrix()))
         menu.addSeparator()
         fixed = self._fixed is not None
@@ -536,6 +613,9 @@ class Heatmap(QWidget):
         act = menu.addAction("Re-lock scale now", self.relock)
         act.setEnabled(self._mode == "locked" and not fixed)
         menu.addSeparator()
+        act = menu.addAction(NUMBERS_TEXT, lambda: self.set_show_numbers(not self._numbers_on))
+        act.setCheckable(True)
+        act.setChecked(self._numbers_on)
         act = menu.addAction("Show the whole matrix (double-click)", self.reset_zoom)
         act.setEnabled(self._canvas.is_zoomed())
         return menu
@@ -544,8 +624,19 @@ class Heatmap(QWidget):
         cell = self._canvas.cell_at(QPointF(pos))
         self.context_menu(cell).exec(self._canvas.mapToGlobal(pos))
 
-    def _file_name(self) -> str:
-        return self._title.split("—")[0].strip() or "matrix"
+    def set_export_info(self, layer: int | None = None, step: int | None = None) -> None:
+        """The layer (1-based, as the titles count) and training step of the matrix shown,
+        for the default file names and the CSV's first line."""
+        self._export_info = (layer, step)
+
+    def file_stem(self) -> str:
+        """The default file name, ASCII: ``dW2_layer2_step1500``."""
+        return export.matrix_file_stem(self._title or "matrix", *self._export_info)
+
+    def csv_comment(self) -> str:
+        """The first line of a saved CSV: matrix, layer, step, shape."""
+        name = self._title.split(" — ")[0].strip() or "matrix"
+        return export.matrix_comment(name, self._full.shape, *self._export_info)
 
     # ------------------------------------------------------------ internals
     def _show_scale(self) -> bool:
@@ -555,10 +646,31 @@ class Heatmap(QWidget):
             s = 1.0
         changed = s != self._s
         self._s = s
-        bar = self._canvas.bar
-        if changed and bar is not None and bar.set_scale(s):
-            self._canvas.relayout()  # a label wider than any float32's: once
+        if changed:  # the power in use if it still suits the new scale, else the plain one
+            e = self.power_of_ten()
+            keep = self._numbers_shown and e in (shared_exponent(s), leading_exponent(s))
+            self._apply_units(self._numbers_shown, e if keep else None)
         return changed
+
+    def _apply_units(self, numbers: bool, e: int | None = None) -> None:
+        """Label the colour bar for the scale in use, in the title's units when it carries
+        a power of ten or the bar is compact; put the power of ten in the title. ``e``:
+        the numbers' power of ten (default :func:`~.scaling.shared_exponent`)."""
+        bar = self._canvas.bar
+        s = self.scale()
+        if e is None or not numbers:
+            e = shared_exponent(s)
+        compact = bar is not None and bar.is_compact()
+        units = (e, number_decimals(s, e, 2 if compact else 3)) \
+            if compact or (numbers and e != 0) else None
+        if units == self._units and (bar is None or (bar.scale() == s and bar.units() == units)):
+            return
+        power = self.power_of_ten()
+        self._units = units
+        if bar is not None and bar.set_scale(s, units):
+            self._canvas.relayout()  # a label wider than any float32's: once
+        if self.power_of_ten() != power:
+            self._set_title(self._title)
 
     def _apply_fonts(self) -> None:
         f = _FONTS[self._presentation]
@@ -568,6 +680,9 @@ class Heatmap(QWidget):
 
     def _set_title(self, title: str) -> None:
         self._title = title
+        power = power_text(self.power_of_ten())
+        if power:  # first: if a narrow heatmap cuts the title, the unit stays
+            title = f"({power})  {title}"
         if not self._nonfinite:
             self._title_label.set_text(title)
             return
@@ -599,9 +714,49 @@ class Heatmap(QWidget):
         else:
             self._rgba = map_signed(self._data, self._s)
         cv.set_image(self._rgba, shape)
+        self._update_numbers()
         rows, cols = shape
         if self._hover[0] >= rows or self._hover[1] >= cols:
             self.hover_cell(-1, -1)
+
+    def _update_numbers(self) -> None:
+        """Write the numbers of the window shown into its cells if they fit, and set the
+        shared power of ten of the title and the colour bar (see the module notes)."""
+        cv = self._canvas
+        s = self.scale()
+        e = shared_exponent(s)
+        shown = False
+        r0, r1, c0, c1 = cv.view_window()
+        if (self._numbers_on and not self._own_texts and not self._blank
+                and cv.matrix_shape() == self._full.shape
+                and (r1 - r0) * (c1 - c0) <= MAX_NUMBERED
+                and self._rgba.shape[:2] == (r1 - r0, c1 - c0)):   # one pixel per cell
+            hi, lo = NUMBER_PT[self._presentation]
+            font = None
+            # 3 digits, else 2, else 2 with a power of ten that makes them shortest
+            # ("−6.5", × 10⁻¹, where "−0.65" does not fit)
+            tries = [(e, 3), (e, 2)]
+            if leading_exponent(s) != e:
+                tries.append((leading_exponent(s), 2))
+            for e_try, digits in tries:
+                dec = number_decimals(s, e_try, digits)
+                font = cv.fit_cell_font(_widest_number(s, e_try, dec), hi, lo)
+                if font is not None:
+                    e = e_try
+                    break
+            if font is not None:
+                texts = format_numbers(self._full[r0:r1, c0:c1], e, dec)
+                cv.set_cell_texts(texts, white_text(self._rgba), font, (r0, c0))
+                shown = True
+        if not shown and self._numbers_shown:
+            cv.set_cell_texts(None)
+        self._numbers_shown = shown
+        self._apply_units(shown, e)
+
+    def cells_resized(self) -> None:
+        """The canvas has a new size: the numbers may fit now, or no longer."""
+        if not self._own_texts:
+            self._update_numbers()
 
     def window_changed(self) -> None:
         """The canvas zoomed or panned: draw the new window."""
@@ -610,7 +765,7 @@ class Heatmap(QWidget):
     def _update_readout(self) -> str:
         row, col = self._hover
         if row < 0:
-            text = f"colour scale ±{format_value(self.scale())}"
+            text = self._idle_readout()
             if self._hover_shown:
                 self._hover_shown = False
                 QToolTip.hideText()
@@ -630,8 +785,32 @@ class Heatmap(QWidget):
             self._readout_throttle.flush()
         return text
 
+    def _idle_readout(self) -> str:
+        return f"colour scale ±{format_value(self.scale())}"
+
     def _show_readout(self) -> None:
         self._readout.set_text(self._readout_text)
+
+    def set_export_mode(self, on: bool) -> None:
+        """For a picture (:func:`~.export.export_widget`): on shows no hover readout (the
+        idle line instead), no selection outlines and no highlight frame; off puts them
+        back as they were."""
+        cv = self._canvas
+        if on and self._export_saved is None:
+            self._export_saved = (self._sel_cell, self._sel_col, list(self._sel_rows),
+                                  self._highlighted)
+            QToolTip.hideText()
+            self._readout.set_text(self._idle_readout())
+            cv.set_selection_marks((-1, -1), -1)
+            cv.set_outline_rows([])
+            cv.set_highlighted(False)
+        elif not on and self._export_saved is not None:
+            cell, col, rows, lit = self._export_saved
+            self._export_saved = None
+            self._readout.set_text(self._readout_text)
+            cv.set_selection_marks(cell, col)
+            cv.set_outline_rows(rows)
+            cv.set_highlighted(lit)
 
     def _mouse_moved(self, pos: QPointF) -> None:
         """The mouse is at ``pos`` (canvas coordinates)."""
@@ -649,11 +828,19 @@ class Heatmap(QWidget):
         if bar is not None:
             limit = COMPACT_BELOW_PX[self._presentation]
             if bar.set_compact(0 < self.width() < limit):
+                self._apply_units(self._numbers_shown)  # compact: in the title's units
                 self._canvas.relayout()
+                self._update_numbers()
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.hover_cell(-1, -1)
         super().leaveEvent(event)
+
+
+def _widest_number(s: float, e: int, decimals: int) -> str:
+    """The widest number of a heatmap of scale ``s``: ``−s`` in its units, digits as 8."""
+    text = f"−{abs(s) / 10.0 ** e:.{decimals}f}"
+    return "".join("8" if ch.isdigit() else ch for ch in text)
 
 
 def _qcolours(colour: str | Sequence[str]) -> QColor | list[QColor]:

@@ -53,10 +53,12 @@ from PySide6.QtWidgets import (
 )
 
 from .axes import index_ticks
-from .colorbar import LABEL_TEMPLATES, TEXT_MARGIN_PX, format_level
+from .colorbar import COMPACT_TEMPLATES, LABEL_TEMPLATES, TEXT_MARGIN_PX, format_level
 from .colormaps import HIGHLIGHT, LUT_SIZE, map_signed
+from .scaling import scaled_level
 
 BLACK = QColor("black")
+WHITE = QColor("white")
 GAP_PX = 8  # between the image and the colour bar
 
 
@@ -85,6 +87,18 @@ def _colours(colour: QColor | list[QColor], n: int) -> list[QColor]:
     return out
 
 
+def white_text(rgba: np.ndarray) -> np.ndarray:
+    """Per colour of ``rgba`` (..., 4) uint8: True where white text reads better than black.
+
+    The WCAG rule: the text colour with the larger contrast ratio against the cell's
+    relative luminance ``L`` (white: 1.05 / (L + 0.05), black: (L + 0.05) / 0.05).
+    """
+    c = np.asarray(rgba)[..., :3].astype(np.float32) / np.float32(255)
+    lin = np.where(c <= 0.04045, c / np.float32(12.92), ((c + 0.055) / 1.055) ** 2.4)
+    L = lin @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    return 1.05 / (L + 0.05) > (L + 0.05) / 0.05
+
+
 def _text(scene: QGraphicsScene, z: float = 2.0) -> QGraphicsSimpleTextItem:
     t = QGraphicsSimpleTextItem()
     t.setBrush(BLACK)
@@ -95,10 +109,17 @@ def _text(scene: QGraphicsScene, z: float = 2.0) -> QGraphicsSimpleTextItem:
 
 class CanvasColourBar:
     """A vertical colour bar ``−s`` (bottom) .. ``+s`` (top) beside the image: a ramp,
-    its frame, three ticks and three labels (``+s``, ``0``, ``−s``)."""
+    its frame, three ticks and three numbers (``+s``, ``0``, ``−s``).
+
+    The ends read ``s`` itself (:func:`~.colorbar.format_level`), or, when the heatmap's
+    title carries a shared power of ten (:meth:`set_units`), ``s`` in those units
+    (``+6.4`` under a title "× 10⁻⁵"). A compact bar (a narrow heatmap) has a narrower
+    text column for those short numbers; a bar too short for three lines drops the 0.
+    """
 
     def __init__(self, scene: QGraphicsScene) -> None:
         self._s = 1.0
+        self._units: tuple[int, int] | None = None  # (power of ten, decimals)
         self._compact = False
         self._font = QFont()
         self._bar_px = 14
@@ -124,33 +145,46 @@ class CanvasColourBar:
         for t in self._texts.values():
             t.setFont(self._font)
         self._bar_px = 14 if points < 12 else 22
-        widest = ("+", "−", "0") if self._compact else LABEL_TEMPLATES
+        widest = COMPACT_TEMPLATES if self._compact else LABEL_TEMPLATES
         self._room = max(self.label_px(t) for t in widest) + TEXT_MARGIN_PX
+        self._relabel(force=True, widen=False)  # the owner relabels for the new room
 
     def set_compact(self, on: bool) -> bool:
-        """Compact: the ends read "+" and "−" (±s is in the readout). True if it changed."""
+        """Compact: a narrow text column, for the short numbers of :meth:`set_units`
+        (the heatmap sets them while compact). True if it changed."""
         if bool(on) == self._compact:
             return False
         self._compact = bool(on)
         self.set_font_size(self._font.pointSize())
-        s, self._s = self._s, float("nan")
-        self.set_scale(s)
         return True
 
     def is_compact(self) -> bool:
         return self._compact
 
-    def set_scale(self, s: float) -> bool:
-        """Label the ends ``+s`` and ``−s``; True if the column had to widen (re-layout)."""
+    def set_scale(self, s: float, units: tuple[int, int] | None = None) -> bool:
+        """Label the ends ``+s`` and ``−s``: with ``units = (e, decimals)`` as
+        ``s / 10^e`` with at most ``decimals`` decimals (the heatmap's title says
+        "× 10^e"), else as ``s`` itself. True if the column had to widen (re-layout)."""
         self._s = float(s)
-        top = "+" if self._compact else "+" + format_level(s)
-        if self._texts["top"].text() == top:
+        self._units = None if units is None else (int(units[0]), int(units[1]))
+        return self._relabel()
+
+    def units(self) -> tuple[int, int] | None:
+        return self._units
+
+    def _relabel(self, force: bool = False, widen: bool = True) -> bool:
+        s = self._s
+        if self._units is None:
+            top, bottom = "+" + format_level(s), format_level(-s)
+        else:
+            mag = scaled_level(s, *self._units)
+            top, bottom = "+" + mag, "−" + mag
+        if self._texts["top"].text() == top and not force:
             return False
-        bottom = "−" if self._compact else format_level(-s)
         self._texts["top"].setText(top)
         self._texts["bottom"].setText(bottom)
-        if len(top) <= 8:  # format_level keeps every float32 within the templates
-            return False
+        if not widen or (self._units is None and len(top) <= 8 and not self._compact):
+            return False  # format_level keeps every float32 within LABEL_TEMPLATES
         need = max(self.label_px(top), self.label_px(bottom)) + TEXT_MARGIN_PX
         if need <= self._room:
             return False
@@ -196,6 +230,8 @@ class CanvasColourBar:
         self._texts["top"].setPos(x, bar.top())
         self._texts["mid"].setPos(x, bar.center().y() - h / 2)
         self._texts["bottom"].setPos(x, bar.bottom() - h)
+        # a bar shorter than three lines: the ends only, never one blur of glyphs
+        self._texts["mid"].setVisible(bar.height() >= 3 * h)
         self._rect = QRectF(x0, plot.top(), self.width() - GAP_PX, plot.height())
 
 
@@ -233,7 +269,10 @@ class HeatmapCanvas(QGraphicsView):
         self._outline_rows: list[int] = []
         self._cell_texts: list[list[str]] | None = None
         self._cell_white: np.ndarray | None = None
+        self._cell_origin = (0, 0)
         self._cell_font = QFont()
+        self._fit_key: tuple | None = None
+        self._fit_font: QFont | None = None
         self.image = QGraphicsPixmapItem()
         self.image.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.image.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp cells
@@ -361,9 +400,13 @@ class HeatmapCanvas(QGraphicsView):
         self.frame.setPen(_pen(HIGHLIGHT, 2 * self._pen_w) if on else _pen(BLACK))
 
     def set_cell_texts(self, texts: list[list[str]] | None, white: np.ndarray | None = None,
-                       font: QFont | None = None) -> None:
-        """Write a text in each cell (white where ``white``); the font shrinks to fit a cell."""
+                       font: QFont | None = None, origin: tuple[int, int] = (0, 0)) -> None:
+        """Write ``texts[r][c]`` into cell ``(origin[0] + r, origin[1] + c)`` of the matrix
+        (white where ``white[r, c]``, else black), or clear with None. Cells outside the
+        view window stay empty; the font shrinks (down to 7 pt) until the widest text fits
+        a cell. Items whose text, colour and place are unchanged are not touched."""
         self._cell_texts = texts
+        self._cell_origin = (int(origin[0]), int(origin[1]))
         self._cell_white = None if white is None else np.asarray(white, dtype=bool)
         if font is not None:
             self._cell_font = QFont(font)
@@ -372,6 +415,31 @@ class HeatmapCanvas(QGraphicsView):
     def cell_texts(self) -> list[str]:
         """The cell texts shown, row by row."""
         return [t.text() for t in self._cells if t.isVisible()]
+
+    def cell_text_items(self) -> list[QGraphicsSimpleTextItem]:
+        """The visible cell text items, row by row (tests: colour, place)."""
+        return [t for t in self._cells if t.isVisible()]
+
+    def fit_cell_font(self, template: str, points: float, min_points: float) -> QFont | None:
+        """The largest font from ``points`` down to ``min_points`` in which ``template``
+        fits a cell of the current window (92 % of its width, 90 % of its height), or
+        None if even ``min_points`` does not fit. Cached per cell size and template."""
+        cw, ch = self._cell_size()
+        key = (round(cw, 1), round(ch, 1), template, float(points), float(min_points))
+        if key == self._fit_key:
+            return self._fit_font
+        font = QFont(self._cell_font)
+        pt = float(points)
+        fitted = None
+        while pt >= min_points:
+            font.setPointSizeF(pt)
+            fm = QFontMetricsF(font)
+            if fm.horizontalAdvance(template) <= 0.92 * cw and fm.height() <= 0.9 * ch:
+                fitted = QFont(font)
+                break
+            pt -= 1.0
+        self._fit_key, self._fit_font = key, fitted
+        return fitted
 
     # ------------------------------------------------------------ geometry
     def plot_rect(self) -> QRectF:
@@ -513,28 +581,38 @@ class HeatmapCanvas(QGraphicsView):
     def _place_cells(self) -> None:
         texts = self._cell_texts or []
         r0, r1, c0, c1 = self._win
-        flat = [(r, c, s) for r, row in enumerate(texts) for c, s in enumerate(row)
-                if r0 <= r < r1 and c0 <= c < c1]
+        o_r, o_c = self._cell_origin
+        flat = [(o_r + r, o_c + c, s) for r, row in enumerate(texts) for c, s in enumerate(row)
+                if r0 <= o_r + r < r1 and c0 <= o_c + c < c1]
         while len(self._cells) < len(flat):
             self._cells.append(_text(self.scene(), z=4))
         cw, ch = self._cell_size()
         font = QFont(self._cell_font)
         widest = max((s for _, _, s in flat), key=len, default="0")
         while font.pointSizeF() > 7 and (
-                QFontMetricsF(font).horizontalAdvance(widest) > 0.85 * cw
-                or QFontMetricsF(font).height() > 0.5 * ch):
+                QFontMetricsF(font).horizontalAdvance(widest) > 0.92 * cw
+                or QFontMetricsF(font).height() > 0.9 * ch):
             font.setPointSizeF(font.pointSizeF() - 1)
         fm = QFontMetricsF(font)
+        white_mask = self._cell_white
         for item, (r, c, s) in zip(self._cells, flat, strict=False):
-            item.setFont(font)
-            item.setText(s)
-            white = self._cell_white is not None and bool(self._cell_white[r, c])
-            item.setBrush(QColor("white") if white else BLACK)
+            if item.font() != font:
+                item.setFont(font)
+            white = white_mask is not None and bool(white_mask[r - o_r, c - o_c])
+            colour = WHITE if white else BLACK
+            if item.brush().color() != colour:
+                item.setBrush(colour)
             centre = self.cell_center(r, c)
-            item.setPos(centre.x() - fm.horizontalAdvance(s) / 2, centre.y() - fm.height() / 2)
-            item.setVisible(True)
+            pos = QPointF(centre.x() - fm.horizontalAdvance(s) / 2, centre.y() - fm.height() / 2)
+            if item.text() != s:
+                item.setText(s)
+            if item.pos() != pos:
+                item.setPos(pos)
+            if not item.isVisible():
+                item.setVisible(True)
         for item in self._cells[len(flat):]:
-            item.setVisible(False)
+            if item.isVisible():
+                item.setVisible(False)
 
     # ------------------------------------------------------------ events
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)

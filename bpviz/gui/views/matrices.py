@@ -126,6 +126,12 @@ class MatrixPanel(PanelMixin, QWidget):
         self._relock_btn.clicked.connect(self.relock)
         self._relock_btn.setEnabled(False)
         bar.addWidget(self._relock_btn)
+        self._numbers_box = QCheckBox("Numbers")
+        self._numbers_box.setChecked(True)
+        self._numbers_box.setToolTip("Show each value in its cell when the cells are big "
+                                     "enough (one power of ten, if any, in the title)")
+        self._numbers_box.toggled.connect(self.set_show_numbers)
+        bar.addWidget(self._numbers_box)
         bar.addStretch(1)
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
@@ -204,9 +210,22 @@ class MatrixPanel(PanelMixin, QWidget):
     def kinds(self) -> list[str]:
         return list(self._kinds)
 
+    def set_show_numbers(self, on: bool) -> None:
+        """Numbers in the cells of every heatmap (when they fit), or none."""
+        on = bool(on)
+        if self._numbers_box.isChecked() != on:
+            self._numbers_box.setChecked(on)          # comes back through toggled
+            return
+        for hm in self._maps.values():
+            hm.set_show_numbers(on)
+
+    def show_numbers(self) -> bool:
+        return self._numbers_box.isChecked()
+
     def view_state(self) -> dict:
         """The layer shown (engine index, -1 = all), the kinds shown and the scale mode."""
-        return {"layer": self._layer, "kinds": list(self._kinds), "scale": self._mode}
+        return {"layer": self._layer, "kinds": list(self._kinds), "scale": self._mode,
+                "numbers": self.show_numbers()}
 
     def restore_view_state(self, state: dict) -> None:
         """Take back :meth:`view_state` (from a file: unknown values are ignored)."""
@@ -215,6 +234,8 @@ class MatrixPanel(PanelMixin, QWidget):
             self.set_kinds(kinds)
         if state.get("scale") in SCALE_MODES:
             self.set_scale_mode(state["scale"])
+        if isinstance(state.get("numbers"), bool):
+            self.set_show_numbers(state["numbers"])
         layer = state.get("layer")
         if isinstance(layer, int) and not isinstance(layer, bool):
             self.set_layer(layer)
@@ -339,7 +360,7 @@ class MatrixPanel(PanelMixin, QWidget):
         font = QFont(self.font())
         font.setPointSize(16 if on else 9)
         for w in (*self._bar_labels, self._layer_box, self._scale_box, self._relock_btn,
-                  *self._checks.values(), self._units_caption):
+                  *self._checks.values(), self._numbers_box, self._units_caption):
             w.setFont(font)
         for hm in self._maps.values():
             hm.set_presentation(on)
@@ -365,6 +386,7 @@ class MatrixPanel(PanelMixin, QWidget):
         if hm is None:
             hm = Heatmap(self._grid_host)
             hm.set_scale_mode(self._mode)
+            hm.set_show_numbers(self._numbers_box.isChecked())
             if self._presentation:
                 hm.set_presentation(True)
             hm.cellHovered.connect(partial(self._cell_hovered, kind, layer))
@@ -426,6 +448,7 @@ class MatrixPanel(PanelMixin, QWidget):
             if P is not None:
                 P = nt.display_matrix(kind, P, self._notation)
             hm = self._maps[(kind, i)]
+            hm.set_export_info(i + 1, step.step)
             owner = step.backprop.layers[i].owner
             shape = M.shape if M.ndim == 2 else (1, M.shape[0])
             title = nt.title(kind, i, shape, self._notation, reduction, owner)

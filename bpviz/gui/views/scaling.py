@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 SCALE_MODES = ("frame", "locked", "smooth")
 SMOOTH_DECAY = 0.9
 
@@ -43,3 +45,68 @@ def format_value(v: float) -> str:
         mant, exp = text.split("e")
         text = f"{mant}e{int(exp)}"
     return text.replace("-", "−")
+
+
+# ---------------------------------------------------------------- numbers in cells
+#: The scale range ``0.1 <= s < 100`` is read without a power of ten ("0.24", "6.4", "18").
+PLAIN_RANGE = (0.1, 100.0)
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def shared_exponent(s: float) -> int:
+    """The power of ten ``e`` that every number of a heatmap with scale ``s`` shares.
+
+    0 for ``0.1 <= s < 100`` (and for a zero or non-finite ``s``); otherwise
+    ``floor(log10 s)``, so that ``s / 10^e`` lies in [1, 10):
+    ``shared_exponent(6.4e-5) == -5``, ``shared_exponent(0.24) == 0``.
+    """
+    s = abs(float(s))
+    if not (s > 0 and math.isfinite(s)):
+        return 0
+    e = _exponent(s, 3)
+    return 0 if PLAIN_RANGE[0] <= 10.0 ** e and e < 2 else e
+
+
+def leading_exponent(s: float) -> int:
+    """The power of ten that puts ``s`` (to 2 digits) in [1, 10): the shortest numbers
+    (``leading_exponent(0.65) == -1``: "6.5"), for cells too narrow for "0.65"."""
+    s = abs(float(s))
+    return _exponent(s, 2) if s > 0 and math.isfinite(s) else 0
+
+
+def _exponent(x: float, digits: int) -> int:
+    """The decimal exponent of ``x > 0`` rounded to ``digits`` significant digits
+    (``9.9999e-13`` to 3 digits is ``1.00e-12``: -12, where ``floor(log10)`` says -13)."""
+    return int(f"{x:.{digits - 1}e}".split("e")[1])
+
+
+def power_text(e: int) -> str:
+    """``"× 10⁻³"`` for ``e = -3``; ``""`` for 0 (no power of ten to show)."""
+    return "" if e == 0 else "× 10" + str(int(e)).translate(_SUP)
+
+
+def number_decimals(s: float, e: int, digits: int) -> int:
+    """Decimals that give the largest number ``s / 10^e`` ``digits`` significant digits."""
+    m = abs(float(s)) / 10.0 ** e
+    if not (m > 0 and math.isfinite(m)):
+        return 0
+    return max(0, digits - 1 - _exponent(m, digits))
+
+
+def format_numbers(values: np.ndarray, e: int, decimals: int) -> list[list[str]]:
+    """Each entry of a matrix ``values`` (rows, cols) as ``value / 10^e`` with ``decimals``
+    decimals and a real minus sign; what rounds to zero reads ``"0"`` (never ``"−0.00"``).
+
+    Non-finite entries read ``"0"``, as the heatmap draws them.
+    """
+    A = np.asarray(values, dtype=np.float64) / 10.0 ** e
+    A = np.where(np.isfinite(A), np.round(A, decimals), 0.0)
+    return [["0" if v == 0 else f"{v:.{decimals}f}".replace("-", "−") for v in row]
+            for row in A.tolist()]
+
+
+def scaled_level(s: float, e: int, decimals: int) -> str:
+    """A colour-bar end in the heatmap's shared units: ``scaled_level(6.42e-5, -5, 1)`` is
+    ``"6.4"`` (the title carries ``× 10⁻⁵``); no trailing zeros (``"3"``, not ``"3.0"``)."""
+    text = f"{abs(float(s)) / 10.0 ** e:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
