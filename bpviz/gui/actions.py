@@ -96,7 +96,7 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
                      checkable=True)
     a.presentation = _action(w, "&Presentation mode", w.set_presentation, "F5", None,
                              "Large fonts and thick lines for a lecture hall", checkable=True)
-    a.focus = _action(w, "Show panel &alone", lambda: w.toggle_focus(), "F6", None,
+    a.focus = _action(w, "Show panel &alone", w.toggle_focus, "F6", None,
                        "The panel with the keyboard focus (else the matrices) alone, full "
                        "window; again: back to the layout", checkable=True)
     a.fullscreen = _action(w, "&Full screen", w.set_fullscreen, "F11", None,

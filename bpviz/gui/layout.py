@@ -24,7 +24,9 @@ in a tab group; the first panel of each group ends up in front.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -309,6 +311,12 @@ def give_room(win: MainWindow, name: str) -> None:
         win.resizeDocks([top, bottom], [int(h * rows[0]), int(h * rows[1])], V)
 
 
+def _toggle_focus(window: weakref.ref[MainWindow], name: str) -> None:
+    win = window()
+    if win is not None:
+        win.toggle_focus(name)
+
+
 def arrange_toolbars(win: MainWindow) -> None:
     """Toolbar controls are never in the overflow menu: when the toolbars do not fit in
     one row (a narrow window, presentation mode's large type), the second starts a
@@ -340,14 +348,16 @@ class DockTitleBar(QWidget):
         dock.windowTitleChanged.connect(self.title.setText)
         lay.addWidget(self.title, 1)
         st = self.style()
+        # no closure over the window or the dock: a Qt connection holding them would
+        # keep a closed window alive
         self.focus_button = self._button("", "Show this panel alone, full window; press "
                                          "again (or F6) to go back",
-                                         lambda: window.toggle_focus(dock.objectName()),
+                                         partial(_toggle_focus, weakref.ref(window),
+                                                 dock.objectName()),
                                          st.standardIcon(QStyle.StandardPixmap.
                                                          SP_TitleBarMaxButton))
         self.focus_button.setObjectName("focus")
-        self.float_button = self._button("", "Float / dock this panel",
-                                         lambda: dock.setFloating(not dock.isFloating()),
+        self.float_button = self._button("", "Float / dock this panel", self._float,
                                          st.standardIcon(QStyle.StandardPixmap.
                                                          SP_TitleBarNormalButton))
         self.close_button = self._button("", "Close this panel (View menu: open it again)",
@@ -367,6 +377,9 @@ class DockTitleBar(QWidget):
         b.setToolTip(tip)
         b.clicked.connect(slot)
         return b
+
+    def _float(self) -> None:
+        self._dock.setFloating(not self._dock.isFloating())
 
     def set_focused(self, on: bool) -> None:
         """Shown alone: the focus button turns into "back" (restore), float and close go."""

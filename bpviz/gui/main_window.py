@@ -433,10 +433,12 @@ class MainWindow(DocumentMixin, QMainWindow):
         layout.untruncated_tabs(self)
         QTimer.singleShot(0, self, lambda: layout.arrange_toolbars(self))  # new fonts
 
-    def toggle_focus(self, name: str | None = None) -> None:
+    def toggle_focus(self, name: str | bool | None = None) -> None:
         """Show panel ``name`` alone, full window (F6, a dock's title-bar button), or, if
-        a panel is shown alone, everything back as it was. Without a name: the panel
-        that holds the keyboard focus, else the matrices."""
+        a panel is shown alone, everything back as it was. Without a name (or the
+        action's ``checked`` flag): the panel that holds the keyboard focus, else the
+        matrices."""
+        name = name if isinstance(name, str) else None
         if self._focus_state is not None:
             self._leave_focus()
             return
