@@ -158,6 +158,9 @@ def apply_default_layout(win: MainWindow, keep: set[str] | None = None,
     L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
     plan = current_plan(win)
     front = {n for n in keep if in_front(win.docks[n])} if keep is not None else set()
+    if any(set(front) & {d.objectName() for d in win.tabifiedDockWidgets(win.docks[n])}
+           for n in front):    # not laid out yet: every tab claims the front
+        front = set()
     for dock in win.docks.values():
         dock.setFloating(False)
         win.removeDockWidget(dock)
@@ -201,7 +204,8 @@ def apply_default_layout(win: MainWindow, keep: set[str] | None = None,
         shown = info.visible_by_default if keep is None else info.name in keep
         dock.setVisible(shown and info.name not in hidden)
     # the first of each tab group in front (the registry's, then the plan's)
-    raised = [win.docks[n] for n in front] if keep is not None else [
+    # (before the window is first laid out nothing is in front yet: the registry's rule)
+    raised = [win.docks[n] for n in front] if front else [
         *[win.docks[i.tab_with] for i in registry.PANELS if i.tab_with in win.docks],
         *[g for g, _ in tabs]]
     for dock in raised:
