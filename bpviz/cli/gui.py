@@ -1,6 +1,6 @@
 """``bpviz gui``: open the desktop app (also what plain ``bpviz`` does).
 
-Automation: ``bpviz gui --preset digits --run-for 3 --screenshot out.png --stats``
+Automation: ``bpviz gui --preset digits --size 1366x768 --run-for 3 --screenshot out.png --stats``
 trains for 3 s, saves a screenshot of the whole window, prints one JSON line
 (``steps_per_s``, ``fps``, ``first_frame_s``, ``peak_rss_mb``, null where the
 system does not report it) and exits 0.
@@ -26,6 +26,19 @@ def _seconds(text: str) -> float:
     return v
 
 
+def _size(text: str) -> tuple[int, int]:
+    """``WxH`` (e.g. ``1366x768``) as (width, height) in pixels."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (int(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size WxH such as 1366x768"
+                                         ) from None
+    if not (640 <= w <= 10_000 and 480 <= h <= 10_000):
+        raise argparse.ArgumentTypeError(f"a size from 640x480 to 10000x10000, got {text}")
+    return w, h
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", help="preset to open (bpviz presets lists them)")
     p.add_argument("--session", metavar="FILE", help="session file to open")
@@ -34,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="array backend for training (default numpy)")
     p.add_argument("--presentation", action="store_true",
                    help="start in presentation mode (large fonts, thick lines; F5 toggles)")
+    p.add_argument("--size", type=_size, metavar="WxH",
+                   help="open the window at this size, e.g. 1024x768 or 1920x1080 (the "
+                        "default layout is chosen for it)")
     p.add_argument("--run-for", type=_seconds, metavar="SECONDS",
                    help="train for SECONDS, then exit (automation)")
     p.add_argument("--screenshot", metavar="PNG",
@@ -61,4 +77,5 @@ def run(args: argparse.Namespace) -> int:
                    screenshot=getattr(args, "screenshot", None),
                    stats=bool(getattr(args, "stats", False)),
                    backend=getattr(args, "backend", "numpy") or "numpy",
-                   presentation=bool(getattr(args, "presentation", False)))
+                   presentation=bool(getattr(args, "presentation", False)),
+                   size=getattr(args, "size", None))

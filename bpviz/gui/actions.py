@@ -49,6 +49,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("R", "Reset: fresh weights, step 0"),
     ("L", "Switch loop / vectorized backprop"),
     ("F5", "Presentation mode (large fonts, thick lines)"),
+    ("F6", "Show the current panel alone, full window (again: back)"),
     ("F11", "Full screen"),
     ("+", "Faster: the next Speed choice up"),
     ("−", "Slower: the next Speed choice down"),
@@ -278,6 +279,9 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
                      checkable=True)
     a.presentation = _action(w, "&Presentation mode", w.set_presentation, "F5", None,
                              "Large fonts and thick lines for a lecture hall", checkable=True)
+    a.focus = _action(w, "Show panel &alone", w.toggle_focus, "F6", None,
+                       "The panel with the keyboard focus (else the matrices) alone, full "
+                       "window; again: back to the layout", checkable=True)
     a.fullscreen = _action(w, "&Full screen", w.set_fullscreen, "F11", None,
                            "Full screen", checkable=True)
     a.reset_layout = _action(w, "&Reset layout", w.reset_layout, None, None,
@@ -329,7 +333,13 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     tb.addSeparator()
     for act in (a.play, a.step, a.reset):
         tb.addAction(act)
-    tb.addSeparator()
+    # the second toolbar starts a second row when both do not fit (layout.arrange_toolbars)
+    tb2 = QToolBar("Speed and backend")
+    tb2.setObjectName("toolbar2")
+    tb2.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb2)
+    a.toolbar, a.toolbar2 = tb, tb2
+    tb = tb2
     tb.addWidget(QLabel(" Speed "))
     a.speed_combo.setObjectName("speed")
     for label, v in SPEEDS:
@@ -356,6 +366,5 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
         a.backend_combo.setToolTip(why)
     a.backend_combo.activated.connect(lambda _i: w.choose_backend(a.backend_combo.currentData()))
     tb.addWidget(a.backend_combo)
-    a.toolbar = tb
     a.keys = WindowKeys(w)
     return a

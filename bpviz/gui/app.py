@@ -101,8 +101,13 @@ def make_app(argv: list[str] | None = None) -> Any:
 
 
 def build(preset: str | None = None, session: str | None = None, view: str | None = None,
-          backend: str = "numpy", automation: bool = False) -> tuple[Any, Any]:
-    """Controller and window; raises :class:`BpvizError` on a bad preset/session/view."""
+          backend: str = "numpy", automation: bool = False,
+          size: tuple[int, int] | None = None) -> tuple[Any, Any]:
+    """Controller and window; raises :class:`BpvizError` on a bad preset/session/view.
+
+    ``size`` (width, height) opens the window at that size, with the default layout
+    chosen for it (a saved layout is not restored).
+    """
     from . import panels
     from .controller import Controller
     from .main_window import MainWindow
@@ -114,7 +119,8 @@ def build(preset: str | None = None, session: str | None = None, view: str | Non
     try:
         if session is not None and not ctx.open_session(session):
             raise BpvizError(ctx.last_error)
-        win = MainWindow(ctx, restore_layout=not automation, save_layout=not automation)
+        win = MainWindow(ctx, restore_layout=not automation and size is None,
+                         save_layout=not automation, size=size)
         win.confirm_losing_work = not automation   # an automated run closes unasked
         if view is not None and not win.raise_view(view):
             raise BpvizError(f"the view {view!r} could not be opened")
@@ -188,15 +194,17 @@ class AutoRun:
 
 def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
             run_for: float | None = None, screenshot: str | None = None, stats: bool = False,
-            backend: str = "numpy", presentation: bool = False) -> int:
+            backend: str = "numpy", presentation: bool = False,
+            size: tuple[int, int] | None = None) -> int:
     """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically.
 
-    ``presentation=True`` starts in presentation mode (F5 toggles it).
+    ``presentation=True`` starts in presentation mode (F5 toggles it); ``size``
+    (width, height) opens the window at that size (``--size WxH``).
     """
     automated = run_for is not None or screenshot is not None or stats
     app = make_app()
     try:
-        ctx, win = build(preset, session, view, backend, automation=automated)
+        ctx, win = build(preset, session, view, backend, automation=automated, size=size)
     except BpvizError as exc:
         print(f"bpviz: error: {exc}", file=sys.stderr)
         return 2

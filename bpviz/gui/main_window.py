@@ -46,9 +46,12 @@ if TYPE_CHECKING:
     from .views.matrices import MatrixPanel
 
 #: Bump when the default layout changes: older saved layouts are then ignored.
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 #: Docks hidden in presentation mode (editing controls; the toolbar keeps Play/Step/Reset).
 PRESENTATION_HIDDEN = ("network", "settings")
+#: Status fields hidden in presentation mode (the toolbar names the backend), so that the
+#: others keep their full text in large type.
+PRESENTATION_STATUS_HIDDEN = ("fps", "backend")
 #: Seconds between two publications of the heatmaps' size to the worker (its view budget).
 BUDGET_S = 0.5
 
@@ -61,7 +64,10 @@ class MainWindow(DocumentMixin, QMainWindow):
     """The bpviz window around a :class:`Controller`."""
 
     def __init__(self, ctx: Controller, settings: QSettings | None = None,
-                 restore_layout: bool = True, save_layout: bool = True) -> None:
+                 restore_layout: bool = True, save_layout: bool = True,
+                 size: tuple[int, int] | None = None) -> None:
+        """``size`` (width, height): open at that size (``--size``), else at a size
+        that fits the screen; the default layout is chosen for it."""
         super().__init__()
         self.ctx = ctx
         self.settings = settings if settings is not None else QSettings("bpviz", "bpviz")
@@ -84,18 +90,19 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._status_due: Any = None   # a snapshot whose status is not shown yet
         #: the recovery file saved every minute (:mod:`bpviz.gui.recovery`), if started
         self.recovery: Recovery | None = None
+        self._focus_state: tuple[str, QByteArray] | None = None  # (panel, layout before)
+        self._presentation_state: QByteArray | None = None
         self.actions_ = install_actions(self)
         self._build_docks()
         self._build_status()
         self._connect()
-        self.resize(1600, 1000)
+        self.resize(*layout.initial_size(self, size))
         self.apply_default_layout()
         self._needs_sizing = not (restore_layout and self.restore_layout())
         self.show_preset_views(ctx.preset)
         self._sync_actions()
         self._update_title()
         self._frame_t0: float | None = None
-        self._hidden_for_presentation: list[str] | None = None
         self._beat = QTimer(self)
         self._beat.setInterval(10)
         self._beat.timeout.connect(self._heartbeat)
@@ -110,6 +117,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             dock = QDockWidget(info.title, self)
             dock.setObjectName(info.name)
             dock.setWidget(shield(widget))
+            dock.setTitleBarWidget(layout.DockTitleBar(dock, self))
             # no closure over self: a Qt connection holding the window would keep it alive
             dock.visibilityChanged.connect(partial(_dock_shown, weakref.ref(self), info.name))
             self.docks[info.name] = dock
@@ -119,7 +127,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         # no pairwise wiring: the panels link through ctx.selection themselves
         self.view_menu.addSeparator()
         for act in (self.actions_.reset_layout, self.actions_.presentation,
-                    self.actions_.fullscreen):
+                    self.actions_.focus, self.actions_.fullscreen):
             self.view_menu.addAction(act)
 
     def apply_default_layout(self) -> None:
@@ -127,14 +135,21 @@ class MainWindow(DocumentMixin, QMainWindow):
         layout.apply_default_layout(self)
 
     def reset_layout(self) -> None:
+        self._leave_focus(restore=False)
         self.apply_default_layout()
-        QTimer.singleShot(0, lambda: (layout.size_columns(self, *layout.COLUMNS),
-                                      layout.size_rows(self)))  # sizes settle after a pass
+        QTimer.singleShot(0, lambda: layout.size_docks(self))  # sizes settle after a pass
 
     def restore_layout(self) -> bool:
+        """Take back the saved layout, if it was saved for this screen (one saved on a
+        larger screen would not fit; :func:`bpviz.gui.layout.fits` checks the rest
+        once the window is shown)."""
         geom = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if int(self.settings.value("window/layout_version", 0) or 0) != LAYOUT_VERSION:
+            return False
+        screen = layout.screen_size(self)
+        saved_screen = self.settings.value("window/screen")
+        if screen is not None and saved_screen != f"{screen[0]}x{screen[1]}":
             return False
         ok = False
         if isinstance(geom, QByteArray):
@@ -144,6 +159,12 @@ class MainWindow(DocumentMixin, QMainWindow):
         return ok
 
     def save_layout(self) -> None:
+        """Keep the layout (not a focused panel's or presentation mode's) and the screen."""
+        self._leave_focus()
+        if self._presentation_state is not None:
+            self.set_presentation(False)
+        screen = layout.screen_size(self)
+        self.settings.setValue("window/screen", f"{screen[0]}x{screen[1]}" if screen else "")
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("window/layout_version", LAYOUT_VERSION)
@@ -394,20 +415,81 @@ class MainWindow(DocumentMixin, QMainWindow):
         from .presentation import apply_presentation
 
         on = bool(on)
-        if on and self._hidden_for_presentation is None:
-            # the editing panels are not for the back row: hide them, the toolbar stays
-            self._hidden_for_presentation = [n for n in PRESENTATION_HIDDEN
-                                             if n in self.docks and self.docks[n].isVisible()]
-            for n in self._hidden_for_presentation:
-                self.docks[n].hide()
-            QTimer.singleShot(0, lambda: layout.size_columns(self, 0.0, 0.68, 0.32))
-        elif not on and self._hidden_for_presentation is not None:
-            for n in self._hidden_for_presentation:
-                self.docks[n].show()
-            self._hidden_for_presentation = None
-            QTimer.singleShot(0, lambda: layout.size_columns(self, *layout.COLUMNS))
-        apply_presentation(self, on)
+        self._leave_focus()
+        if on and self._presentation_state is None:
+            # the editing panels are not for the back row: hide them, the toolbar stays;
+            # the open panels are laid out again for the larger type (tabs rather than
+            # slivers on a small screen), and come back as they were afterwards
+            self._presentation_state = self.saveState(LAYOUT_VERSION)
+            shown = {n for n, d in self.docks.items() if not d.isHidden()}
+            apply_presentation(self, True)
+            layout.apply_default_layout(self, keep=shown, hidden=PRESENTATION_HIDDEN)
+            QTimer.singleShot(0, lambda: layout.size_docks(self))
+        elif not on and self._presentation_state is not None:
+            state, self._presentation_state = self._presentation_state, None
+            apply_presentation(self, False)
+            self.restoreState(state, LAYOUT_VERSION)
         self.actions_.presentation.setChecked(on)
+        for key in PRESENTATION_STATUS_HIDDEN:   # room for the larger type
+            self.status_labels[key].setVisible(not on)
+        layout.arrange_toolbars(self)
+        layout.untruncated_tabs(self)
+        QTimer.singleShot(0, self, lambda: layout.arrange_toolbars(self))  # new fonts
+
+    def toggle_focus(self, name: str | bool | None = None) -> None:
+        """Show panel ``name`` alone, full window (F6, a dock's title-bar button), or, if
+        a panel is shown alone, everything back as it was. Without a name (or the
+        action's ``checked`` flag): the panel that holds the keyboard focus, else the
+        matrices."""
+        name = name if isinstance(name, str) else None
+        if self._focus_state is not None:
+            self._leave_focus()
+            return
+        name = name or self._panel_with_focus() or "matrices"
+        dock = self.docks.get(name)
+        if dock is None:
+            return
+        self._focus_state = (name, self.saveState(LAYOUT_VERSION))
+        dock.setFloating(False)
+        for other in self.docks.values():
+            if other is not dock:
+                other.hide()
+        dock.show()
+        dock.raise_()
+        bar = dock.titleBarWidget()
+        if isinstance(bar, layout.DockTitleBar):
+            bar.set_focused(True)
+        self.actions_.focus.setChecked(True)
+
+    def focused_panel(self) -> str | None:
+        """The panel shown alone (:meth:`toggle_focus`), or None."""
+        return self._focus_state[0] if self._focus_state is not None else None
+
+    def _leave_focus(self, restore: bool = True) -> None:
+        if self._focus_state is None:
+            return
+        name, state = self._focus_state
+        self._focus_state = None
+        bar = self.docks[name].titleBarWidget()
+        if isinstance(bar, layout.DockTitleBar):
+            bar.set_focused(False)
+        if restore:
+            self.restoreState(state, LAYOUT_VERSION)
+        self.actions_.focus.setChecked(False)
+
+    def _panel_with_focus(self) -> str | None:
+        from PySide6.QtWidgets import QApplication
+
+        w = QApplication.focusWidget()
+        while w is not None:
+            if isinstance(w, QDockWidget) and w.objectName() in self.docks:
+                return w.objectName()
+            w = w.parentWidget()
+        return None
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        layout.arrange_toolbars(self)
 
     def set_fullscreen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
@@ -461,8 +543,16 @@ class MainWindow(DocumentMixin, QMainWindow):
         super().showEvent(event)
         if self._needs_sizing:  # dock sizes only stick once the window has its size
             self._needs_sizing = False
-            QTimer.singleShot(0, lambda: (layout.size_columns(self, *layout.COLUMNS),
-                                          layout.size_rows(self)))
+            QTimer.singleShot(0, lambda: layout.size_docks(self))
+        elif self._needs_sizing is False:  # a restored layout that clips a panel is not kept
+            self._needs_sizing = None
+            QTimer.singleShot(0, self._check_restored)
+        layout.arrange_toolbars(self)
+        layout.untruncated_tabs(self)
+
+    def _check_restored(self) -> None:
+        if not layout.fits(self):
+            self.reset_layout()
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

@@ -33,6 +33,7 @@ class FitLabel(QWidget):
                  text: str = "") -> None:
         super().__init__(parent)
         self._pt = point_size
+        self._min_pt: int | None = None
         self._bold = bold
         self._plain = text
         self._html: str | None = None
@@ -44,8 +45,12 @@ class FitLabel(QWidget):
         self.setMinimumWidth(1)
         self.set_point_size(point_size)
 
-    def set_point_size(self, pt: int, bold: bool | None = None) -> None:
+    def set_point_size(self, pt: int, bold: bool | None = None,
+                       min_pt: int | None = None) -> None:
+        """The nominal size; the text shrinks to fit down to ``min_pt`` (default
+        :data:`MIN_FRACTION` of ``pt``), then is cut with "…"."""
         self._pt = pt
+        self._min_pt = min_pt
         if bold is not None:
             self._bold = bold
         f = QFont(self.font())
@@ -108,7 +113,7 @@ class FitLabel(QWidget):
         f = QFont(self.font())
         f.setBold(self._bold)
         size = self._pt
-        floor = max(6, int(self._pt * MIN_FRACTION))
+        floor = self._min_pt or max(6, int(self._pt * MIN_FRACTION))
         room = self.width() - 2 * PAD_PX
         while size > floor:
             f.setPointSize(size)

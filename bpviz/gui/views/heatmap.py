@@ -55,7 +55,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QMenu, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QGraphicsRectItem,
+    QMenu,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
@@ -675,7 +682,9 @@ class Heatmap(QWidget):
     def _apply_fonts(self) -> None:
         f = _FONTS[self._presentation]
         self._canvas.set_fonts(f["axis"], f["label"], f["pen"])
-        self._title_label.set_point_size(f["title"])
+        # presentation mode: a title never shrinks below the body text (it is cut first)
+        self._title_label.set_point_size(f["title"], min_pt=_body_pt() if self._presentation
+                                         else None)
         self._readout.set_point_size(f["readout"])
 
     def _set_title(self, title: str) -> None:
@@ -841,6 +850,13 @@ def _widest_number(s: float, e: int, decimals: int) -> str:
     """The widest number of a heatmap of scale ``s``: ``−s`` in its units, digits as 8."""
     text = f"−{abs(s) / 10.0 ** e:.{decimals}f}"
     return "".join("8" if ch.isdigit() else ch for ch in text)
+
+
+def _body_pt() -> int:
+    """The application's body text size in points (presentation mode's, when it is on)."""
+    app = QApplication.instance()
+    pt = app.font().pointSizeF() if app is not None else 9.0
+    return max(6, round(pt if pt > 0 else 9.0))
 
 
 def _qcolours(colour: str | Sequence[str]) -> QColor | list[QColor]:

@@ -30,9 +30,10 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QCheckBox,
     QComboBox,
     QGridLayout,
@@ -111,8 +112,13 @@ class MatrixPanel(PanelMixin, QWidget):
             cb.toggled.connect(self._kinds_changed)
             self._checks[kind] = cb
             bar.addWidget(cb)
-        bar.addSpacing(12)
-        bar.addWidget(self._bar_labels[2])
+        bar.addStretch(1)
+        # the scale controls: at the end of the row, or a second row in a narrow panel
+        # (the row's width would otherwise be the panel's minimum: a scroll bar)
+        self._scale_row = QWidget()
+        scale = QHBoxLayout(self._scale_row)
+        scale.setContentsMargins(4, 0, 4, 0)
+        scale.addWidget(self._bar_labels[2])
         self._scale_box = QComboBox()
         for mode in SCALE_MODES:
             self._scale_box.addItem(_SCALE_TEXT[mode], mode)
@@ -120,19 +126,21 @@ class MatrixPanel(PanelMixin, QWidget):
                                    "smoothed (peak hold, slow release)")
         self._scale_box.currentIndexChanged.connect(
             lambda i: self.set_scale_mode(self._scale_box.itemData(i)))
-        bar.addWidget(self._scale_box)
+        scale.addWidget(self._scale_box)
         self._relock_btn = QPushButton("Re-lock")
         self._relock_btn.setToolTip("Locked scale: take s from the next frame")
         self._relock_btn.clicked.connect(self.relock)
         self._relock_btn.setEnabled(False)
-        bar.addWidget(self._relock_btn)
+        scale.addWidget(self._relock_btn)
         self._numbers_box = QCheckBox("Numbers")
         self._numbers_box.setChecked(True)
         self._numbers_box.setToolTip("Show each value in its cell when the cells are big "
                                      "enough (one power of ten, if any, in the title)")
         self._numbers_box.toggled.connect(self.set_show_numbers)
-        bar.addWidget(self._numbers_box)
-        bar.addStretch(1)
+        scale.addWidget(self._numbers_box)
+        scale.addStretch(1)
+        self._bar = bar
+        bar.addWidget(self._scale_row)
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
         self._grid.setContentsMargins(2, 2, 2, 2)
@@ -140,6 +148,9 @@ class MatrixPanel(PanelMixin, QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
+        self._bar2 = QHBoxLayout()
+        self._room: QAbstractScrollArea | None = None  # the dock's scroll area
+        lay.addLayout(self._bar2)
         lay.addWidget(self._grid_host, 1)
         self._units_caption = QLabel()  # the dead/saturated counts (shown with a step's units)
         self._units_caption.setToolTip(_UNIT_TIP)
@@ -355,6 +366,41 @@ class MatrixPanel(PanelMixin, QWidget):
         weights = self._snap.step.weights if self._snap is not None else None
         return ask_weight(self, self._ctx, self._spec, weights, layer, i, j)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self._place_scale_row()
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().showEvent(event)
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None and area is not self._room:   # the dock's width, not ours
+            self._room = area
+            area.viewport().installEventFilter(self)
+        self._place_scale_row()
+        self._draw_when_shown()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - Qt API
+        if event.type() == QEvent.Type.Resize:
+            self._place_scale_row()
+        return False
+
+    def _place_scale_row(self) -> None:
+        """The scale controls beside the layer and show controls, or under them when
+        the dock is too narrow for one row (whose width would be the panel's minimum,
+        and the dock would scroll)."""
+        room = self._room.viewport().width() if self._room is not None else self.width()
+        need = self._bar.sizeHint().width()
+        if self._bar.indexOf(self._scale_row) < 0:
+            need += self._scale_row.sizeHint().width() + max(self._bar.spacing(), 0)
+        wrap = need > room
+        target = self._bar2 if wrap else self._bar
+        if self._scale_row.parentWidget() is not None and target.indexOf(
+                self._scale_row) < 0:
+            (self._bar if wrap else self._bar2).removeWidget(self._scale_row)
+            target.addWidget(self._scale_row)
+
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
         font = QFont(self.font())
@@ -364,6 +410,7 @@ class MatrixPanel(PanelMixin, QWidget):
             w.setFont(font)
         for hm in self._maps.values():
             hm.set_presentation(on)
+        self._place_scale_row()
 
     # ------------------------------------------------------------ internals
     def _n_layers(self) -> int:
@@ -563,7 +610,6 @@ class MatrixPanel(PanelMixin, QWidget):
             if hm.is_highlighted():
                 hm.set_highlighted(False)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().showEvent(event)
+    def _draw_when_shown(self) -> None:
         if self._dirty:
             QTimer.singleShot(0, self._draw)
