@@ -269,3 +269,23 @@ def test_a_new_spec_rebuilds_and_a_stale_snapshot_is_ignored(qtbot, runs):
         assert g.edge_color(0, 4, 0) == rgb(0.0, 1.0)           # untouched, no error
     finally:
         run.ctx.set_spec(spec)
+
+
+def test_a_square_input_is_shown_as_its_picture(qtbot, runs):
+    """Digits (64 = 8²): the graph shows sample k of the input layer as the image it is;
+    2-D data has no picture."""
+    from bpviz.gui.views.digit_grid import to_qimage
+
+    g = make(qtbot, runs["digits"])
+    pix = g.input_image()
+    assert pix is not None and not pix.isNull()
+    X = runs["digits"].snapshots[-1].step.backprop.layers[0].a_prev
+    g.select_sample(3)
+    g.show_snapshot(runs["digits"].snapshots[-1])
+    qtbot.waitUntil(lambda: g.input_image() is not None, timeout=5000)
+    want = to_qimage(X[3], (8, 8)).scaled(48, 48)
+    got = g.input_image().toImage().convertToFormat(want.format())
+    assert got.size() == want.size()
+    assert all(got.pixelColor(x, y).red() == want.pixelColor(x, y).red()
+               for x in range(0, 48, 6) for y in range(0, 48, 6))
+    assert make(qtbot, runs["xor"]).input_image() is None

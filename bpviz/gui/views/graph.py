@@ -37,15 +37,17 @@ the nodes with sample k while it lasts.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from .. import notation as nt
 from ..contract import PanelContext, PanelMixin
 from ..selection import Selected
 from ..weight_edit import ask_weight
+from .digit_grid import to_qimage
 from .graph_canvas import EDGE_LIMIT, GraphCanvas
+from .input_images import input_image_shape
 from .scaling import format_value, next_scale
 
 #: What the arrows show: the weights, this use's gradient, or the plain gradient step.
@@ -123,6 +125,11 @@ class NetworkGraph(PanelMixin, QWidget):
         bar.addWidget(self._bar_labels[1])
         bar.addWidget(self._node_box)
         bar.addWidget(self._k_box)
+        # a square input (64 = 8², 784 = 28²) is a picture: sample k as the image it is
+        self._input_image = QLabel()
+        self._input_image.setToolTip("the input layer's sample as the image it is")
+        self._input_image.hide()
+        bar.addWidget(self._input_image)
         bar.addStretch(1)
         self._caption = QLabel()
         self._caption.setWordWrap(True)
@@ -415,8 +422,27 @@ class NetworkGraph(PanelMixin, QWidget):
         for c, A in enumerate([bp.layers[0].a_prev] + [ly.a for ly in bp.layers]):
             vals = A.mean(axis=0) if k == MEAN else A[k]
             cv.set_nodes(c, vals, _scale(A))
+        self._show_input_image(bp.layers[0].a_prev, k)
         if self._hover is not None:
             self._show_readout()
+
+    def _show_input_image(self, X: np.ndarray, k: int) -> None:
+        """Sample k (or the batch mean) of the input as its picture, when the input is
+        an image (the data set's ``image_shape``, or a square width)."""
+        ds = self._dataset
+        shape = input_image_shape(X.shape[1], getattr(ds, "image_shape", None))
+        self._input_image.setVisible(shape is not None)
+        if shape is None:
+            return
+        pixels = X.mean(axis=0) if k == MEAN else X[k]
+        side = 48 if not self._presentation else 72
+        self._input_image.setPixmap(QPixmap.fromImage(to_qimage(pixels, shape)).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.FastTransformation))
+
+    def input_image(self) -> QPixmap | None:
+        """The picture of the input sample shown (None when the input is not an image)."""
+        return self._input_image.pixmap() if self._input_image.isVisible() else None
 
     # ------------------------------------------------------------ hover and click
     def _selected_of(self, hit) -> Selected | None:
