@@ -16,7 +16,7 @@ from types import ModuleType
 from .common import ArgumentParser, guarded
 
 #: The subcommands, in the order ``bpviz --help`` lists them.
-COMMANDS = ("train", "gradcheck", "presets", "bench", "data", "gui")
+COMMANDS = ("train", "gradcheck", "presets", "bench", "data", "animate", "gui")
 
 
 def _load(name: str) -> ModuleType | BaseException | None:

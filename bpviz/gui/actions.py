@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Space", "Play / pause training"),
     ("Right", "Step: train one mini-batch"),
-    ("R", "Reset: fresh weights, step 0"),
+    ("R", "Reset (same start): the same initial weights and batch order, step 0"),
     ("L", "Switch loop / vectorized backprop"),
     ("F5", "Presentation mode (large fonts, thick lines)"),
     ("F6", "Show the current panel alone, full window (again: back)"),
@@ -266,8 +266,17 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.play.setAutoRepeat(False)   # a held Space toggles once
     a.step = _action(w, "Step", ctx.step, "Right", SP.SP_MediaSkipForward,
                      "Train one mini-batch")
-    a.reset = _action(w, "Reset", w.reset_training, "R", SP.SP_BrowserReload,
-                      "Fresh weights, step 0")
+    a.reset = _action(w, "Reset (&same start)", w.reset_training, "R", SP.SP_BrowserReload,
+                      "Reset (same start): step 0 from the same initial weights and the "
+                      "same batch order, so the run repeats exactly")
+    a.reset.setIconText("Reset")   # the toolbar's short name; the menu says which Reset
+    a.reset_new = _action(w, "Reset (&new start)", w.reset_new_start, None, None,
+                          "Step 0 from new initial weights and a new batch order (the "
+                          "next seed)")
+    a.export_animation = _action(w, "Export &animation…", w.export_animation, None, None,
+                                 "Save a panel or the whole window over the next training "
+                                 "steps (or the outer-product stepping k = 1…K) as a GIF "
+                                 "or MP4")
     a.speed_combo = speed = QComboBox()   # in the toolbar below
     # no closure over the window or ``a`` (a Qt connection holding them keeps them alive)
     a.faster = _action(w, "Faster", lambda: ctx.set_speed(step_speed(speed, -1)),
@@ -300,13 +309,15 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
 
     mb = w.menuBar()
     m = mb.addMenu("&File")
-    for act in (a.new, a.open, a.save, a.save_as, None, a.import_csv, a.export, None, a.quit):
+    for act in (a.new, a.open, a.save, a.save_as, None, a.import_csv, a.export,
+                a.export_animation, None, a.quit):
         m.addSeparator() if act is None else m.addAction(act)
     m = mb.addMenu("&Edit")
     m.addAction(a.undo)
     m.addAction(a.redo)
     m = mb.addMenu("&Training")
-    for act in (a.play, a.step, a.reset, None, a.faster, a.slower, None, a.loop):
+    for act in (a.play, a.step, a.reset, a.reset_new, None, a.faster, a.slower, None,
+                a.loop):
         m.addSeparator() if act is None else m.addAction(act)
     w.view_menu = mb.addMenu("&View")
     m = mb.addMenu("&Help")

@@ -198,13 +198,31 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.diverged.emit(step, loss)
         self.message.emit(self.last_error)
 
-    def reset(self) -> None:
-        """Fresh weights (same seed), step 0; keeps playing if it was. Undoable: undo
-        brings back the weights and the step it replaced."""
+    def reset_same_start(self) -> None:
+        """Reset (same start): step 0 from the same initial weights and the same batch
+        order as the run began with (both drawn from the settings' seed), so the run
+        repeats exactly; keeps playing if it was. Undoable: undo brings back the
+        weights and the step it replaced."""
         before = self._capture()
         self._install(self._new_trainer())
-        self._push_model_edit("Reset", before)
-        self.message.emit("Reset: fresh weights, step 0")
+        self._push_model_edit("Reset (same start)", before)
+        self.message.emit(f"Reset (same start): the initial weights and batch order of seed "
+                          f"{self.config.seed}, step 0")
+
+    #: The toolbar's Reset (R) is Reset (same start).
+    reset = reset_same_start
+
+    def reset_new_start(self) -> None:
+        """Reset (new start): step 0 from new initial weights and a new batch order (the
+        next seed, which the settings then keep). Undoable: undo brings back the seed,
+        the weights and the step it replaced."""
+        before = self._capture()
+        self.config = replace(self.config, seed=(self.config.seed + 1) % 2**63)
+        self._install(self._new_trainer())
+        self.configChanged.emit(self.config)
+        self._push_model_edit("Reset (new start)", before)
+        self.message.emit(f"Reset (new start): new initial weights and batch order (seed "
+                          f"{self.config.seed}), step 0")
 
     def set_speed(self, steps_per_s: float | None) -> None:
         """Full speed (None) or at most ``steps_per_s`` mini-batches a second."""

@@ -29,6 +29,7 @@ SESSION_FILTER = ("bpviz session (*.bpviz);;Older bpviz sessions (*.bpviz.json *
                   "All files (*)")
 #: The QSettings key of the folder the file dialogs start in: the last one used.
 FOLDER_KEY = "dialogs/folder"
+ANIMATION_FILTER = "Animated GIF (*.gif);;MP4 video (*.mp4);;All files (*)"
 DATA_FILTER = ("Data files (*.csv *.npz *-ubyte *-ubyte.gz);;CSV files (*.csv);;"
                "NumPy archives (*.npz);;MNIST IDX images (*-images-idx3-ubyte*);;All files (*)")
 
@@ -152,6 +153,128 @@ class DocumentMixin:
         if not ok and not getattr(self.ctx, "import_cancelled", False):
             self.error_dialog("Import data", self.ctx.last_error)
         return ok
+
+    # ------------------------------------------------------------ Reset (new start)
+    def reset_new_start(self) -> None:
+        """Training ▸ Reset (new start): new initial weights and batch order (the next
+        seed), step 0, after asking about unsaved work."""
+        if self.keep_work("Reset to new initial weights"):
+            self.ctx.reset_new_start()
+
+    # ------------------------------------------------------------ animations
+    def ask_animation(self) -> tuple[Any, str] | None:
+        """Ask what to animate and where: (``AnimationRequest``, path), or None on
+        Cancel (tests replace this)."""
+        from PySide6.QtWidgets import (
+            QCheckBox,
+            QComboBox,
+            QDialog,
+            QDialogButtonBox,
+            QDoubleSpinBox,
+            QFormLayout,
+            QSpinBox,
+        )
+
+        from .animate import DEFAULT_SIZE, MAX_SIDE, MIN_SIDE, AnimationRequest, view_names
+
+        dlg = QDialog(self)  # type: ignore[arg-type]
+        dlg.setWindowTitle("Export animation")
+        form = QFormLayout(dlg)
+        view = QComboBox()
+        view.addItems(view_names())
+        view.setCurrentText("matrices")
+        steps, every = QSpinBox(), QSpinBox()
+        for box, v in ((steps, 100), (every, 1)):
+            box.setRange(1, 1_000_000)
+            box.setValue(v)
+        width, height = QSpinBox(), QSpinBox()
+        for box, v in ((width, DEFAULT_SIZE[0]), (height, DEFAULT_SIZE[1])):
+            box.setRange(MIN_SIDE, MAX_SIDE)
+            box.setValue(v)
+        fps = QDoubleSpinBox()
+        fps.setRange(0.1, 60)
+        fps.setValue(10)
+        stepping = QCheckBox("outer products: one frame per sample k = 1…K")
+        form.addRow("View", view)
+        form.addRow("Train mini-batches", steps)
+        form.addRow("Frame every", every)
+        form.addRow("Width", width)
+        form.addRow("Height", height)
+        form.addRow("Frames/s", fps)
+        form.addRow("", stepping)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dlg.accept)
+        buttons.rejected.connect(dlg.reject)
+        form.addRow(buttons)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        request = AnimationRequest(view.currentText(), steps.value(), every.value(),
+                                   (width.value(), height.value()), fps.value(),
+                                   stepping.isChecked())
+        path = self.ask_save_path("Export animation", ANIMATION_FILTER,
+                                  os.path.join(self.dialog_folder(), "bpviz.gif"))
+        return (request, path) if path else None
+
+    def export_animation(self, request: Any = None, path: str | None = None) -> bool:
+        """File ▸ Export animation…: a panel or the whole window over the next training
+        steps (or the outer-product stepping k = 1…K), from the state on screen, rendered
+        offscreen on a copy (the window's own training is paused and left as it was),
+        with a progress dialog and Cancel. False on error or Cancel."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QProgressDialog
+
+        from ..engine import Network
+        from ..engine.errors import BpvizError
+        from ..engine.trainer import Trainer
+        from .animate import check_target, frames_to_render, make_renderer, render
+
+        if request is None or not path:
+            asked = self.ask_animation()
+            if asked is None:
+                return False
+            request, path = asked
+        c = self.ctx
+        c.pause()
+        try:
+            request = request.validate()
+            check_target(path, request.size)
+            state = c._capture()   # weights and trainer state, between mini-batches
+            if state is None:
+                raise BpvizError("the training thread did not answer")
+            trainer = Trainer(Network(state.spec, seed=state.config.seed), state.dataset,
+                              state.config)
+            trainer.net.set_weights(state.weights)
+            trainer.load_state_dict(state.trainer_state)
+            renderer = make_renderer(request, c.preset, trainer, state.data_choice)
+        except (BpvizError, OSError) as exc:
+            self.error_dialog("Export animation", str(exc))
+            return False
+        total = frames_to_render(request, renderer)
+        dlg = QProgressDialog(f"Rendering {request.view} to {Path(path).name}…", "Cancel",
+                              0, total, self)  # type: ignore[arg-type]
+        dlg.setWindowTitle("Export animation")
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+
+        def progress(done: int, n: int) -> bool:
+            dlg.setMaximum(n)
+            dlg.setValue(done)
+            return not dlg.wasCanceled()
+
+        try:
+            result = render(request, renderer, path, progress)
+        except (BpvizError, OSError) as exc:
+            self.error_dialog("Export animation", str(exc))
+            return False
+        finally:
+            renderer.close()
+            dlg.close()
+        if result.cancelled:
+            c.message.emit("Export animation cancelled: nothing written")
+            return False
+        c.message.emit(f"Wrote {result.path} ({result.frames} frames)")
+        return True
 
     # ------------------------------------------------------------ title
     def _update_title(self) -> None:
