@@ -37,6 +37,18 @@ def process_age_s() -> float:
 
 
 _LOADED = time.perf_counter()
+#: The process's age when this module loaded: small when ``bpviz gui`` started it.
+_AGE_AT_LOAD = process_age_s()
+
+
+def launch_time() -> float:
+    """``time.perf_counter()`` of the launch that a first-frame time counts from: the
+    process's start when the process was started to open bpviz (this module loaded in its
+    first seconds, and a moment ago), else now (an embedding program or a test run)."""
+    now = time.perf_counter()
+    if _AGE_AT_LOAD < 10.0 and now - _LOADED < 10.0:
+        return now - process_age_s()
+    return now
 
 
 def peak_rss_mb() -> float | None:
@@ -134,7 +146,7 @@ class AutoRun:
     """Trains for ``seconds`` after the first frame, then screenshots and reports."""
 
     def __init__(self, app: Any, ctx: Any, win: Any, seconds: float,
-                 screenshot: str | None, stats: bool) -> None:
+                 screenshot: str | None, stats: bool, launched: float | None = None) -> None:
         from PySide6.QtCore import QEventLoop, QTimer
 
         self.app, self.ctx, self.win = app, ctx, win
@@ -143,6 +155,7 @@ class AutoRun:
         self.loop = QEventLoop()
         self.seconds, self.screenshot, self.stats = max(0.0, seconds), screenshot, stats
         self.first_frame_s: float | None = None
+        self.launched = time.perf_counter() if launched is None else launched
         self.rc = 0
         self._poll = QTimer()
         self._poll.setInterval(5)
@@ -155,7 +168,7 @@ class AutoRun:
         if self.win.first_frame_at is None:
             return
         self._poll.stop()
-        self.first_frame_s = process_age_s() - (time.perf_counter() - self.win.first_frame_at)
+        self.first_frame_s = self.win.first_frame_at - self.launched
         self.t0 = time.perf_counter()
         self.steps0 = self.ctx.worker.total_steps
         self.frames0 = self.win.frames
@@ -201,6 +214,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     ``presentation=True`` starts in presentation mode (F5 toggles it); ``size``
     (width, height) opens the window at that size (``--size WxH``).
     """
+    launched = launch_time()
     automated = run_for is not None or screenshot is not None or stats
     app = make_app()
     try:
@@ -219,7 +233,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
         rc = int(app.exec())
         ctx.shutdown()
         return rc
-    auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats)
+    auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats, launched)
     rc = auto.exec()
     ctx.shutdown()
     win.deleteLater()
