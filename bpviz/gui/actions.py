@@ -48,6 +48,10 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Right", "Step: train one mini-batch"),
     ("R", "Reset (same start): the same initial weights and batch order, step 0"),
     ("L", "Switch loop / vectorized backprop"),
+    ("Alt+Left", "Timeline: the kept step before (training pauses)"),
+    ("Alt+Right", "Timeline: the kept step after (past the last: the newest)"),
+    ("Home", "Timeline: the oldest kept step (training pauses)"),
+    ("End", "Timeline: back to the newest step"),
     ("F5", "Presentation mode (large fonts, thick lines)"),
     ("F6", "Show the current panel alone, full window (again: back)"),
     ("F11", "Full screen"),
@@ -277,6 +281,15 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
                                  "Save a panel or the whole window over the next training "
                                  "steps (or the outer-product stepping k = 1…K) as a GIF "
                                  "or MP4")
+    # the timeline (bpviz.gui.timeline): Home/End are plain keys (WindowKeys), Alt+←/→ Qt's
+    a.history_back = _action(w, "Timeline: step back", w.history_back, "Alt+Left", None,
+                             "Show the kept step before the one on screen (training pauses)")
+    a.history_forward = _action(w, "Timeline: step forward", w.history_forward, "Alt+Right",
+                                None, "Show the kept step after the one on screen")
+    a.history_oldest = _action(w, "Timeline: oldest step", w.history_oldest, "Home", None,
+                               "Show the oldest kept step (training pauses)")
+    a.history_newest = _action(w, "Timeline: newest step", w.history_newest, "End", None,
+                               "Back to the newest step")
     a.speed_combo = speed = QComboBox()   # in the toolbar below
     # no closure over the window or ``a`` (a Qt connection holding them keeps them alive)
     a.faster = _action(w, "Faster", lambda: ctx.set_speed(step_speed(speed, -1)),
@@ -317,7 +330,8 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     m.addAction(a.redo)
     m = mb.addMenu("&Training")
     for act in (a.play, a.step, a.reset, a.reset_new, None, a.faster, a.slower, None,
-                a.loop):
+                a.loop, None, a.history_back, a.history_forward, a.history_oldest,
+                a.history_newest):
         m.addSeparator() if act is None else m.addAction(act)
     w.view_menu = mb.addMenu("&View")
     m = mb.addMenu("&Help")

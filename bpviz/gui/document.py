@@ -24,11 +24,10 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..engine.session import EXTENSION
+from .views.export import FOLDER_KEY
 
 SESSION_FILTER = ("bpviz session (*.bpviz);;Older bpviz sessions (*.bpviz.json *.json);;"
                   "All files (*)")
-#: The QSettings key of the folder the file dialogs start in: the last one used.
-FOLDER_KEY = "dialogs/folder"
 ANIMATION_FILTER = "Animated GIF (*.gif);;MP4 video (*.mp4);;All files (*)"
 DATA_FILTER = ("Data files (*.csv *.npz *-ubyte *-ubyte.gz);;CSV files (*.csv);;"
                "NumPy archives (*.npz);;MNIST IDX images (*-images-idx3-ubyte*);;All files (*)")

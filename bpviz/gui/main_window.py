@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QToolBar,
 )
 
 from .. import __version__
@@ -37,7 +38,10 @@ from .actions import SHORTCUTS, install_actions
 from .contract import Panel
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
-from .snapshot import MAX_MISSED_BYTES, RecordBuffer
+from .history import recorded_snapshot
+from .snapshot import MAX_MISSED_BYTES, RecordBuffer, Snapshot
+from .snapshot_build import pooled_matrices
+from .timeline import Timeline
 from .widgets import StatusField, shield
 
 if TYPE_CHECKING:
@@ -92,7 +96,10 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.recovery: Recovery | None = None
         self._focus_state: tuple[str, QByteArray] | None = None  # (panel, layout before)
         self._presentation_state: QByteArray | None = None
+        #: the kept step on screen (the timeline), None while the newest is shown
+        self.viewing: Snapshot | None = None
         self.actions_ = install_actions(self)
+        self._build_timeline()
         self._build_docks()
         self._build_status()
         self._connect()
@@ -223,6 +230,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         c.documentChanged.connect(self._update_title)
         c.presetChanged.connect(self._on_preset)
         c.diverged.connect(self._on_diverged)
+        c.trainingStateChanged.connect(self._play_from_history)
+        self.actions_.step.triggered.connect(self._step_from_history)
 
     def _sync_actions_on(self, _value: object) -> None:
         self._sync_actions()
@@ -232,6 +241,8 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def _on_reset(self) -> None:
         self.clear_divergence_notice()
+        self.viewing = None   # the history starts again with the new run
+        self.timeline.set_viewing(None)
         for name, panel in self.panels.items():
             self._missed[name].clear()
             panel.clear()
@@ -278,6 +289,9 @@ class MainWindow(DocumentMixin, QMainWindow):
         panel = self.panels[name]
         if snap is None or not panel.draws_snapshots:
             return
+        if self.viewing is not None:   # a kept step is on screen: this panel shows it too
+            panel.show_snapshot(self.viewing)
+            return
         missed = self._missed[name].take()
         if missed:
             snap = replace(snap, history=missed)
@@ -309,8 +323,11 @@ class MainWindow(DocumentMixin, QMainWindow):
         snap = self.ctx.take_snapshot()
         if snap is None:
             return
+        if self.viewing is not None and self._hold(snap):
+            return
         self._frame_t0 = time.perf_counter()
         self.last_snapshot = snap
+        self.timeline.refresh(snap.step.step)
         for name, panel in self.panels.items():
             if not panel.draws_snapshots:
                 continue
@@ -339,6 +356,116 @@ class MainWindow(DocumentMixin, QMainWindow):
         # the Python part of the frame ends here: Qt paints the heatmaps later without the
         # GIL, so the worker trains on meanwhile (no Python override may wrap that paint)
         self._end_frame()
+
+    # ------------------------------------------------------------ timeline
+    def _build_timeline(self) -> None:
+        """The timeline row under the toolbar (:mod:`bpviz.gui.timeline`)."""
+        self.timeline = Timeline(self.ctx.worker.history, self.settings)
+        bar = QToolBar("Timeline")
+        bar.setObjectName("timeline_bar")
+        bar.addWidget(self.timeline)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.timeline.scrubbed.connect(self.show_recorded_step)
+        self.timeline.newestRequested.connect(self.show_newest_step)
+
+    def show_recorded_step(self, step: int) -> bool:
+        """Pause training and show the kept step ``step`` (or the nearest kept one
+        before it) in every view, through each panel's ``show_snapshot`` with an
+        empty history (:func:`~bpviz.gui.history.recorded_snapshot`); False if
+        nothing is kept."""
+        entry = self.ctx.worker.history.get(step)
+        if entry is None:
+            return False
+        if self.ctx.is_playing:
+            self.ctx.pause()
+        snap = recorded_snapshot(entry)
+        budget = self.ctx.worker.view_budget
+        if budget.side():   # big matrices pooled for the heatmaps' size, as the worker does
+            snap = replace(snap, pooled=pooled_matrices(snap.step, budget.side(),
+                                                        budget.keys()))
+        self.viewing = snap
+        self._status_due = None
+        for panel in self.panels.values():
+            if panel.draws_snapshots and panel.isVisible():
+                panel.show_snapshot(snap)
+        self._update_status(snap)
+        latest = self.ctx.latest_snapshot()
+        self.timeline.refresh(latest.step.step if latest is not None else entry.step)
+        self.timeline.set_viewing(entry.step, entry.exact)
+        return True
+
+    def show_newest_step(self, note: str = "") -> None:
+        """Leave the kept step: every view shows the newest again (with the records
+        that came meanwhile); ``note`` goes to the status bar."""
+        if self.viewing is not None:
+            self.viewing = None
+            snap = self.ctx.latest_snapshot()
+            if snap is not None:
+                for name, panel in self.panels.items():
+                    if panel.draws_snapshots and panel.isVisible():
+                        panel.show_snapshot(replace(snap, history=self._missed[name].take()))
+                self._update_status(snap)
+        self.timeline.set_viewing(None)
+        if note:
+            self._show_message(note)
+
+    def _hold(self, snap: Snapshot) -> bool:
+        """A snapshot came while a kept step is on screen: Play, Step, Reset or an edit
+        go back to the newest (False: draw it); a step that was still training when
+        the timeline paused is held (True): its records wait for the curves."""
+        if self.ctx.is_playing or snap.extra.get("preview"):
+            self.viewing = None
+            self.timeline.set_viewing(None)
+            return False
+        for name, panel in self.panels.items():
+            if panel.draws_snapshots and snap.history:
+                self._missed[name].extend(snap.history)
+        self.timeline.refresh(snap.step.step)
+        self.ctx.worker.frame_done(0.0)
+        return True
+
+    def _leave_history(self, what: str) -> None:
+        if self.viewing is None:
+            return
+        latest = self.ctx.latest_snapshot()
+        step = latest.step.step if latest is not None else 0
+        self.show_newest_step(f"Continuing from a past step is not available yet; {what} "
+                              f"goes on from step {step:,}, the newest.")
+
+    def _play_from_history(self, playing: bool) -> None:
+        if playing:
+            self._leave_history("Play")
+
+    def _step_from_history(self) -> None:
+        self._leave_history("Step")
+
+    def history_back(self) -> None:
+        """Alt+←: the kept step before the one on screen (training pauses)."""
+        step = self.timeline.neighbour(-1)
+        if step is not None:
+            self.show_recorded_step(step)
+
+    def history_forward(self) -> None:
+        """Alt+→: the kept step after the one on screen; past the last, the newest."""
+        if self.viewing is None:
+            return
+        step = self.timeline.neighbour(+1)
+        latest = self.ctx.latest_snapshot()
+        if step is None or latest is None or step >= latest.step.step:
+            self.show_newest_step()
+        else:
+            self.show_recorded_step(step)
+
+    def history_oldest(self) -> None:
+        """Home: the oldest kept step (training pauses)."""
+        step = self.timeline.oldest()
+        if step is not None:
+            self.show_recorded_step(step)
+
+    def history_newest(self) -> None:
+        """End: back to the newest step."""
+        self.show_newest_step()
 
     def missed_nbytes(self) -> int:
         """Bytes of records kept for the hidden panels (each bounded by ``MAX_MISSED_BYTES``)."""

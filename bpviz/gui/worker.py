@@ -18,6 +18,9 @@ skipped, merged into the next) are kept without them in a
 heatmaps (:attr:`TrainingWorker.view_budget`) are also sent pooled, only for the
 heatmaps on screen; the test-set output is recomputed only as often as its cost
 allows (:class:`~bpviz.gui.snapshot_build.ThrottledTestOutput`).
+Every published snapshot (never the steps between two frames) is also kept, as
+it is, in :attr:`TrainingWorker.history` for the timeline, within its own byte
+budget (:mod:`bpviz.gui.history`).
 
 Pause, stop and speed are flags read between mini-batches; the thread waits on
 a condition variable (no spinning) while idle.
@@ -41,6 +44,7 @@ from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
 from .gui_share import GuiShare
+from .history import History
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import ThrottledTestOutput, build_snapshot
@@ -94,6 +98,9 @@ class TrainingWorker(GuiShare, QThread):
         #: Every published record of this training, without matrices, bounded in bytes:
         #: what a session file saves (:meth:`session_history`); worker thread only.
         self._session = RecordBuffer(MAX_SESSION_BYTES)
+        #: The published steps kept for the timeline, bounded in bytes (filled here at
+        #: publish time, read by the GUI; :mod:`bpviz.gui.history`).
+        self.history = History()
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
@@ -360,6 +367,7 @@ class TrainingWorker(GuiShare, QThread):
             self._publish(rec, fresh=True)
 
     def _put(self, snap: Snapshot) -> None:
+        self.history.add(snap)   # the published snapshot itself: no copy per step
         emit = False
         with self._slot_lock:
             old = self._latest
@@ -383,6 +391,7 @@ class TrainingWorker(GuiShare, QThread):
         records stay up to the new trainer's step (none after a reset, all when the
         backend moves on); ``history`` replaces them (an opened session's)."""
         self._trainer = trainer
+        self.history.clear()   # another run: the timeline starts again
         kept = self.session_history() if history is None else tuple(history)
         self._session.clear()
         self._session.extend(r for r in kept if r.step <= trainer.step)

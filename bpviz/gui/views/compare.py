@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..contract import PanelContext, PanelMixin
+from ..history import is_recorded
 from . import export
 from .colormaps import CLASS_COLORS
 from .fitlabel import FitLabel
@@ -162,7 +163,7 @@ class ComparePanel(PanelMixin, QWidget):
         self._bars.set_times(None, None)
 
     def show_snapshot(self, snap) -> None:
-        if snap is None:
+        if snap is None or is_recorded(snap):   # a kept step shown again: curves stay
             return
         if snap.step.step < self._last_step:
             self.clear()

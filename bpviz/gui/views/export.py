@@ -35,8 +35,6 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolTip, QWidget
 
-from ..document import FOLDER_KEY
-
 #: PNG scales offered by the export dialog, the first the default.
 PNG_SCALES = (2, 1, 3, 4)
 IMAGE_FILTERS = tuple(f"PNG image, {k}× (*.png)" for k in PNG_SCALES) + ("SVG drawing (*.svg)",)
@@ -47,6 +45,10 @@ DEFAULT_SCALE = PNG_SCALES[0]
 _ASCII = {"δ": "delta", "Δ": "Delta", "ε": "eps", "η": "eta", "σ": "sigma", "λ": "lambda",
           "Σ": "sum", "ᵀ": "T", "×": "x", "⊙": "o", "−": "-", "·": "_"}
 _SCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "01234567890123456789")
+
+
+#: The settings key of the folder every file dialog starts in (and remembers).
+FOLDER_KEY = "dialogs/folder"
 
 
 def _as_2d(M: np.ndarray) -> np.ndarray:

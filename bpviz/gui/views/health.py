@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...engine.unit_stats import DEAD_RULE, RULE_OF_THUMB, SATURATION_RULE, UnitStats
 from ..contract import PanelContext, PanelMixin
+from ..history import is_recorded
 from ..notation import sup
 from . import export
 from .axes import LogAxis, index_ticks
@@ -205,7 +206,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
         self._throttle.flush()
 
     def show_snapshot(self, snap) -> None:
-        if snap is None:
+        if snap is None or is_recorded(snap):   # a kept step shown again: curves stay
             return
         if snap.step.step < self._last_step:
             self.clear()

@@ -17,6 +17,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from ..contract import PanelContext, PanelMixin
+from ..history import is_recorded
 from . import export
 from .axes import LogAxis
 from .colormaps import CLASS_COLORS
@@ -105,6 +106,13 @@ class LossPlot(PanelMixin, QWidget):
             curve = pi.plot([], [], name=key, pen=pg.mkPen(color, width=width), symbol=symbol,
                             symbolSize=5, symbolBrush=color, symbolPen=None)
             self._curves[key] = curve
+        #: the vertical line at the step the timeline shows (hidden at the newest)
+        self._cursor = pg.InfiniteLine(angle=90, movable=False,
+                                       pen=pg.mkPen((200, 30, 30), width=1.5,
+                                                    style=Qt.PenStyle.DashLine))
+        self._cursor.setZValue(10)
+        self._cursor.hide()
+        pi.addItem(self._cursor, ignoreBounds=True)
         for name in ("left", "bottom"):
             pi.getAxis(name).setPen("k")
             pi.getAxis(name).setTextPen("k")
@@ -141,10 +149,23 @@ class LossPlot(PanelMixin, QWidget):
         """Each curve as an (N, 2) array of (step, loss) rows, for the panel menu."""
         return series_arrays(self._series, lambda key: f"loss {key}")
 
+    def set_cursor(self, step: int | None) -> None:
+        """Draw a vertical line at ``step`` (a kept step the timeline shows); None hides it."""
+        if step is None:
+            self._cursor.hide()
+            return
+        self._cursor.setValue(float(step))
+        self._cursor.show()
+
+    def cursor(self) -> int | None:
+        """The step the cursor marks, or None."""
+        return int(self._cursor.value()) if self._cursor.isVisible() else None
+
     def status_text(self) -> str:
         return self._status.plain_text()
 
     def clear(self) -> None:
+        self.set_cursor(None)
         self._last_step = -1
         self._latest = {}
         clear_curves(self._series, self._curves)
@@ -182,6 +203,14 @@ class LossPlot(PanelMixin, QWidget):
     def show_snapshot(self, snap) -> None:
         if snap is None:
             return
+        if is_recorded(snap):   # a kept step shown again: a cursor, the curves stay
+            self.set_cursor(snap.step.step)
+            r = snap.step
+            self._status.set_text(f"viewing step {r.step:,} · batch loss {r.loss:.3g}")
+            return
+        if self._cursor.isVisible():
+            self.set_cursor(None)
+            self._redraw()
         if snap.step.step < self._last_step:  # training was reset
             self.clear()
         recs = new_records(snap, self._last_step)
