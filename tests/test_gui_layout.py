@@ -177,8 +177,9 @@ def test_presentation_floors_every_caption_and_readout_at_the_body_size(window, 
     assert body_floor() is None
 
 
-def test_titles_keep_their_shape_at_1024_presentation(window, qtbot):
-    ctx, win = window((1024, 768), True)
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768)], ids=["1024", "1366"])
+def test_titles_and_readouts_keep_shape_and_scale_in_presentation(window, qtbot, size):
+    ctx, win = window(size, True)
     matrices = win.panels["matrices"]
     win.raise_view("matrices")
     qtbot.waitUntil(lambda: layout.in_front(win.docks["matrices"]), timeout=T)
@@ -189,6 +190,8 @@ def test_titles_keep_their_shape_at_1024_presentation(window, qtbot):
         shape = hm.title().rpartition(" — ")[2]
         assert not label.is_elided() and label.text().endswith(shape), (key, label.text())
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+        readout = hm._readout                 # the scale's number stays, not "colour scale …"
+        assert not readout.is_elided(), (key, readout.text())
 
 
 def test_loss_legend_sits_above_the_plot_area(window, qtbot):

@@ -802,7 +802,9 @@ class Heatmap(QWidget):
         return f"colour scale ±{format_value(self.scale())}"
 
     def _show_readout(self) -> None:
-        self._readout.set_text(self._readout_text)
+        # a narrow heatmap keeps the number: "±0.0123" rather than "colour scale …"
+        self._readout.set_text(self._readout_text,
+                               shorter=(f"±{format_value(self.scale())}",))
 
     def set_export_mode(self, on: bool) -> None:
         """For a picture (:func:`~.export.export_widget`): on shows no hover readout (the
@@ -865,7 +867,8 @@ def _shorter_titles(power: str, title: str) -> tuple[str, ...]:
         return ()
     name = head.split(" = ")[0].split(" (")[0].strip()
     unit = f"({power.replace(' ', '')}) " if power else ""
-    forms = (f"{unit}{name} — {shape}", f"{unit}{name} {shape}")
+    forms = (f"{unit}{name} — {shape}", f"{unit}{name} {shape}",
+             f"{unit.strip('() ')} {name} {shape}".strip())
     return tuple(f for f in forms if f != title)
 
 
