@@ -158,3 +158,57 @@ def test_focus_a_panel_and_back(window, qtbot):
 
     assert any(k == "F6" for k, _ in SHORTCUTS)
     assert win.actions_.focus.shortcut().toString() == "F6"
+
+
+def test_presentation_floors_every_caption_and_readout_at_the_body_size(window, qtbot):
+    """Readouts ("colour scale ±…"), the Data and Loss captions and the titles: never
+    below the body text of presentation mode, however narrow their panel."""
+    from bpviz.gui.views.fitlabel import FitLabel, body_floor
+
+    ctx, win = window((1366, 768), True)
+    body = round(QApplication.font().pointSizeF())
+    assert body_floor() == body
+    qtbot.wait(200)
+    labels = [w for w in win.findChildren(FitLabel) if w.isVisible()]
+    assert len(labels) >= 12            # the matrices' titles and readouts, the captions
+    small = [(w.plain_text(), w.point_size()) for w in labels if w.point_size() < body]
+    assert small == []
+    win.set_presentation(False)
+    assert body_floor() is None
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768)], ids=["1024", "1366"])
+def test_titles_and_readouts_keep_shape_and_scale_in_presentation(window, qtbot, size):
+    ctx, win = window(size, True)
+    matrices = win.panels["matrices"]
+    win.raise_view("matrices")
+    qtbot.waitUntil(lambda: layout.in_front(win.docks["matrices"]), timeout=T)
+    qtbot.wait(300)
+    for key in matrices.shown():
+        hm = matrices.heatmap(*key)
+        label = hm.title_label()
+        shape = hm.title().rpartition(" — ")[2]
+        assert not label.is_elided() and label.text().endswith(shape), (key, label.text())
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+        readout = hm._readout                 # the scale's number stays, not "colour scale …"
+        assert not readout.is_elided(), (key, readout.text())
+
+
+def test_loss_legend_sits_above_the_plot_area(window, qtbot):
+    for size in ((1024, 768), (1366, 768)):
+        ctx, win = window(size, True)
+        win.raise_view("loss")
+        dock = win.docks["loss"]
+        qtbot.waitUntil(lambda d=dock: layout.in_front(d), timeout=T)
+        qtbot.wait(300)
+        panel = win.panels["loss"]
+        pi = panel.plot_item()
+        legend = panel._legend
+        box = legend.mapRectToScene(legend.boundingRect())
+        view = pi.vb.mapRectToScene(pi.vb.boundingRect())
+        assert box.bottom() <= view.top() + 1, (size, box, view)      # not over the curves
+        assert 0 <= box.left() and box.right() <= panel._plot.width() + 1, size
+        for _, label in legend.items:                                  # every entry whole
+            lb = label.mapRectToScene(label.item.boundingRect())
+            assert lb.right() <= panel._plot.width() + 1, (size, label.text)
+        assert len(legend.items) == 3 and "test" in [lb.text for _, lb in legend.items]

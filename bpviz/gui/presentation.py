@@ -8,7 +8,9 @@
 - enlarges the tick and label fonts of every pyqtgraph axis and title,
 - thickens every curve (PlotDataItem / PlotCurveItem) by :data:`PEN_SCALE`,
 - calls ``set_presentation(True)`` on every child widget that has it (panels
-  hide their non-essential controls and restyle what they draw themselves).
+  hide their non-essential controls and restyle what they draw themselves),
+- floors every one-line label (titles, captions, "colour scale ±…" readouts,
+  :class:`~.views.fitlabel.FitLabel`) at the body size: :func:`body_pt`.
 
 What it changed is remembered on the window, so turning it off restores the
 exact previous state; turning it on twice changes nothing the second time.
@@ -21,6 +23,8 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QWidget
+
+from .views.fitlabel import set_body_floor
 
 FONT_SCALE = 1.8
 PEN_SCALE = 3.0
@@ -49,6 +53,13 @@ def base_font() -> QFont:
     """
     app = QApplication.instance()
     return QFont(app.font()) if app is not None else QFont()
+
+
+def body_pt() -> int:
+    """The application's body text size in points (presentation mode's, when it is on):
+    the least any title, caption or label may be in presentation mode."""
+    pt = base_font().pointSizeF()
+    return max(6, round(pt if pt > 0 else 9.0))
 
 
 def is_presentation(window: QWidget) -> bool:
@@ -87,7 +98,8 @@ def _enlarge_scene(view: pg.GraphicsView, saved: dict[int, tuple]) -> None:
                 item.setLabel(item.labelText, item.labelUnits, item.labelUnitPrefix, **style)
             if item.orientation in ("left", "right") and item.fixedWidth is not None:
                 item.setWidth(None)       # room for the larger ticks and label
-        elif isinstance(item, pg.LabelItem) and item.text:
+        elif isinstance(item, pg.LabelItem) and item.text and not getattr(
+                item.parentItem(), "bpviz_own_size", False):   # (a panel sized it)
             saved[id(item)] = (item, "label", (item.text, dict(item.opts)))
             size = item.opts.get("size")
             big = TITLE_PT if size is None or _pt(size) < TITLE_PT else _pt(size)
@@ -158,6 +170,7 @@ def apply_presentation(window: QWidget, on: bool, *, panels: bool = True) -> Non
             app.setFont(scaled_font(app.font(), FONT_SCALE))
         else:
             window.setFont(scaled_font(window.font(), FONT_SCALE))
+        set_body_floor(body_pt())
         if panels:
             for w in _panels(window):
                 w.set_presentation(True)
@@ -169,6 +182,7 @@ def apply_presentation(window: QWidget, on: bool, *, panels: bool = True) -> Non
             app.setFont(state["app_font"])
         else:
             window.setFont(state["window_font"])
+        set_body_floor(None)
         setattr(window, _STATE, None)
         if panels:
             for w in _panels(window):

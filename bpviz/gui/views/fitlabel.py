@@ -4,7 +4,13 @@ Heatmap titles such as ``"dW¹ = δᵀa/K — 32×64"`` must stay whole in a nar
 grid cell and in presentation mode; a pyqtgraph title would instead widen the
 plot's layout and push the colour bar out of sight. When even the smallest
 allowed font is too wide, the text is cut with "…" and the whole text goes to
-the tooltip; :meth:`FitLabel.plain_text` always returns the whole text.
+the tooltip; :meth:`FitLabel.plain_text` always returns the whole text. Before
+cutting, shorter forms of the text given by the caller are tried (a heatmap
+title drops "= δᵀa/K" so that its shape stays whole).
+
+In presentation mode every label is at least as large as the body text
+(:func:`set_body_floor`, called by :mod:`bpviz.gui.presentation`): a label then
+never shrinks below the body size; it tries its shorter forms and cuts instead.
 
 It paints its own text instead of being a QLabel: numbers that change every
 frame (a heatmap's "colour scale ±s", the loss line) would make a QLabel ask
@@ -18,10 +24,29 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QStaticText
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 MIN_FRACTION = 0.55  # never below this fraction of the nominal size
 PAD_PX = 3  # left and right of the text
+
+_FLOOR: list[int | None] = [None]  # the body text size in presentation mode, else None
+
+
+def set_body_floor(pt: int | None) -> None:
+    """Every FitLabel's text at least ``pt`` points (presentation mode), or no floor
+    (``None``); the labels that exist are refitted, those made later follow."""
+    _FLOOR[0] = pt
+    app = QApplication.instance()
+    if app is None:
+        return
+    for w in app.allWidgets():
+        if isinstance(w, FitLabel):
+            w.set_point_size(w.nominal_point_size(), min_pt=w._min_pt)
+
+
+def body_floor() -> int | None:
+    """The floor of :func:`set_body_floor` (``None`` outside presentation mode)."""
+    return _FLOOR[0]
 
 
 class FitLabel(QWidget):
@@ -36,6 +61,7 @@ class FitLabel(QWidget):
         self._min_pt: int | None = None
         self._bold = bold
         self._plain = text
+        self._shorter: tuple[str, ...] = ()
         self._html: str | None = None
         self._shown = text  # what is painted: the text, or its cut form
         self._rich: QStaticText | None = None  # the html, laid out once per change
@@ -48,42 +74,60 @@ class FitLabel(QWidget):
     def set_point_size(self, pt: int, bold: bool | None = None,
                        min_pt: int | None = None) -> None:
         """The nominal size; the text shrinks to fit down to ``min_pt`` (default
-        :data:`MIN_FRACTION` of ``pt``), then is cut with "…"."""
+        :data:`MIN_FRACTION` of ``pt``), then is cut with "…". In presentation mode
+        both are at least the body size (:func:`body_floor`)."""
         self._pt = pt
         self._min_pt = min_pt
         if bold is not None:
             self._bold = bold
         f = QFont(self.font())
-        f.setPointSize(pt)
+        f.setPointSize(self._sizes()[0])
         f.setBold(self._bold)
         self.setFixedHeight(QFontMetrics(f).height() + 4)
         self._fit()
 
-    def set_text(self, plain: str, html: str | None = None) -> None:
-        """Show ``html`` (or ``plain``); the fit is measured on ``plain``."""
-        if plain == self._plain and html == self._html:
+    def set_text(self, plain: str, html: str | None = None,
+                 shorter: tuple[str, ...] = ()) -> None:
+        """Show ``html`` (or ``plain``); the fit is measured on ``plain``. ``shorter``:
+        plain forms to show, in this order, when ``plain`` does not fit at the smallest
+        size allowed; the last one is cut with "…" if even it does not fit."""
+        shorter = tuple(shorter)
+        if plain == self._plain and html == self._html and shorter == self._shorter:
             return
         self._plain = plain
         self._html = html
+        self._shorter = shorter
         self._fit()
 
     def plain_text(self) -> str:
         return self._plain
 
     def text(self) -> str:
-        """What is shown: the html or the text, or the text cut with "…"."""
+        """What is shown: the html or the text, a shorter form, or one cut with "…"."""
         return self._shown
 
     def is_elided(self) -> bool:
         """True when the text is cut with "…" (too long even at the smallest font)."""
         return self._elided
 
+    def is_whole(self) -> bool:
+        """True when the whole text is shown: not cut, not one of its shorter forms."""
+        return not self._elided and self._shown in (self._plain, self._html)
+
     def point_size(self) -> int:
-        """The size in use now (<= the nominal size)."""
+        """The size in use now (<= the nominal size, or the body size in presentation mode)."""
         return self.font().pointSize()
 
     def nominal_point_size(self) -> int:
         return self._pt
+
+    def _sizes(self) -> tuple[int, int]:
+        """(largest, smallest) point size allowed now."""
+        floor = self._min_pt or max(6, int(self._pt * MIN_FRACTION))
+        body = _FLOOR[0]
+        if body is None:
+            return self._pt, min(floor, self._pt)
+        return max(self._pt, body), max(min(floor, self._pt), body)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(self.fontMetrics().horizontalAdvance(self._plain) + 2 * PAD_PX,
@@ -112,22 +156,30 @@ class FitLabel(QWidget):
     def _fit(self) -> None:
         f = QFont(self.font())
         f.setBold(self._bold)
-        size = self._pt
-        floor = self._min_pt or max(6, int(self._pt * MIN_FRACTION))
+        top, floor = self._sizes()
         room = self.width() - 2 * PAD_PX
-        while size > floor:
+        shown = self._plain
+        for text in (self._plain, *self._shorter):  # each form from large to the floor
+            shown = text
+            size = top
+            while size > floor:
+                f.setPointSize(size)
+                if QFontMetrics(f).horizontalAdvance(text) <= room:
+                    break
+                size -= 1
             f.setPointSize(size)
-            if QFontMetrics(f).horizontalAdvance(self._plain) <= room:
+            if self.width() <= 1 or QFontMetrics(f).horizontalAdvance(text) <= room:
                 break
-            size -= 1
-        f.setPointSize(size)
         if f != self.font():
             self.setFont(f)
         fm = QFontMetrics(f)
-        elide = self.width() > 1 and fm.horizontalAdvance(self._plain) > room
+        elide = self.width() > 1 and fm.horizontalAdvance(shown) > room
+        cut = shown != self._plain or elide
         self._rich = None
         if elide:  # rich text would need its own elision: the cut plain text
-            self._shown = fm.elidedText(self._plain, Qt.TextElideMode.ElideRight, max(room, 0))
+            self._shown = fm.elidedText(shown, Qt.TextElideMode.ElideRight, max(room, 0))
+        elif cut:
+            self._shown = shown
         elif self._html is not None:
             self._shown = self._html
             self._rich = QStaticText(self._html)
@@ -135,7 +187,7 @@ class FitLabel(QWidget):
             self._rich.prepare(font=f)
         else:
             self._shown = self._plain
-        tip = self._plain if elide else ""
+        tip = self._plain if cut else ""
         if self.toolTip() != tip:
             self.setToolTip(tip)
         self._elided = elide

@@ -56,7 +56,6 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QPen
 from PySide6.QtWidgets import (
-    QApplication,
     QGraphicsRectItem,
     QMenu,
     QToolTip,
@@ -67,7 +66,7 @@ from PySide6.QtWidgets import (
 from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
 from .colormaps import HIGHLIGHT, map_signed
-from .fitlabel import FitLabel
+from .fitlabel import FitLabel, body_floor
 from .heatmap_canvas import CanvasColourBar, HeatmapCanvas, white_text
 from .scaling import (
     SCALE_MODES,
@@ -682,9 +681,9 @@ class Heatmap(QWidget):
     def _apply_fonts(self) -> None:
         f = _FONTS[self._presentation]
         self._canvas.set_fonts(f["axis"], f["label"], f["pen"])
-        # presentation mode: a title never shrinks below the body text (it is cut first)
-        self._title_label.set_point_size(f["title"], min_pt=_body_pt() if self._presentation
-                                         else None)
+        # presentation mode: a title never shrinks below the body text (the floor of
+        # fitlabel.body_floor; it drops "= δᵀa/K" and is cut first)
+        self._title_label.set_point_size(f["title"])
         self._readout.set_point_size(f["readout"])
 
     def _set_title(self, title: str) -> None:
@@ -692,13 +691,15 @@ class Heatmap(QWidget):
         power = power_text(self.power_of_ten())
         if power:  # first: if a narrow heatmap cuts the title, the unit stays
             title = f"({power})  {title}"
+        shorter = _shorter_titles(power, self._title)
         if not self._nonfinite:
-            self._title_label.set_text(title)
+            self._title_label.set_text(title, shorter=shorter)
             return
         # the warning first: if a narrow heatmap cuts the title, the warning stays
         warn = f"⚠ {self._nonfinite} non-finite → 0"
         self._title_label.set_text(f"{warn}  {title}", f'<span style="color:#c00000">{warn}'
-                                   f"</span>&nbsp; {html.escape(title)}")
+                                   f"</span>&nbsp; {html.escape(title)}",
+                                   shorter=tuple(f"{warn}  {t}" for t in shorter))
 
     def _set_labels(self, row_label: str | None, col_label: str | None) -> None:
         r = self._labels[0] if row_label is None else row_label
@@ -741,6 +742,9 @@ class Heatmap(QWidget):
                 and (r1 - r0) * (c1 - c0) <= MAX_NUMBERED
                 and self._rgba.shape[:2] == (r1 - r0, c1 - c0)):   # one pixel per cell
             hi, lo = NUMBER_PT[self._presentation]
+            if self._presentation:   # never below the body text: hidden rather than small
+                lo = max(lo, body_floor() or 0)
+                hi = max(hi, lo)
             font = None
             # 3 digits, else 2, else 2 with a power of ten that makes them shortest
             # ("−6.5", × 10⁻¹, where "−0.65" does not fit)
@@ -798,7 +802,9 @@ class Heatmap(QWidget):
         return f"colour scale ±{format_value(self.scale())}"
 
     def _show_readout(self) -> None:
-        self._readout.set_text(self._readout_text)
+        # a narrow heatmap keeps the number: "±0.0123" rather than "colour scale …"
+        self._readout.set_text(self._readout_text,
+                               shorter=(f"±{format_value(self.scale())}",))
 
     def set_export_mode(self, on: bool) -> None:
         """For a picture (:func:`~.export.export_widget`): on shows no hover readout (the
@@ -852,11 +858,18 @@ def _widest_number(s: float, e: int, decimals: int) -> str:
     return "".join("8" if ch.isdigit() else ch for ch in text)
 
 
-def _body_pt() -> int:
-    """The application's body text size in points (presentation mode's, when it is on)."""
-    app = QApplication.instance()
-    pt = app.font().pointSizeF() if app is not None else 9.0
-    return max(6, round(pt if pt > 0 else 9.0))
+def _shorter_titles(power: str, title: str) -> tuple[str, ...]:
+    """Shorter forms of a title ``"name = formula — shape"`` that keep its shape: without
+    the formula and any "(out×in)", then without the dash (:class:`FitLabel` tries them
+    when the whole title does not fit)."""
+    head, sep, shape = title.rpartition(" — ")
+    if not sep:
+        return ()
+    name = head.split(" = ")[0].split(" (")[0].strip()
+    unit = f"({power.replace(' ', '')}) " if power else ""
+    forms = (f"{unit}{name} — {shape}", f"{unit}{name} {shape}",
+             f"{unit.strip('() ')} {name} {shape}".strip())
+    return tuple(f for f in forms if f != title)
 
 
 def _qcolours(colour: str | Sequence[str]) -> QColor | list[QColor]:

@@ -4,6 +4,9 @@ Each curve is a :class:`~.series.DecimatedSeries` (at most 4096 points, however
 long the run), drawn with ``setData`` on items made once. Records are taken
 from ``snap.history`` (and ``snap.step``) by step number, so a record seen
 twice is drawn once; a step number going backwards means training was reset.
+
+The legend sits above the plot area, in one row when the panel is wide enough
+(else two or three), never over the curves.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ REDRAW_S = 0.2  # the curves are redrawn at most 5 times a second
 TRAIN_BATCH = "train (mini-batch)"
 TRAIN_EVAL = "train (whole set)"
 TEST_EVAL = "test"
+#: The legend's names in a narrow panel (one row rather than three).
+_SHORT = {TRAIN_BATCH: "mini-batch", TRAIN_EVAL: "train set", TEST_EVAL: "test"}
 _COLORS = {TRAIN_BATCH: (150, 170, 200), TRAIN_EVAL: CLASS_COLORS[0], TEST_EVAL: CLASS_COLORS[1]}
 
 
@@ -97,8 +102,12 @@ class LossPlot(PanelMixin, QWidget):
         self._plot = pg.PlotWidget(background="w", axisItems={"left": LogAxis("left")})
         self._plot.setMenuEnabled(False)
         pi = self._plot.getPlotItem()
-        self._legend = pi.addLegend(offset=(-10, 10), labelTextColor="k",
-                                    brush=(255, 255, 255, 190))
+        # above the plot area (the title's row of the plot's layout), not over the curves
+        self._legend = pg.LegendItem(size=(1, 1), labelTextColor="k", colCount=3, frame=False)
+        self._legend.bpviz_own_size = True   # presentation mode: its size is set here
+        pi.legend = self._legend             # plot(name=...) adds its entry
+        pi.layout.removeItem(pi.titleLabel)
+        pi.layout.addItem(self._legend, 0, 1)
         self._curves = {}
         for key, color in _COLORS.items():
             width = 1 if key == TRAIN_BATCH else 2.5
@@ -241,10 +250,12 @@ class LossPlot(PanelMixin, QWidget):
         redraw_curves(self._series, self._curves, self._drawn)
         L = self._latest
         parts = [f"step {self._last_step}"]
+        short = list(parts)          # what a narrow panel shows: step, losses, accuracy
         if "epoch" in L:
             parts.append(f"epoch {L['epoch']}")
         if L.get("loss") is not None:
             parts.append(f"batch loss {L['loss']:.3g}")
+            short.append(f"loss {L['loss']:.3g}")
         test = [f"loss {L['test_loss']:.3g}"] if L.get("test_loss") is not None else []
         if L.get("test_acc") is not None:
             test.append(f"acc. {percent(L['test_acc'])}")
@@ -252,7 +263,8 @@ class LossPlot(PanelMixin, QWidget):
             at = L.get("eval_step")
             at = f" (step {at})" if at is not None and at != self._last_step else ""
             parts.append(f"test{at}: " + ", ".join(test))
-        self._status.set_text(" · ".join(parts))
+            short.append("test " + ", ".join(test))
+        self._status.set_text(" · ".join(parts), shorter=(" · ".join(short),))
 
     def _apply_fonts(self) -> None:
         big = self._presentation
@@ -270,4 +282,30 @@ class LossPlot(PanelMixin, QWidget):
         self._log.setFont(font)
         self._legend.setLabelTextSize(f"{15 if big else 9}pt")
         for _, label in self._legend.items:
-            label.setText(label.text, size=f"{15 if big else 9}pt", color="k")
+            label.setText(label.text, size=f"{16 if big else 9}pt", color="k")
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """The legend in as few rows as the plot's width allows; its row that high."""
+        lg, pi = self._legend, self._plot.getPlotItem()
+        room = self._plot.width() - 10
+        size = f"{16 if self._presentation else 9}pt"
+        for names, cols in ((None, 3), (_SHORT, 3), (_SHORT, 2), (_SHORT, 1)):
+            for key, (_, label) in zip(_COLORS, lg.items, strict=True):
+                text = key if names is None else names[key]
+                if label.text != text:
+                    label.setText(text, size=size, color="k")
+            entries = [30 + label.item.boundingRect().width() + 10 for _, label in lg.items]
+            rows = [entries[i:i + cols] for i in range(0, len(entries), cols)]
+            if max(sum(r) for r in rows) <= room:
+                break
+        height = max((label.item.boundingRect().height() for _, label in lg.items),
+                     default=20)
+        if lg.columnCount != cols:
+            lg.setColumnCount(cols)
+        pi.layout.setRowFixedHeight(0, height * len(rows) + 4)
+        lg.setMaximumHeight(height * len(rows) + 4)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._place_legend()
