@@ -55,9 +55,6 @@ def test_captions_agree_after_training_pause_and_reset(qtbot, window):
     ctx, win = window
     ctx.play()
     qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step > 130, timeout=T)
-    # the status bar redraws at most 10 times a second: hold it back, as a frame that
-    # came 0.05 s after the last redraw does, so that the pause alone must bring it up
-    win._status_t = float("inf")
     qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step > 200, timeout=T)
     ctx.pause()
     qtbot.waitUntil(lambda: not ctx.is_playing, timeout=T)
@@ -76,3 +73,19 @@ def test_captions_agree_after_training_pause_and_reset(qtbot, window):
     qtbot.waitUntil(lambda: ctx.latest_snapshot() is not None
                     and ctx.latest_snapshot().step.step == 0, timeout=T)
     assert set(_settled(qtbot, ctx, win).values()) == {0}
+
+
+def test_captions_agree_while_training(qtbot, window):
+    """At any moment of a run at full speed (a screenshot, a glance), the status bar,
+    the loss caption and the data caption name one step."""
+    ctx, win = window
+    ctx.play()
+    qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step > 50, timeout=T)
+    seen = []
+    for _ in range(15):
+        qtbot.wait(37)
+        steps = _steps(win)
+        assert len(steps) == 3 and len(set(steps.values())) == 1, steps
+        seen.append(steps["status"])
+    ctx.pause()
+    assert len(set(seen)) > 3          # training went on meanwhile

@@ -90,8 +90,6 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.last_snapshot: Any = None  # the snapshot drawn last
         self.first_frame_at: float | None = None
         self._fps_t0, self._fps_n, self.fps = time.perf_counter(), 0, 0.0
-        self._status_t = 0.0
-        self._status_due: Any = None   # a snapshot whose status is not shown yet
         #: the recovery file saved every minute (:mod:`bpviz.gui.recovery`), if started
         self.recovery: Recovery | None = None
         self._focus_state: tuple[str, QByteArray] | None = None  # (panel, layout before)
@@ -301,17 +299,9 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _heartbeat(self) -> None:
         """Tell the worker the event loop runs; end a frame whose ``_on_snapshot`` raised."""
         self.ctx.worker.gui_alive()
-        now = time.perf_counter()
-        if self._frame_t0 is not None and now - self._frame_t0 > 0.1:
+        if self._frame_t0 is not None and time.perf_counter() - self._frame_t0 > 0.1:
             self._end_frame()
-        if self._status_due is not None and now - self._status_t >= 0.1:
-            self._flush_status(now)
 
-    def _flush_status(self, now: float) -> None:
-        """Show the newest snapshot's step, loss and speed in the status bar."""
-        snap, self._status_due = self._status_due, None
-        self._status_t = now
-        self._update_status(snap)
 
     def _end_frame(self) -> None:
         if self._frame_t0 is not None:
@@ -350,9 +340,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if now - self._budget_t >= BUDGET_S:
             self._budget_t = now
             self.publish_view_budget()
-        self._status_due = snap                # at most 10 redraws a second, but never
-        if now - self._status_t >= 0.1 or not self.ctx.is_playing:   # left behind: the
-            self._flush_status(now)            # heartbeat shows a held-back step in time
+        self._update_status(snap)              # every frame: the step the views show
         # the Python part of the frame ends here: Qt paints the heatmaps later without the
         # GIL, so the worker trains on meanwhile (no Python override may wrap that paint)
         self._end_frame()
@@ -385,7 +373,6 @@ class MainWindow(DocumentMixin, QMainWindow):
             snap = replace(snap, pooled=pooled_matrices(snap.step, budget.side(),
                                                         budget.keys()))
         self.viewing = snap
-        self._status_due = None
         for panel in self.panels.values():
             if panel.draws_snapshots and panel.isVisible():
                 panel.show_snapshot(snap)

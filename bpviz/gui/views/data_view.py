@@ -78,7 +78,7 @@ def test_accuracy_text(snap, ds) -> str:
         return "no test set" if len(ds.y_test) == 0 else "test acc. —"
     acc = float(np.mean(predict_labels(np.asarray(out)) == ds.y_test))
     at = snap.extra.get("test_output_step")
-    when = f" (at step {at})" if at is not None and at != snap.step.step else ""
+    when = f" (at step {at:,})" if at is not None and at != snap.step.step else ""
     return f"test acc. {100 * acc:.1f}%{when}"
 
 
@@ -224,7 +224,7 @@ class DataView(PanelMixin, QWidget):
             if snap.test_output is not None and len(snap.test_output) == len(ds.y_test):
                 pred = predict_labels(np.asarray(snap.test_output))
                 self._grid.set_predictions(pred)
-                self._header.set_text(f"step {snap.step.step} · {test_accuracy_text(snap, ds)} "
+                self._header.set_text(f"step {snap.step.step:,} · {test_accuracy_text(snap, ds)} "
                                       f"({len(pred)} images) · predicted/true · red = wrong")
         elif self._mode in ("classify2d", "regress2d") and snap.boundary is not None:
             self._show_boundary(snap)
@@ -383,10 +383,10 @@ class DataView(PanelMixin, QWidget):
             self._extent = tuple(float(v) for v in snap.boundary_extent)
             self._fit_view()
         if self._mode == "classify2d":
-            self._header.set_text(f"step {snap.step.step} · {test_accuracy_text(snap, ds)} · "
+            self._header.set_text(f"step {snap.step.step:,} · {test_accuracy_text(snap, ds)} · "
                                   "dots = train, rings = test")
         else:
-            self._header.set_text(f"step {snap.step.step} · colour = target · background = "
+            self._header.set_text(f"step {snap.step.step:,} · colour = target · background = "
                                   "the network's output · rings = test")
 
     def _apply_fonts(self) -> None:

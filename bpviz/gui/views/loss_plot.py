@@ -226,7 +226,8 @@ class LossPlot(PanelMixin, QWidget):
         if not recs:
             return
         self.add_records(recs)
-        self._throttle.request()
+        self._show_caption()         # every frame: the same step as the other views
+        self._throttle.request()     # the curves: a few redraws a second
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
@@ -248,8 +249,11 @@ class LossPlot(PanelMixin, QWidget):
 
     def _redraw(self) -> None:
         redraw_curves(self._series, self._curves, self._drawn)
+        self._show_caption()
+
+    def _show_caption(self) -> None:
         L = self._latest
-        parts = [f"step {self._last_step}"]
+        parts = [f"step {self._last_step:,}"]
         short = list(parts)          # what a narrow panel shows: step, losses, accuracy
         if "epoch" in L:
             parts.append(f"epoch {L['epoch']}")
@@ -261,7 +265,7 @@ class LossPlot(PanelMixin, QWidget):
             test.append(f"acc. {percent(L['test_acc'])}")
         if test:                     # evaluated every few steps: say at which one
             at = L.get("eval_step")
-            at = f" (step {at})" if at is not None and at != self._last_step else ""
+            at = f" (step {at:,})" if at is not None and at != self._last_step else ""
             parts.append(f"test{at}: " + ", ".join(test))
             short.append("test " + ", ".join(test))
         self._status.set_text(" · ".join(parts), shorter=(" · ".join(short),))
