@@ -225,6 +225,10 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     win.show()
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it
+        # laid out anew for the large type: the preset's views (or --view) in front again
+        win.show_preset_views(ctx.preset)
+        if view is not None:
+            win.raise_view(view)
     if not automated:
         from .recovery import start_recovery
 

@@ -97,6 +97,7 @@ class OuterProductView(PanelMixin, ExportMenuMixin, QWidget):
         self.diff_label = QLabel()
         self.diff_label.setTextFormat(Qt.TextFormat.RichText)
         self.diff_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.diff_label.setWordWrap(True)   # in large type it must not widen the panel
 
         self.heatmaps: dict[str, Heatmap] = {
             name: Heatmap(colorbar=name in ("outer", "difference"))
