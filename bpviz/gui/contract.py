@@ -163,8 +163,11 @@ class PanelContext(Protocol):
 class Panel(Protocol):
     """What the main window calls on a dock panel."""
 
-    #: Whether the panel draws snapshots (the window keeps missed history only for those).
+    #: Whether the panel draws snapshots.
     draws_snapshots: ClassVar[bool]
+    #: Whether it draws ``snap.history`` (curves): the window keeps the records a hidden
+    #: one missed only for those.
+    draws_history: ClassVar[bool]
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """Draw a published snapshot (``snap.history`` holds the records since the last)."""
@@ -195,6 +198,7 @@ class PanelMixin:
     """No-op defaults of :class:`Panel`; put it first among a panel's bases."""
 
     draws_snapshots: ClassVar[bool] = False
+    draws_history: ClassVar[bool] = False
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """Nothing to draw."""

@@ -327,7 +327,7 @@ class MainWindow(DocumentMixin, QMainWindow):
                     panel.show_snapshot(replace(snap, history=missed))
                 else:
                     panel.show_snapshot(snap)
-            elif snap.history:  # without matrices, bounded in bytes
+            elif snap.history and panel.draws_history:  # scalars only, bounded in bytes
                 self._missed[name].extend(snap.history)
         self.frames += 1
         now = time.perf_counter()
@@ -406,7 +406,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             self.timeline.set_viewing(None)
             return False
         for name, panel in self.panels.items():
-            if panel.draws_snapshots and snap.history:
+            if panel.draws_history and snap.history:
                 self._missed[name].extend(snap.history)
         self.timeline.refresh(snap.step.step)
         self.ctx.worker.frame_done(0.0)

@@ -170,7 +170,7 @@ def apply_presentation(window: QWidget, on: bool, *, panels: bool = True) -> Non
             app.setFont(scaled_font(app.font(), FONT_SCALE))
         else:
             window.setFont(scaled_font(window.font(), FONT_SCALE))
-        set_body_floor(body_pt())
+        set_body_floor(body_pt(), window)
         if panels:
             for w in _panels(window):
                 w.set_presentation(True)
@@ -182,7 +182,7 @@ def apply_presentation(window: QWidget, on: bool, *, panels: bool = True) -> Non
             app.setFont(state["app_font"])
         else:
             window.setFont(state["window_font"])
-        set_body_floor(None)
+        set_body_floor(None, window)
         setattr(window, _STATE, None)
         if panels:
             for w in _panels(window):

@@ -92,10 +92,22 @@ def _arrays_nbytes(rec: StepRecord) -> int:
 
 
 def record_nbytes(rec: StepRecord) -> int:
-    """About how many bytes ``rec`` holds: the object, its dict of norms, its arrays."""
-    n = sys.getsizeof(rec) + sys.getsizeof(rec.grad_norms) + 8 * 24  # its floats
-    n += sum(sys.getsizeof(k) + 24 for k in rec.grad_norms)
-    return n + _arrays_nbytes(rec)
+    """About how many bytes ``rec`` holds: the object, its dict of norms, its arrays.
+
+    A record without arrays costs the same as any other with as many norms: that
+    size is measured once per count of norms (this runs for every training step)."""
+    arrays = _arrays_nbytes(rec)
+    k = len(rec.grad_norms)
+    n = _SCALAR_NBYTES.get(k)
+    if n is None:
+        n = sys.getsizeof(rec) + sys.getsizeof(rec.grad_norms) + 8 * 24  # its floats
+        n += sum(sys.getsizeof(key) + 24 for key in rec.grad_norms)
+        if not arrays:
+            _SCALAR_NBYTES[k] = n
+    return n + arrays
+
+
+_SCALAR_NBYTES: dict[int, int] = {}
 
 
 def _is_eval(rec: StepRecord) -> bool:
@@ -136,6 +148,7 @@ class RecordBuffer:
     def __init__(self, max_bytes: int = MAX_HISTORY_BYTES) -> None:
         self.max_bytes = int(max_bytes)
         self._recs: list[StepRecord] = []
+        self._sizes: list[int] = []       # record_nbytes of each record, measured once
         self.nbytes = 0
 
     def __len__(self) -> int:
@@ -144,14 +157,18 @@ class RecordBuffer:
     def extend(self, records: Iterable[StepRecord]) -> None:
         for r in records:
             r = scalars_only(r)
+            size = record_nbytes(r)
             self._recs.append(r)
-            self.nbytes += record_nbytes(r)
+            self._sizes.append(size)
+            self.nbytes += size
         while self.nbytes > self.max_bytes and len(self._recs) > 1:
             n = len(self._recs)
+            size_of = {id(r): b for r, b in zip(self._recs, self._sizes, strict=True)}
             self._recs = thin_records(self._recs)
             if len(self._recs) > 0.75 * n:
                 self._recs = self._recs[len(self._recs) // 2:]
-            self.nbytes = sum(record_nbytes(r) for r in self._recs)
+            self._sizes = [size_of[id(r)] for r in self._recs]
+            self.nbytes = sum(self._sizes)
 
     def take(self) -> tuple[StepRecord, ...]:
         """Everything held, oldest first; the buffer is then empty."""
@@ -164,6 +181,7 @@ class RecordBuffer:
 
     def clear(self) -> None:
         self._recs = []
+        self._sizes = []
         self.nbytes = 0
 
 

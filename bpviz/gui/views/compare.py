@@ -102,6 +102,7 @@ class ComparePanel(PanelMixin, QWidget):
     """Big numbers: ms of the method in use, loop ms, vectorized ms, speed-up, max |ΔdW|."""
 
     draws_snapshots = True
+    draws_history = True   # its curves need every record, also those missed hidden
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

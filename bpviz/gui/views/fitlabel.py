@@ -24,7 +24,7 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QStaticText
-from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MIN_FRACTION = 0.55  # never below this fraction of the nominal size
 PAD_PX = 3  # left and right of the text
@@ -32,16 +32,16 @@ PAD_PX = 3  # left and right of the text
 _FLOOR: list[int | None] = [None]  # the body text size in presentation mode, else None
 
 
-def set_body_floor(pt: int | None) -> None:
+def set_body_floor(pt: int | None, root: QWidget | None = None) -> None:
     """Every FitLabel's text at least ``pt`` points (presentation mode), or no floor
-    (``None``); the labels that exist are refitted, those made later follow."""
+    (``None``); the labels under ``root`` (the window) are refitted now, those made
+    later follow. (Only under ``root``: walking every widget of the application also
+    meets half-destroyed ones of closed windows.)"""
     _FLOOR[0] = pt
-    app = QApplication.instance()
-    if app is None:
+    if root is None:
         return
-    for w in app.allWidgets():
-        if isinstance(w, FitLabel):
-            w.set_point_size(w.nominal_point_size(), min_pt=w._min_pt)
+    for w in root.findChildren(FitLabel):
+        w.set_point_size(w.nominal_point_size(), min_pt=w._min_pt)
 
 
 def body_floor() -> int | None:

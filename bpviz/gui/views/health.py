@@ -60,6 +60,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
     layer), the layer × step strip of ‖dW^l‖ and the per-layer unit counts."""
 
     draws_snapshots = True
+    draws_history = True   # its curves need every record, also those missed hidden
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None,
                  cap: int = DEFAULT_CAP) -> None:

@@ -271,8 +271,7 @@ class HeatmapCanvas(QGraphicsView):
         self._cell_white: np.ndarray | None = None
         self._cell_origin = (0, 0)
         self._cell_font = QFont()
-        self._fit_key: tuple | None = None
-        self._fit_font: QFont | None = None
+        self._fit_fonts: dict[tuple, QFont | None] = {}   # fit_cell_font's answers
         self.image = QGraphicsPixmapItem()
         self.image.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.image.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp cells
@@ -426,8 +425,11 @@ class HeatmapCanvas(QGraphicsView):
         None if even ``min_points`` does not fit. Cached per cell size and template."""
         cw, ch = self._cell_size()
         key = (round(cw, 1), round(ch, 1), template, float(points), float(min_points))
-        if key == self._fit_key:
-            return self._fit_font
+        cache = self._fit_fonts
+        if key in cache:
+            return cache[key]
+        if len(cache) > 64:       # sizes change with every resize: keep the recent ones
+            cache.clear()
         font = QFont(self._cell_font)
         pt = float(points)
         fitted = None
@@ -438,7 +440,7 @@ class HeatmapCanvas(QGraphicsView):
                 fitted = QFont(font)
                 break
             pt -= 1.0
-        self._fit_key, self._fit_font = key, fitted
+        cache[key] = fitted
         return fitted
 
     # ------------------------------------------------------------ geometry

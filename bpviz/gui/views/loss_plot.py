@@ -87,6 +87,7 @@ class LossPlot(PanelMixin, QWidget):
     """Train loss per step and train/test loss at evaluation steps, log-y optional."""
 
     draws_snapshots = True
+    draws_history = True   # its curves need every record, also those missed hidden
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None,
                  cap: int = DEFAULT_CAP) -> None:
