@@ -183,3 +183,29 @@ def test_nbytes_counts_the_buffers_a_view_keeps_alive():
     h = History(1 << 20)                                   # over budget: made compact
     h.add(snap)
     assert len(h) == 1 and not h.entries()[0].exact and h.nbytes <= 1 << 20
+
+
+def test_the_worker_keeps_snapshots_at_a_bounded_cost(monkeypatch):
+    """A keep that took t seconds makes the next wait t / HISTORY_SHARE while training
+    plays (big networks: a few keeps a second); previews and paused steps are kept."""
+    import time
+    from types import SimpleNamespace
+
+    from bpviz.gui import worker as wk
+
+    kept = []
+
+    def slow_add(snap):
+        kept.append(snap)
+        time.sleep(0.01)                      # 10 ms: the next keep waits ~0.33 s
+
+    fake = SimpleNamespace(history=SimpleNamespace(add=slow_add), _keep_due=float("-inf"),
+                           _playing=True)
+    snap = SimpleNamespace(extra={})
+    wk.TrainingWorker._keep(fake, snap)
+    wk.TrainingWorker._keep(fake, snap)       # too soon: skipped
+    assert len(kept) == 1
+    wk.TrainingWorker._keep(fake, SimpleNamespace(extra={"preview": True}))
+    fake._playing = False
+    wk.TrainingWorker._keep(fake, snap)       # paused: a single step is always kept
+    assert len(kept) == 3

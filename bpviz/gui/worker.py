@@ -49,6 +49,9 @@ from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import ThrottledTestOutput, build_snapshot
 
+#: At most this fraction of the worker's time goes to keeping snapshots for the timeline.
+HISTORY_SHARE = 0.03
+
 #: Bytes of step records (scalars only) kept for the session file: about 20,000 records.
 MAX_SESSION_BYTES = 16 << 20
 
@@ -101,6 +104,7 @@ class TrainingWorker(GuiShare, QThread):
         #: The published steps kept for the timeline, bounded in bytes (filled here at
         #: publish time, read by the GUI; :mod:`bpviz.gui.history`).
         self.history = History()
+        self._keep_due = -math.inf   # when the next snapshot may be kept (see _keep)
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
@@ -366,8 +370,20 @@ class TrainingWorker(GuiShare, QThread):
         if rec.backprop is not None:
             self._publish(rec, fresh=True)
 
-    def _put(self, snap: Snapshot) -> None:
+    def _keep(self, snap: Snapshot) -> None:
+        """Keep ``snap`` for the timeline at a bounded cost: after a keep that took ``t``
+        seconds the next waits ``t / HISTORY_SHARE`` (a big network's records, some MB
+        each, are then kept a few times a second; a small one's at every frame). A
+        single step, a preview or a paused publish is always kept."""
+        now = time.perf_counter()
+        if self._playing and now < self._keep_due and not snap.extra.get("preview"):
+            return
         self.history.add(snap)   # the published snapshot itself: no copy per step
+        done = time.perf_counter()
+        self._keep_due = done + (done - now) / HISTORY_SHARE
+
+    def _put(self, snap: Snapshot) -> None:
+        self._keep(snap)
         emit = False
         with self._slot_lock:
             old = self._latest
