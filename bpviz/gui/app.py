@@ -12,6 +12,7 @@ peak-memory figure of ``--stats`` reads :mod:`resource` only where it exists
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -58,8 +59,8 @@ def peak_rss_mb() -> float | None:
     Windows: the peak working set from ``GetProcessMemoryInfo``. The modules are
     imported here, inside ``try``, so that importing this module works everywhere.
     """
-    try:
-        import resource
+    try:  # by name: a POSIX-only module, absent on Windows
+        resource = importlib.import_module("resource")
     except ImportError:
         return _peak_working_set_mb()
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
