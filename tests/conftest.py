@@ -143,3 +143,32 @@ def regression1() -> SimpleNamespace:
     X = rng.uniform(-2, 2, (140, 2))
     y = (np.sin(X[:, 0]) + 0.5 * X[:, 1])[:, None]
     return dataset(X[:100], y[:100], X[100:], y[100:], n_classes=0)
+
+
+# ---------------------------------------------------------------- the real window
+@pytest.fixture
+def circle_window(qtbot, tmp_path, monkeypatch):
+    """The real Controller (training thread running) and MainWindow on the circle
+    preset, shown offscreen with its own settings file; closed and stopped afterwards.
+    Error dialogs are collected in ``win.errors`` instead of shown."""
+    from PySide6.QtCore import QSettings
+
+    from bpviz.gui.controller import Controller
+    from bpviz.gui.document import DocumentMixin
+    from bpviz.gui.main_window import MainWindow
+
+    # imported just now, after _no_blocking_prompts looked for it: answer Discard here
+    monkeypatch.setattr(DocumentMixin, "ask_unsaved", lambda self, text: "discard")
+    ctx = Controller("circle")
+    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat),
+                     restore_layout=False, save_layout=False)
+    win.errors = []
+    win.error_dialog = lambda title, text: win.errors.append(text)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitExposed(win)
+    yield ctx, win
+    win.close()
+    ctx.shutdown()
+    assert not ctx.worker.isRunning()

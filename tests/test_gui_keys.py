@@ -9,31 +9,18 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpviz.gui.actions import SHORTCUTS  # noqa: E402
-from bpviz.gui.controller import Controller  # noqa: E402
-from bpviz.gui.main_window import MainWindow  # noqa: E402
 
 T = 20_000
 
 
 @pytest.fixture
-def win(qtbot, tmp_path):
-    ctx = Controller("circle")
-    w = MainWindow(ctx, settings=QSettings(str(tmp_path / "k.ini"), QSettings.Format.IniFormat),
-                   restore_layout=False, save_layout=False)
-    w.errors = []
-    w.error_dialog = lambda title, text: w.errors.append(text)
-    qtbot.addWidget(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-    ctx.shutdown()
+def win(circle_window):
+    return circle_window[1]
 
 
 def focus(qtbot, widget):

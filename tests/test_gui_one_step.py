@@ -11,25 +11,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import re  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
-
-from bpviz.gui.controller import Controller  # noqa: E402
-from bpviz.gui.main_window import MainWindow  # noqa: E402
 
 T = 20_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    ctx = Controller("circle")
-    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "b.ini"), QSettings.Format.IniFormat),
-                     restore_layout=False, save_layout=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield ctx, win
-    win.close()
-    ctx.shutdown()
+def window(circle_window):
+    return circle_window
 
 
 def _steps(win) -> dict[str, int]:

@@ -14,29 +14,18 @@ import copy  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from bpviz.engine.phases import phase_plan  # noqa: E402
 from bpviz.engine.trainer import Trainer  # noqa: E402
-from bpviz.gui.controller import Controller  # noqa: E402
-from bpviz.gui.main_window import MainWindow  # noqa: E402
 
 T = 20_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    ctx = Controller("circle")
-    win = MainWindow(ctx, settings=QSettings(str(tmp_path / "b.ini"), QSettings.Format.IniFormat),
-                     restore_layout=False, save_layout=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield ctx, win
-    win.close()
-    ctx.shutdown()
-    assert not ctx.worker.isRunning()
+def window(circle_window):
+    return circle_window
 
 
 def _twin(tr: Trainer) -> tuple[Trainer, dict]:
