@@ -54,7 +54,7 @@ def test_captions_agree_after_training_pause_and_reset(qtbot, window):
     loss_caption = win.panels["loss"]._status.plain_text()
     if step % ctx.config.eval_every:
         last_eval = step - step % ctx.config.eval_every
-        assert f"test (step {last_eval}): loss" in loss_caption
+        assert f"test (step {last_eval:,}): loss" in loss_caption
     assert "test acc." in win.panels["data"]._header.plain_text()
     assert win.status_labels["steps"].text() == "0 steps/s"     # paused means 0 steps/s
     ctx.reset()

@@ -105,6 +105,7 @@ class TrainingWorker(GuiShare, QThread):
         #: publish time, read by the GUI; :mod:`bpviz.gui.history`).
         self.history = History()
         self._keep_due = -math.inf   # when the next snapshot may be kept (see _keep)
+        self._unkept: Snapshot | None = None   # the newest published one, if not kept
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
@@ -220,6 +221,10 @@ class TrainingWorker(GuiShare, QThread):
 
     def _loop(self) -> None:
         while True:
+            if not self._playing and self._unkept is not None:
+                # paused: the newest published step is always on the timeline
+                snap, self._unkept = self._unkept, None
+                self.history.add(snap)
             with self._cond:
                 while not (self._stop or self._jobs or self._playing or self._step_requests):
                     self._cond.wait()
@@ -377,7 +382,9 @@ class TrainingWorker(GuiShare, QThread):
         single step, a preview or a paused publish is always kept."""
         now = time.perf_counter()
         if self._playing and now < self._keep_due and not snap.extra.get("preview"):
+            self._unkept = snap  # kept after all if training pauses on it (see _loop)
             return
+        self._unkept = None
         self.history.add(snap)   # the published snapshot itself: no copy per step
         done = time.perf_counter()
         self._keep_due = done + (done - now) / HISTORY_SHARE
@@ -408,6 +415,7 @@ class TrainingWorker(GuiShare, QThread):
         backend moves on); ``history`` replaces them (an opened session's)."""
         self._trainer = trainer
         self.history.clear()   # another run: the timeline starts again
+        self._unkept = None
         kept = self.session_history() if history is None else tuple(history)
         self._session.clear()
         self._session.extend(r for r in kept if r.step <= trainer.step)
