@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoints import Checkpoint
 from .errors import BpvizError
 from .network import METHODS, BackpropResult, Network, predict_labels
 from .optim import OPTIMIZERS, check_hyper, make_optimizer, penalty
@@ -334,6 +335,40 @@ class Trainer:
             self._rng, self._perm, self._pos = rng, perm, int(sampler["pos"])
 
     # ------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> Checkpoint:
+        """The whole state after :attr:`step` mini-batches, copied (weights, settings,
+        optimizer state, batch sampler): :meth:`restore` puts it back exactly."""
+        return Checkpoint.of(self.step, self.net.get_weights(),
+                             copy.deepcopy(self.state_dict()))
+
+    def restore(self, cp: Checkpoint) -> None:
+        """Put back the state of ``cp`` (taken by :meth:`checkpoint` of a trainer of the
+        same network and data): weights, settings, optimizer state and batch order.
+        Training on from here repeats the run that ``cp`` was taken from, bitwise
+        (same backend and dtype). ``cp`` is not changed (its arrays are copied)."""
+        state = copy.deepcopy(cp.state)
+        cfg = TrainConfig.from_dict(state["config"])
+        self.net.set_weights(cp.weights)
+        self.config, self.optimizer = cfg, cfg.make_optimizer()
+        self.load_state_dict(state)
+        self._perm_src = None
+        # the divergence rollback point, as train_step would have saved it at a
+        # multiple of checkpoint_every (exact there; elsewhere this step's state)
+        self._save_checkpoint()
+
+    def replay_to(self, step: int) -> None:
+        """Train on (records without matrices, not returned) until :attr:`step` is
+        ``step``: after :meth:`restore`, the state the original run had there.
+        A run that diverged on the way diverges again at the same step and is
+        rolled back as it was, so the loop counts trained steps, bounded."""
+        tries = 2 * max(0, step - self.step) + 16
+        while self.step < step and tries > 0:
+            self.train_step()
+            tries -= 1
+        if self.step != step:
+            raise BpvizError(f"replaying to step {step:,} stopped at step {self.step:,}: "
+                             "the run cannot be repeated exactly from its checkpoint")
+
     def _save_checkpoint(self) -> None:
         params = {k: v.copy() for k, v in self.net.params.items()}
         self._checkpoint = (params, copy.deepcopy(self.optimizer))
