@@ -54,12 +54,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The window's unsaved-work prompt (a modal Save / Discard / Cancel box) would wait
-    for a click forever offscreen: in tests it answers Discard unless a test says
-    otherwise (tests/test_gui_unsaved.py)."""
+    """The window's prompts (modal boxes) would wait for a click forever offscreen: in
+    tests the unsaved-work prompt answers Discard and Play from a kept step answers
+    "go to the newest", unless a test says otherwise (tests/test_gui_unsaved.py,
+    tests/test_gui_rewind.py)."""
     doc = sys.modules.get("bpviz.gui.document")   # loaded by the tests that use the window
     if doc is not None:
         monkeypatch.setattr(doc.DocumentMixin, "ask_unsaved", lambda self, text: "discard")
+        # Play from a kept step: go on from the newest (tests/test_gui_rewind.py continues)
+        monkeypatch.setattr(doc.DocumentMixin, "ask_continue",
+                            lambda self, step, newest: "newest")
 
 
 # ---------------------------------------------------------------- helpers

@@ -130,7 +130,7 @@ def test_scrubbing_pauses_and_play_goes_on_from_the_newest(qtbot, window):
     assert win.viewing is not None and win.viewing.step.step == kept
     ctx.play()
     assert win.viewing is None
-    assert "not available yet; Play goes on from step" in win.statusBar().currentMessage()
+    assert "Play goes on from step" in win.statusBar().currentMessage()
     ctx.pause()
     # Reset: the history starts again
     ctx.reset()

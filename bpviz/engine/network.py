@@ -198,6 +198,9 @@ class Network:
         self.xp = self.backend.xp
         self.seed = seed
         self.params: dict[str, Any] = {}
+        #: How many times a parameter was set outside training (set_parameter), so a
+        #: caller can tell that the weights changed without comparing them.
+        self.edits = 0
         self.set_weights(init_weights(spec, seed, self.dtype))
         self.layers = tuple(Layer(self, i) for i in range(len(spec.layers)))
         self._weights_of_samples: dict[int, Any] = {}   # K -> (K,) the 1/K (or 1) of each
@@ -272,6 +275,7 @@ class Network:
         idx = tuple(int(k) for k in idx)
         old = float(arr[idx])
         arr[idx] = v
+        self.edits += 1
         return old
 
     @property

@@ -356,6 +356,13 @@ class Trainer:
         # multiple of checkpoint_every (exact there; elsewhere this step's state)
         self._save_checkpoint()
 
+    def fingerprint(self) -> tuple[Any, ...]:
+        """A cheap token of the state training depends on (step, sampler position,
+        settings, optimizer, weights replaced or edited): a caller compares it around
+        work done outside :meth:`train_step` to learn whether that work changed the run."""
+        return (self.step, self.epoch, self._pos, id(self._perm), self.config,
+                id(self.optimizer), id(self.net.params), self.net.edits)
+
     def replay_to(self, step: int) -> None:
         """Train on (records without matrices, not returned) until :attr:`step` is
         ``step``: after :meth:`restore`, the state the original run had there.

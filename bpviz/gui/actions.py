@@ -265,7 +265,7 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.export = _action(w, "&Export window as PNG…", w.export_png, "Ctrl+E", None,
                        "Save a picture of the whole window")
     a.quit = _action(w, "&Quit", w.close, "Ctrl+Q", None, "Quit bpviz")
-    a.play = _action(w, "Play", ctx.toggle_play, "Space", SP.SP_MediaPlay,
+    a.play = _action(w, "Play", w.toggle_play, "Space", SP.SP_MediaPlay,
                      "Play / pause training")
     a.play.setAutoRepeat(False)   # a held Space toggles once
     a.step = _action(w, "Step", ctx.step, "Right", SP.SP_MediaSkipForward,

@@ -209,6 +209,43 @@ class Controller(ContextMixin, SessionMixin, QObject):
         self.message.emit(f"Reset (same start): the initial weights and batch order of seed "
                           f"{self.config.seed}, step 0")
 
+    def continue_from(self, step: int, play: bool = True) -> bool:
+        """Continue the run from the kept step ``step`` (the timeline's), exactly as it
+        was then: the worker puts back the newest checkpoint at or before it and trains
+        the steps between again (:meth:`TrainingWorker.rewind_to`); the later steps are
+        discarded. Plays once there (``play``). Undoable: undo brings back the newest
+        step with its weights and loss curve. False and a message (nothing changed)
+        if ``step`` cannot be reached exactly."""
+        try:
+            cp, n = self.worker.checkpoints.plan(step)
+        except BpvizError as exc:
+            return self._fail(str(exc))
+        self.pause()
+        before = self._capture(with_history=True)
+        self.trainingReset.emit()
+
+        def done(config: TrainConfig) -> None:
+            if config != self.config:
+                self.config = config
+                self.configChanged.emit(config)
+            self._push_model_edit(f"continue from step {step:,}", before)
+            self._touch()
+            again = f", {n:,} steps trained again from the checkpoint at step {cp.step:,}" \
+                if n else ""
+            self.message.emit(f"Continuing from step {step:,} exactly as the run was then"
+                              f"{again}; the later steps were discarded (Edit ▸ Undo brings "
+                              "them back)")
+            if play:
+                self.play()
+
+        def failed(msg: str) -> None:
+            self._fail(f"could not continue from step {step:,}: {msg}")
+            self.worker.submit(Job(lambda _t: self.worker.publish_preview(
+                self.worker.session_history())))
+
+        self.worker.submit(Job(lambda _t: self.worker.rewind_to(step), done, failed))
+        return True
+
     #: The toolbar's Reset (R) is Reset (same start).
     reset = reset_same_start
 
@@ -479,19 +516,21 @@ class Controller(ContextMixin, SessionMixin, QObject):
         return True
 
     # ------------------------------------------------------------ undo of model edits
-    def _capture(self) -> ModelState | None:
+    def _capture(self, with_history: bool = False) -> ModelState | None:
         """The model as it is now (weights and trainer state from the training thread,
-        after the jobs queued before); None if the thread does not answer."""
-        def job(tr: Trainer) -> tuple[dict[str, Any], dict[str, Any]]:
-            return tr.net.get_weights(), copy.deepcopy(tr.state_dict())
+        after the jobs queued before; ``with_history``: the curves' records too);
+        None if the thread does not answer."""
+        def job(tr: Trainer) -> tuple[dict[str, Any], dict[str, Any], Any]:
+            records = self.worker.session_history() if with_history else None
+            return tr.net.get_weights(), copy.deepcopy(tr.state_dict()), records
 
         try:
-            weights, state = self.call_on_trainer(job)
+            weights, state, records = self.call_on_trainer(job)
         except (BpvizError, OSError, TimeoutError) as exc:
             self.message.emit(f"this edit cannot be undone: {exc}")
             return None
         return ModelState(self.spec, self.data_choice, self.dataset, self.config, weights,
-                          state)
+                          state, records)
 
     def _push_model_edit(self, text: str, before: ModelState | None) -> None:
         """Record a network, data or Reset edit already made (``before`` is what it
@@ -503,7 +542,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
 
     def _swap_state(self, state: ModelState) -> ModelState | None:
         """Undo/redo of a model edit: put ``state`` back, return the one it replaces."""
-        current = self._capture()
+        current = self._capture(with_history=state.history is not None)
         try:
             trainer = self._new_trainer(spec=state.spec, data=state.dataset, config=state.config)
         except (BpvizError, OSError) as exc:
@@ -513,7 +552,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
         def restore(_old: Trainer) -> None:
             trainer.net.set_weights(state.weights)
             trainer.load_state_dict(state.trainer_state)
-            self.worker.replace_trainer(trainer)
+            self.worker.replace_trainer(trainer, state.history)
 
         data_changed = state.dataset is not self.dataset
         spec_changed = state.spec != self.spec

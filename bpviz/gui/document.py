@@ -88,6 +88,25 @@ class DocumentMixin:
         box.exec()
         return box.clickedButton() is restore
 
+    def ask_continue(self, step: int, newest: int) -> str:
+        """Play while the timeline shows the kept step ``step``: ``"continue"`` from it
+        (the later steps are discarded; undoable), ``"newest"`` (go on from step
+        ``newest``) or ``"cancel"`` (tests replace this)."""
+        text = (f"The views show step {step:,}; training has reached step {newest:,}.\n\n"
+                f"Continue from step {step:,}: the run goes on exactly as it was then, "
+                f"and steps {step + 1:,}–{newest:,} are discarded (Edit ▸ Undo brings them "
+                f"back).\nGo to the newest: training goes on from step {newest:,}.")
+        box = QMessageBox(QMessageBox.Icon.Question, "Play from a past step", text,
+                          QMessageBox.StandardButton.Cancel, self)  # type: ignore[arg-type]
+        cont = box.addButton(f"Continue from step {step:,}", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton(f"Go to the newest (step {newest:,})",
+                            QMessageBox.ButtonRole.ActionRole)
+        box.setDefaultButton(cont)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "continue" if clicked is cont else "newest" if clicked is new else "cancel"
+
     def keep_work(self, action: str) -> bool:
         """Whether ``action`` (e.g. ``"Quit"``) may go ahead: nothing is unsaved, or the
         user saved it (and the save worked) or chose to discard it; False on Cancel."""

@@ -412,13 +412,30 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.ctx.worker.frame_done(0.0)
         return True
 
+    def toggle_play(self) -> None:
+        """Play / Pause (Space). Play while the timeline shows a kept step asks first
+        (:meth:`ask_continue`): continue exactly from that step, discarding the later
+        ones (undoable), or go on from the newest."""
+        if self.viewing is not None and not self.ctx.is_playing:
+            step = self.viewing.step.step
+            latest = self.ctx.latest_snapshot()
+            newest = latest.step.step if latest is not None else step
+            if step < newest:
+                answer = self.ask_continue(step, newest)
+                if answer == "cancel":
+                    return
+                if answer == "continue":
+                    self.ctx.continue_from(step)   # plays once the run is back there
+                    return
+        self.ctx.toggle_play()
+
     def _leave_history(self, what: str) -> None:
         if self.viewing is None:
             return
         latest = self.ctx.latest_snapshot()
         step = latest.step.step if latest is not None else 0
-        self.show_newest_step(f"Continuing from a past step is not available yet; {what} "
-                              f"goes on from step {step:,}, the newest.")
+        self.show_newest_step(f"{what} goes on from step {step:,}, the newest (to continue "
+                              "from a kept step, press Play while it is on screen).")
 
     def _play_from_history(self, playing: bool) -> None:
         if playing:

@@ -59,6 +59,9 @@ class ModelState:
     config : the training settings.
     weights : host copies of the parameters, ``{"W0": (m, n), "b0": (m,), ...}``.
     trainer_state : :meth:`Trainer.state_dict`, arrays copied.
+    history : the curves' step records then (scalars only, bounded in bytes), for an
+        edit that discards some (continuing from a kept step); None: the curves keep
+        what they have up to the restored step.
     """
 
     spec: NetworkSpec
@@ -67,6 +70,7 @@ class ModelState:
     config: TrainConfig
     weights: dict[str, np.ndarray]
     trainer_state: dict[str, Any]
+    history: tuple[Any, ...] | None = None
 
 
 class ModelStateCommand(QUndoCommand):

@@ -20,7 +20,9 @@ heatmaps on screen; the test-set output is recomputed only as often as its cost
 allows (:class:`~bpviz.gui.snapshot_build.ThrottledTestOutput`).
 Every published snapshot (never the steps between two frames) is also kept, as
 it is, in :attr:`TrainingWorker.history` for the timeline, within its own byte
-budget (:mod:`bpviz.gui.history`).
+budget (:mod:`bpviz.gui.history`), and checkpoints of the run in
+:attr:`TrainingWorker.checkpoints` (:mod:`bpviz.engine.checkpoints`), so that
+training can continue exactly from a kept step (:meth:`TrainingWorker.rewind_to`).
 
 Pause, stop and speed are flags read between mini-batches; the thread waits on
 a condition variable (no spinning) while idle.
@@ -40,17 +42,24 @@ from typing import Any
 from PySide6.QtCore import QThread, Signal
 
 from ..engine.backend import blas_threads
+from ..engine.checkpoints import CheckpointStore
+from ..engine.errors import BpvizError
 from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
 from .gui_share import GuiShare
-from .history import History
+from .history import RECORDED, History, recorded_snapshot
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
-from .snapshot_build import ThrottledTestOutput, build_snapshot
+from .snapshot_build import ThrottledTestOutput, build_snapshot, pooled_matrices
 
 #: At most this fraction of the worker's time goes to keeping snapshots for the timeline.
 HISTORY_SHARE = 0.03
+
+#: At most this fraction of the worker's time goes to taking checkpoints of the run.
+CHECKPOINT_SHARE = 0.02
+#: The checkpoints' budget is this fraction of the timeline's (history off: none).
+CHECKPOINT_FRACTION = 0.25
 
 #: Bytes of step records (scalars only) kept for the session file: about 20,000 records.
 MAX_SESSION_BYTES = 16 << 20
@@ -105,6 +114,11 @@ class TrainingWorker(GuiShare, QThread):
         #: publish time, read by the GUI; :mod:`bpviz.gui.history`).
         self.history = History()
         self._keep_due = -math.inf   # when the next snapshot may be kept (see _keep)
+        #: Checkpoints of this run, bounded in bytes (a quarter of the timeline's
+        #: budget): Play from a kept step continues exactly from there (:meth:`rewind_to`).
+        self.checkpoints = CheckpointStore(int(self.history.max_bytes * CHECKPOINT_FRACTION))
+        self._checkpoint_due = -math.inf
+        self._checkpoint_now = True   # the state changed outside training: take one first
         self._unkept: Snapshot | None = None   # the newest published one, if not kept
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
@@ -251,14 +265,38 @@ class TrainingWorker(GuiShare, QThread):
                 self._train_one(force_publish=single)
 
     def _run_job(self, job: Job) -> None:
+        tr = self._trainer
+        before, step = tr.fingerprint(), tr.step
         try:
-            value = job.fn(self._trainer)
+            value = job.fn(tr)
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}"
             self.jobFinished.emit((job.error, msg, True))
             return
+        finally:
+            if self._trainer is tr and tr.fingerprint() != before:
+                # an edit, new settings or a hand-stepped phase: replaying across it
+                # would not repeat the run, so a checkpoint is taken before training on
+                self.checkpoints.barrier(step)
+                self._checkpoint_now = True
         if job.done is not None:
             self.jobFinished.emit((job.done, value, False))
+
+    def _take_checkpoint(self, tr: Trainer) -> None:
+        """Keep a checkpoint of the run now; the next routine one waits so that they
+        take at most :data:`CHECKPOINT_SHARE` of the time (a big network's, some MB
+        each, every few hundred steps; a small one's every ``checkpoint_every``)."""
+        self._checkpoint_now = False
+        budget = int(self.history.max_bytes * CHECKPOINT_FRACTION)
+        if budget <= 0:             # history off: there is no kept step to go back to
+            self.checkpoints.clear()
+            return
+        if budget != self.checkpoints.max_bytes:
+            self.checkpoints.set_budget(budget)
+        t0 = time.perf_counter()
+        self.checkpoints.add(tr.checkpoint())
+        done = time.perf_counter()
+        self._checkpoint_due = done + (done - t0) / CHECKPOINT_SHARE
 
     def _train_one(self, force_publish: bool) -> None:
         tr = self._trainer
@@ -272,6 +310,8 @@ class TrainingWorker(GuiShare, QThread):
         if publish:
             self._frame_started = now
             tr.request_matrices()
+        if self._checkpoint_now:
+            self._take_checkpoint(tr)
         try:
             rec = tr.train_step()
         except Exception as exc:
@@ -290,6 +330,8 @@ class TrainingWorker(GuiShare, QThread):
             self.publish_preview()
             return
         self._history.extend((rec,))
+        if rec.step % tr.config.checkpoint_every == 0 and now >= self._checkpoint_due:
+            self._take_checkpoint(tr)
         if publish and rec.backprop is not None:
             self._publish(rec, fresh=force_publish)
 
@@ -415,6 +457,8 @@ class TrainingWorker(GuiShare, QThread):
         backend moves on); ``history`` replaces them (an opened session's)."""
         self._trainer = trainer
         self.history.clear()   # another run: the timeline starts again
+        self.checkpoints.clear()
+        self._checkpoint_now = True
         self._unkept = None
         kept = self.session_history() if history is None else tuple(history)
         self._session.clear()
@@ -427,6 +471,43 @@ class TrainingWorker(GuiShare, QThread):
             self._latest = None
             self._taken = True
         self.publish_preview(() if history is None else self._session.records())
+
+    def rewind_to(self, step: int) -> Any:
+        """Job body: continue the run from the kept step ``step``, exactly as it was.
+
+        The trainer is put back to the newest checkpoint at or before ``step`` and the
+        steps between are trained again (the state the run had after ``step``,
+        bitwise); what came after is forgotten (timeline, checkpoints, curves' records)
+        and the kept snapshot of ``step`` is published with the records up to it.
+        Returns the settings the run had then. :class:`BpvizError` (nothing changed)
+        if ``step`` is not kept or cannot be reached exactly.
+        """
+        tr = self._trainer
+        entry = self.history.get(step)
+        if entry is None or entry.step != step:
+            raise BpvizError(f"step {step:,} is not kept on the timeline")
+        cp, _n = self.checkpoints.plan(step)
+        tr.restore(cp)
+        tr.replay_to(step)
+        self.checkpoints.drop_after(step)
+        self.checkpoints.add(tr.checkpoint())
+        records = tuple(r for r in self.session_history() if r.step <= step)
+        self._session.clear()
+        self._session.extend(records)
+        self._history.clear()
+        self._unkept = None
+        self._comparison = None
+        self._last_compare = -math.inf
+        self._test_outputs.clear()
+        budget = self.view_budget
+        pooled = pooled_matrices(entry.snap.step, budget.side(), budget.keys()) \
+            if budget.side() else {}
+        snap = recorded_snapshot(entry, pooled, {RECORDED: False, "preview": True})
+        with self._slot_lock:
+            self._latest = None
+            self._taken = True
+        self._put(replace(snap, history=records))
+        return tr.config
 
     @property
     def trainer(self) -> Trainer:
