@@ -93,13 +93,15 @@ def test_optimizer_and_batch_size_change(data):
 
 
 def test_spec_change_keeps_the_weights_of_equal_shapes(data):
-    other = NetworkSpec(2, (LayerSpec(6, "tanh"), LayerSpec(9, "tanh"), LayerSpec(1, "sigmoid")),
+    """A wider first layer: W¹, W² change shape; W³ (1×5) starts equal although the
+    initialiser drew the first layers in another order."""
+    other = NetworkSpec(2, (LayerSpec(7, "tanh"), LayerSpec(5, "tanh"), LayerSpec(1, "sigmoid")),
                         loss="binary_cross_entropy")
     c = Comparison(SPEC, data, CONFIG, Change("spec", other))
-    assert c.names == ("2-6-5-1", "2-6-9-1")
+    assert c.names == ("2-6-5-1", "2-7-5-1")
     wa, wb = c.a.net.get_weights(), c.b.net.get_weights()
-    _same(wa, wb, ["W0", "b0"])
-    assert wb["W1"].shape == (9, 6)
+    _same(wa, wb, ["W2", "b2"])
+    assert wb["W0"].shape == (7, 2) and wb["W1"].shape == (5, 7)
 
 
 def test_reset_repeats_the_same_runs(data):
