@@ -335,7 +335,7 @@ class CompareWindow(QMainWindow):
         self.norm_plot.setLogMode(y=True)
         self.loss_legend = self.loss_plot.addLegend(offset=(-10, 5), labelTextColor="k",
                                                     brush=(255, 255, 255, 200))
-        self.norm_legend = self.norm_plot.addLegend(offset=(-10, 5), labelTextColor="k",
+        self.norm_legend = self.norm_plot.addLegend(offset=(-10, 5), labelTextColor="k", colCount=2,
                                                     brush=(255, 255, 255, 200))
         for p in (self.loss_plot, self.norm_plot):
             p.setMenuEnabled(False)
