@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.backend import cupy_status
 from ..engine.presets import list_presets
+from .compare_window import compare_slot
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -299,6 +300,9 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.loop = _action(w, "Loop", lambda on: ctx.set_method("loop" if on else "vectorized"),
                      "L", None, "Per-sample loop (checked) or vectorized backprop",
                      checkable=True)
+    a.compare = _action(w, "&Compare…", compare_slot(w), None, None,
+                        "Two runs side by side on the same data and seed, B differing "
+                        "only in what you change (or a classic story)")
     a.presentation = _action(w, "&Presentation mode", w.set_presentation, "F5", None,
                              "Large fonts and thick lines for a lecture hall", checkable=True)
     a.focus = _action(w, "Show panel &alone", w.toggle_focus, "F6", None,
@@ -331,7 +335,7 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     m = mb.addMenu("&Training")
     for act in (a.play, a.step, a.reset, a.reset_new, None, a.faster, a.slower, None,
                 a.loop, None, a.history_back, a.history_forward, a.history_oldest,
-                a.history_newest):
+                a.history_newest, None, a.compare):
         m.addSeparator() if act is None else m.addAction(act)
     w.view_menu = mb.addMenu("&View")
     m = mb.addMenu("&Help")
