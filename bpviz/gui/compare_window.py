@@ -330,13 +330,14 @@ class CompareWindow(QMainWindow):
         split.addWidget(maps)
         plots = pg.GraphicsLayoutWidget()
         plots.setBackground("w")
-        self.loss_plot = plots.addPlot(row=0, col=0)
-        self.norm_plot = plots.addPlot(row=0, col=1, axisItems={"left": LogAxis("left")})
+        # the legends sit in a row of their own above the plots: never over a point
+        self.loss_legend = pg.LegendItem(colCount=2, labelTextColor="k")
+        self.norm_legend = pg.LegendItem(colCount=2, labelTextColor="k")
+        plots.addItem(self.loss_legend, row=0, col=0)
+        plots.addItem(self.norm_legend, row=0, col=1)
+        self.loss_plot = plots.addPlot(row=1, col=0)
+        self.norm_plot = plots.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
         self.norm_plot.setLogMode(y=True)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 5), labelTextColor="k",
-                                                    brush=(255, 255, 255, 200))
-        self.norm_legend = self.norm_plot.addLegend(offset=(-10, 5), labelTextColor="k", colCount=2,
-                                                    brush=(255, 255, 255, 200))
         for p in (self.loss_plot, self.norm_plot):
             p.setMenuEnabled(False)
             p.showGrid(x=True, y=True, alpha=0.2)
@@ -350,6 +351,10 @@ class CompareWindow(QMainWindow):
             self.norm_plot.plot([], [], pen=pg.mkPen(c, width=2), symbol=s, symbolSize=10,
                                 symbolBrush=c, symbolPen=c, name=n)
             for c, s, n in zip(COLOURS, ("o", "s"), "AB", strict=True))
+        for legend, curves in ((self.loss_legend, self.loss_curves),
+                               (self.norm_legend, self.norm_curves)):
+            for c, n in zip(curves, "AB", strict=True):
+                legend.addItem(c, n)
         self._plots_widget = plots
         split.addWidget(plots)
         split.setStretchFactor(0, 1)
