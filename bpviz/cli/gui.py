@@ -26,6 +26,17 @@ def _seconds(text: str) -> float:
     return v
 
 
+def _megabytes(text: str) -> int:
+    """A whole number of megabytes from 0 to 65536."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of MB") from None
+    if not 0 <= v <= 65_536:
+        raise argparse.ArgumentTypeError(f"MB must be from 0 to 65536, got {text}")
+    return v
+
+
 def _size(text: str) -> tuple[int, int]:
     """``WxH`` (e.g. ``1366x768``) as (width, height) in pixels."""
     parts = text.lower().replace("×", "x").split("x")
@@ -54,6 +65,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train for SECONDS, then exit (automation)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="with --run-for: save a PNG of the whole window at the end")
+    p.add_argument("--history-mb", type=_megabytes, metavar="MB",
+                   help="memory for the timeline's kept steps this time, in MB (0: history "
+                        "off; default: the Timeline box's setting, 256 at first)")
     p.add_argument("--stats", action="store_true",
                    help="with --run-for: print one JSON line: steps_per_s, fps, first_frame_s, "
                         "peak_rss_mb")
@@ -78,4 +92,5 @@ def run(args: argparse.Namespace) -> int:
                    stats=bool(getattr(args, "stats", False)),
                    backend=getattr(args, "backend", "numpy") or "numpy",
                    presentation=bool(getattr(args, "presentation", False)),
-                   size=getattr(args, "size", None))
+                   size=getattr(args, "size", None),
+                   history_mb=getattr(args, "history_mb", None))

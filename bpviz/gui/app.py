@@ -197,6 +197,8 @@ class AutoRun:
                 "fps": round(frames / elapsed, 1),
                 "first_frame_s": round(self.first_frame_s or 0.0, 3),
                 "peak_rss_mb": None if peak is None else round(peak, 1),
+                "history_mb": round((self.ctx.worker.history.nbytes
+                                     + self.ctx.worker.checkpoints.nbytes) / 2**20, 1),
                 "steps": steps, "frames": frames, "seconds": round(elapsed, 2),
             }), flush=True)
         self.win.close()
@@ -209,11 +211,12 @@ class AutoRun:
 def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
             run_for: float | None = None, screenshot: str | None = None, stats: bool = False,
             backend: str = "numpy", presentation: bool = False,
-            size: tuple[int, int] | None = None) -> int:
+            size: tuple[int, int] | None = None, history_mb: int | None = None) -> int:
     """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically.
 
     ``presentation=True`` starts in presentation mode (F5 toggles it); ``size``
-    (width, height) opens the window at that size (``--size WxH``).
+    (width, height) opens the window at that size (``--size WxH``); ``history_mb``
+    the timeline's memory this time (``--history-mb``, not remembered).
     """
     launched = launch_time()
     automated = run_for is not None or screenshot is not None or stats
@@ -223,6 +226,8 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     except BpvizError as exc:
         print(f"bpviz: error: {exc}", file=sys.stderr)
         return 2
+    if history_mb is not None:
+        win.timeline.set_budget_mb(history_mb)
     win.show()
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it

@@ -182,6 +182,17 @@ class Timeline(QWidget):
             text = f"{len(self._steps):,} steps kept, {mb(h.nbytes)} of {mb(h.max_bytes)}"
         self.marker.setText(text)
 
+    def set_budget_mb(self, mb: int, save: bool = False) -> None:
+        """Keep ``mb`` MB for the timeline (0: history off), e.g. from ``--history-mb``;
+        a size the box does not list is added to it. ``save``: remembered for the next
+        launch."""
+        i = self.budget.findData(int(mb))
+        if i < 0:
+            self.budget.addItem(budget_text(int(mb)), int(mb))
+            i = self.budget.count() - 1
+        self.budget.setCurrentIndex(i)
+        self._apply_budget(save)
+
     def _apply_budget(self, save: bool = False) -> None:
         v = int(self.budget.currentData())
         self._history.set_budget(v << 20)
