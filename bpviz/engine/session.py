@@ -25,6 +25,11 @@ which rebuilds it exactly; a user's data file is embedded (its rows, never its
 path: ``embedded:grades.csv``). The history is bounded: at most
 :data:`MAX_HISTORY_ROWS` records, evenly thinned (the last one kept).
 
+What a session does not keep: the timeline's matrices of earlier steps and the
+checkpoints that continue from them (hundreds of MB, kept in the window's memory
+only). A reopened session has the newest step and the curves of every step; its
+timeline starts again from that step. The window says so when it saves and opens.
+
 Version 1 files (no history, notation, view state or embedded data) still open.
 
 Saving is atomic: the archive is written to a temporary file in the same

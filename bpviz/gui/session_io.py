@@ -71,7 +71,8 @@ class SessionMixin:
         if recovery:
             return True
         self.mark_saved(path)
-        self.message.emit(f"Saved {path}")
+        self.message.emit(f"Saved {path}: the newest step with its weights, optimizer and "
+                          "curves (the timeline's earlier matrices stay in this window only)")
         return True
 
     def open_session(self, path: str) -> bool:
@@ -99,5 +100,6 @@ class SessionMixin:
         self.set_notation(sess.notation)
         self.presetChanged.emit(preset)
         self.mark_saved(path)
-        self.message.emit(f"Opened {path}: {sess.spec.describe()} at step {sess.step:,}")
+        self.message.emit(f"Opened {path}: {sess.spec.describe()} at step {sess.step:,} (the "
+                          "curves come back; the timeline starts again from this step)")
         return True
