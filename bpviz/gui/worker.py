@@ -54,10 +54,10 @@ from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import ThrottledTestOutput, build_snapshot, pooled_matrices
 
 #: At most this fraction of the worker's time goes to keeping snapshots for the timeline.
-HISTORY_SHARE = 0.03
+HISTORY_SHARE = 0.015
 
 #: At most this fraction of the worker's time goes to taking checkpoints of the run.
-CHECKPOINT_SHARE = 0.02
+CHECKPOINT_SHARE = 0.01
 #: The checkpoints' budget is this fraction of the timeline's (history off: none).
 CHECKPOINT_FRACTION = 0.25
 
