@@ -18,7 +18,7 @@ def _open(qtbot, win, preset="vanishing-gradients"):
 
 def _train(qtbot, cw, steps=30):
     cw.set_playing(True)
-    qtbot.waitUntil(lambda: len(cw._steps) >= steps, timeout=20_000)
+    qtbot.waitUntil(lambda: cw.steps_taken >= steps, timeout=20_000)
     cw.set_playing(False)
 
 
@@ -43,7 +43,7 @@ def test_trains_in_lock_step_with_a_shared_scale_and_named_curves(circle_window,
         _train(qtbot, cw)
         cw.step()
         qtbot.waitUntil(lambda: not cw.thread.is_playing(), timeout=5000)
-        qtbot.waitUntil(lambda: cw._records[0].step == cw._steps[-1], timeout=5000)
+        qtbot.waitUntil(lambda: cw._records[0].step == cw.last_step, timeout=5000)
         ra, rb = cw._records
         assert ra.step == rb.step
         assert cw.names == ("sigmoid", "relu")
@@ -57,7 +57,7 @@ def test_trains_in_lock_step_with_a_shared_scale_and_named_curves(circle_window,
         names = [label.text for _, label in cw.loss_legend.items]
         assert names == ["sigmoid", "relu"]
         xa, ya = cw.loss_curves[0].getData()
-        assert len(xa) == len(cw._steps) and list(xa[:3]) == [1, 2, 3]
+        assert len(xa) == cw.steps_taken and list(xa[:3]) == [1, 2, 3]
         assert len(cw.norm_curves[0].getData()[0]) == 6      # ‖δˡ‖ of 6 layers
         # another matrix of another layer, still one scale for the pair
         cw.kind.setCurrentIndex(cw.kind.findData("dW"))
@@ -91,7 +91,7 @@ def test_reset_goes_back_to_step_zero(circle_window, qtbot):
     try:
         _train(qtbot, cw, 10)
         cw.reset()
-        assert cw._steps == []
+        assert cw.steps_taken == 0
         qtbot.waitUntil(lambda: cw._records[0] is not None, timeout=5000)
         assert cw._records[0].step == 0 and cw.step_label.text() == "step 0"
         # zeros: every row of W¹ equal in A
@@ -106,7 +106,7 @@ def test_closing_mid_training_stops_the_thread(circle_window, qtbot):
     cw = _open(qtbot, win)
     thread = cw.thread
     cw.set_playing(True)
-    qtbot.waitUntil(lambda: len(cw._steps) > 5, timeout=10_000)
+    qtbot.waitUntil(lambda: cw.steps_taken > 5, timeout=10_000)
     assert thread.isRunning()
     cw.close()
     assert not thread.isRunning() and thread.isFinished()
@@ -132,5 +132,24 @@ def test_screenshot_each_story(circle_window, qtbot, name, tmp_path):
         img = cw.grab()
         assert img.width() == 1366 and img.height() == 768
         assert img.save(str(tmp_path / f"{name}.png"))
+    finally:
+        cw.close()
+
+
+def test_loss_curves_stay_bounded_in_a_long_run(circle_window, qtbot):
+    """The loss curves keep at most their series' cap of points (min/max decimation),
+    whatever the number of steps; the newest step is always drawn."""
+    from bpviz.gui.views.series import DecimatedSeries
+
+    ctx, win = circle_window
+    cw = _open(qtbot, win)
+    try:
+        cw._loss = (DecimatedSeries(16), DecimatedSeries(16))
+        _train(qtbot, cw, 120)
+        qtbot.wait(100)
+        for curve in cw.loss_curves:
+            x, _y = curve.getData()
+            assert len(x) <= 17 and x[-1] == cw.last_step
+        assert cw.steps_taken >= 120
     finally:
         cw.close()

@@ -65,6 +65,7 @@ from . import notation as nt
 from .presentation import is_presentation
 from .views.axes import LogAxis
 from .views.heatmap import Heatmap
+from .views.series import DecimatedSeries
 
 #: At most this many publications (frames) a second.
 MAX_FPS = 20
@@ -249,8 +250,11 @@ class CompareWindow(QMainWindow):
         self._thread: CompareThread | None = None
         self._generation = 0
         self._presentation = False
-        self._steps: list[int] = []
-        self._loss: tuple[list[float], list[float]] = ([], [])
+        #: the loss curves, bounded (min/max decimation past a few thousand points)
+        self._loss = (DecimatedSeries(), DecimatedSeries())
+        #: the steps trained so far and the newest one (0 before the first)
+        self.steps_taken = 0
+        self.last_step = 0
         self._records: tuple[StepRecord | None, StepRecord | None] = (None, None)
         self._build_ui()
         if parent is not None:
@@ -468,7 +472,9 @@ class CompareWindow(QMainWindow):
 
     # ------------------------------------------------------------ drawing
     def _clear(self) -> None:
-        self._steps, self._loss = [], ([], [])
+        self.steps_taken = self.last_step = 0
+        for series in self._loss:
+            series.clear()
         self._records = (None, None)
         for c in (*self.loss_curves, *self.norm_curves):
             c.setData([], [])
@@ -484,12 +490,12 @@ class CompareWindow(QMainWindow):
             return
         if losses:
             for s, la, lb in losses:
-                self._steps.append(s)
-                self._loss[0].append(la)
-                self._loss[1].append(lb)
-            x = np.asarray(self._steps)
-            for c, y in zip(self.loss_curves, self._loss, strict=True):
-                c.setData(x, np.asarray(y))
+                self._loss[0].append(s, la)
+                self._loss[1].append(s, lb)
+                self.steps_taken += 1
+                self.last_step = s
+            for c, series in zip(self.loss_curves, self._loss, strict=True):
+                c.setData(*series.data())
         if ra is not None and rb is not None:
             if ra.backprop is not None and rb.backprop is not None:
                 self._records = (ra, rb)
