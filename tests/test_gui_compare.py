@@ -153,3 +153,16 @@ def test_loss_curves_stay_bounded_in_a_long_run(circle_window, qtbot):
         assert cw.steps_taken >= 120
     finally:
         cw.close()
+
+
+def test_presentation_mode_of_the_main_window_reaches_the_comparison(circle_window, qtbot):
+    ctx, win = circle_window
+    cw = _open(qtbot, win)
+    try:
+        assert not cw._presentation
+        win.actions_.presentation.setChecked(True)
+        assert cw._presentation
+        win.actions_.presentation.setChecked(False)
+        assert not cw._presentation
+    finally:
+        cw.close()

@@ -587,7 +587,13 @@ def open_compare_window(window: QWidget | None, preset: str | None = None) -> Co
     if window is not None:
         window._bpviz_compare_window = win
         win.set_presentation(is_presentation(window))
-    win.resize(1366, 768)
+        acts = getattr(window, "actions_", None)
+        if acts is not None:   # F5 in the main window: this one follows
+            acts.presentation.toggled.connect(win.set_presentation)
+    screen = (window.screen() if window is not None else None) or QApplication.primaryScreen()
+    room = screen.availableGeometry() if screen is not None else None
+    w, h = (1366, 768) if room is None else (min(1366, room.width()), min(768, room.height()))
+    win.resize(w, h)
     win.show()
     return win
 
