@@ -166,3 +166,20 @@ def test_presentation_mode_of_the_main_window_reaches_the_comparison(circle_wind
         assert not cw._presentation
     finally:
         cw.close()
+
+
+def test_command_line_opens_a_story_and_screenshots_it(qtbot, tmp_path, capsys):
+    """``bpviz gui --compare STORY --run-for S --screenshot F``: the PNG is of the
+    comparison at the asked size; an unknown story is one line and exit status 2."""
+    from PIL import Image
+
+    from bpviz.gui import app as gui_app
+
+    out = tmp_path / "cmp.png"
+    assert gui_app.run_gui(preset="circle", run_for=0.3, screenshot=str(out),
+                           size=(1024, 768), compare="symmetry") == 0
+    with Image.open(out) as im:
+        assert im.size == (1024, 768)
+    assert gui_app.run_gui(preset="circle", run_for=0.1, compare="nope") == 2
+    err = capsys.readouterr().err
+    assert "unknown comparison 'nope'" in err and "symmetry" in err

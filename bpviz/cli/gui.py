@@ -65,6 +65,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train for SECONDS, then exit (automation)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="with --run-for: save a PNG of the whole window at the end")
+    p.add_argument("--compare", metavar="STORY",
+                   help="also open Training ▸ Compare… on a comparison story and play it "
+                        "(vanishing-gradients, symmetry, sgd-vs-adam); with --screenshot "
+                        "the PNG is of the comparison")
     p.add_argument("--history-mb", type=_megabytes, metavar="MB",
                    help="memory for the timeline's kept steps this time, in MB (0: history "
                         "off; default: the Timeline box's setting, 256 at first)")
@@ -93,4 +97,5 @@ def run(args: argparse.Namespace) -> int:
                    backend=getattr(args, "backend", "numpy") or "numpy",
                    presentation=bool(getattr(args, "presentation", False)),
                    size=getattr(args, "size", None),
-                   history_mb=getattr(args, "history_mb", None))
+                   history_mb=getattr(args, "history_mb", None),
+                   compare=getattr(args, "compare", None))

@@ -147,10 +147,12 @@ class AutoRun:
     """Trains for ``seconds`` after the first frame, then screenshots and reports."""
 
     def __init__(self, app: Any, ctx: Any, win: Any, seconds: float,
-                 screenshot: str | None, stats: bool, launched: float | None = None) -> None:
+                 screenshot: str | None, stats: bool, launched: float | None = None,
+                 shot: Any = None) -> None:
         from PySide6.QtCore import QEventLoop, QTimer
 
         self.app, self.ctx, self.win = app, ctx, win
+        self.shot = shot if shot is not None else win   # the window the screenshot is of
         # a local loop, not app.exec()/app.exit(): exit() would make every later event
         # loop in this process return at once (tests run several apps in one process)
         self.loop = QEventLoop()
@@ -186,7 +188,7 @@ class AutoRun:
             time.sleep(0.01)
         if self.screenshot:
             Path(self.screenshot).parent.mkdir(parents=True, exist_ok=True)
-            if not self.win.grab().save(str(self.screenshot)):
+            if not self.shot.grab().save(str(self.screenshot)):
                 print(f"bpviz gui: could not write {self.screenshot}", file=sys.stderr)
                 self.rc = 1
         self.ctx.pause()
@@ -211,17 +213,23 @@ class AutoRun:
 def run_gui(preset: str | None = None, session: str | None = None, view: str | None = None,
             run_for: float | None = None, screenshot: str | None = None, stats: bool = False,
             backend: str = "numpy", presentation: bool = False,
-            size: tuple[int, int] | None = None, history_mb: int | None = None) -> int:
+            size: tuple[int, int] | None = None, history_mb: int | None = None,
+            compare: str | None = None) -> int:
     """Open the window; with ``run_for`` (or a screenshot/stats request) run it automatically.
 
     ``presentation=True`` starts in presentation mode (F5 toggles it); ``size``
     (width, height) opens the window at that size (``--size WxH``); ``history_mb``
-    the timeline's memory this time (``--history-mb``, not remembered).
+    the timeline's memory this time (``--history-mb``, not remembered); ``compare``
+    a comparison story opened and played beside it (``--compare``).
     """
     launched = launch_time()
     automated = run_for is not None or screenshot is not None or stats
     app = make_app()
     try:
+        if compare is not None:
+            from ..engine.compare import comparison_preset
+
+            comparison_preset(compare)   # an unknown story: one line, before any window
         ctx, win = build(preset, session, view, backend, automation=automated, size=size)
     except BpvizError as exc:
         print(f"bpviz: error: {exc}", file=sys.stderr)
@@ -235,6 +243,14 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
         win.show_preset_views(ctx.preset)
         if view is not None:
             win.raise_view(view)
+    shot = win
+    if compare is not None:
+        from .compare_window import open_compare_window
+
+        shot = open_compare_window(win, compare)
+        if size is not None:
+            shot.resize(*size)
+        shot.set_playing(True)
     if not automated:
         from .recovery import start_recovery
 
@@ -243,7 +259,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
         rc = int(app.exec())
         ctx.shutdown()
         return rc
-    auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats, launched)
+    auto = AutoRun(app, ctx, win, run_for or 0.0, screenshot, stats, launched, shot)
     rc = auto.exec()
     ctx.shutdown()
     win.deleteLater()
