@@ -84,7 +84,16 @@ def test_each_block_tries_only_the_types_that_can_still_fit(tmp_path, monkeypatc
         tried.append((np.dtype(dtype).name, int(rows[0].split(",")[0])))
         return real(rows, dtype=dtype, **kw)
 
+    real_decimals = csvdata._decimals
+
+    def decimals(text, *args):
+        X = real_decimals(text, *args)
+        tried.append(("decimals" if X is not None else "no decimals",
+                      int(text.lstrip().split(",")[0])))
+        return X
+
     monkeypatch.setattr(csvdata.np, "loadtxt", loadtxt)
+    monkeypatch.setattr(csvdata, "_decimals", decimals)
     X = _load_rows(f, 2)
     monkeypatch.undo()
     assert np.array_equal(X, _expected(text))
@@ -92,7 +101,8 @@ def test_each_block_tries_only_the_types_that_can_still_fit(tmp_path, monkeypatc
     assert first16 and max(first16) <= 200               # int16 until the block of 40000
     ints = [r for t, r in tried if t.startswith("int")]
     assert ints and max(ints) <= 400                     # none after the block of 0.5
-    assert any(t == "float32" and r > 400 for t, r in tried)
+    assert any(t == "decimals" and r > 400 for t, r in tried)   # the decimal parser then
+    assert not any(t == "float32" and r > 400 for t, r in tried)
 
 
 def test_the_array_is_sized_once_for_an_even_file(tmp_path, monkeypatch):
