@@ -84,7 +84,7 @@ def test_each_block_tries_only_the_types_that_can_still_fit(tmp_path, monkeypatc
         tried.append((np.dtype(dtype).name, int(rows[0].split(",")[0])))
         return real(rows, dtype=dtype, **kw)
 
-    real_decimals = csvdata._decimals
+    real_decimals = csvdata.decimals
 
     def decimals(text, *args):
         X = real_decimals(text, *args)
@@ -93,7 +93,7 @@ def test_each_block_tries_only_the_types_that_can_still_fit(tmp_path, monkeypatc
         return X
 
     monkeypatch.setattr(csvdata.np, "loadtxt", loadtxt)
-    monkeypatch.setattr(csvdata, "_decimals", decimals)
+    monkeypatch.setattr(csvdata, "decimals", decimals)
     X = _load_rows(f, 2)
     monkeypatch.undo()
     assert np.array_equal(X, _expected(text))

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from bpviz.engine import csvdata
+from bpviz.engine import csv_decimals, csvdata
 from bpviz.engine.csvdata import load_csv
 from bpviz.engine.errors import DataError
 
@@ -64,7 +64,7 @@ def test_plain_cells_are_exact_and_only_they_are_taken():
     cells = [_token(rng) for _ in range(ncols * 20_000)]
     cells = [c.replace(",", "") for c in cells]
     text = "".join(",".join(cells[i: i + ncols]) + "\n" for i in range(0, len(cells), ncols))
-    V, ok, ends = csvdata._words(text.encode(), ncols)
+    V, ok, ends = csv_decimals._words(text.encode(), ncols)
     assert V.shape == (20_000, ncols) and ok.shape == ends.shape == (len(cells),)
     plain = np.array([len(c) <= 8 and _PLAIN.fullmatch(c) is not None for c in cells])
     assert np.array_equal(ok, plain)
@@ -79,7 +79,7 @@ def test_plain_cells_are_exact_and_only_they_are_taken():
 def test_edge_cells(cell):
     """Signed zeros, a bare leading or trailing dot, 8 digits, halfway and
     double-rounding cases of float32."""
-    V, ok, _ = csvdata._words(f"{cell},1\n".encode(), 2)
+    V, ok, _ = csv_decimals._words(f"{cell},1\n".encode(), 2)
     assert ok[0]
     assert _bits(V[0, 0]) == _bits(np.float32(float(cell)))
 
@@ -88,7 +88,7 @@ def test_edge_cells(cell):
                                   "1 ", "1e5", "nan", "123456789", "1:5", "?", "12/3", "5>",
                                   "-12345678", "0x1", "1_0"])
 def test_cells_that_are_not_plain(cell):
-    _, ok, _ = csvdata._words(f"{cell},1\n".encode(), 2)
+    _, ok, _ = csv_decimals._words(f"{cell},1\n".encode(), 2)
     assert not ok[0]
 
 
@@ -105,7 +105,7 @@ def test_files_of_decimals_with_exponents_and_many_digits(tmp_path, monkeypatch,
     """A few odd cells (float() one by one) or many (the block to np.loadtxt): the
     same bits either way, through small blocks and pieces."""
     monkeypatch.setattr(csvdata, "BLOCK_BYTES", 8000)
-    monkeypatch.setattr(csvdata, "PIECE_BYTES", 2000)
+    monkeypatch.setattr(csv_decimals, "PIECE_BYTES", 2000)
     rng = random.Random(7)
     ncols, n = 20, 600
     cells = []
@@ -117,14 +117,14 @@ def test_files_of_decimals_with_exponents_and_many_digits(tmp_path, monkeypatch,
             c = f"{rng.uniform(-9, 9):.{rng.randint(0, 5)}f}"
         cells.append(c)
     pieces = []
-    real = csvdata._plain_cells
+    real = csv_decimals._plain_cells
 
     def plain_cells(*args):
         V = real(*args)
         pieces.append(V is not None)
         return V
 
-    monkeypatch.setattr(csvdata, "_plain_cells", plain_cells)
+    monkeypatch.setattr(csv_decimals, "_plain_cells", plain_cells)
     ds = load_csv(_csv(tmp_path, cells, ncols), test_fraction=0)
     assert all(pieces) if odd_share < 0.05 else not any(pieces)
     want = _want(cells).reshape(n, ncols)
@@ -191,7 +191,7 @@ def test_every_short_string_of_number_characters():
     ncols = 8
     cells += ["0"] * (-len(cells) % ncols)
     text = "".join(",".join(cells[i: i + ncols]) + "\n" for i in range(0, len(cells), ncols))
-    V, ok, _ = csvdata._words(text.encode(), ncols)
+    V, ok, _ = csv_decimals._words(text.encode(), ncols)
     plain = np.array([_PLAIN.fullmatch(c) is not None for c in cells])
     assert np.array_equal(ok, plain)
     taken = [c for c, p in zip(cells, plain, strict=True) if p]
