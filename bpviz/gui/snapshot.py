@@ -155,11 +155,13 @@ class RecordBuffer:
         return len(self._recs)
 
     def extend(self, records: Iterable[StepRecord]) -> None:
-        for r in records:
-            r = scalars_only(r)
-            size = record_nbytes(r)
-            self._recs.append(r)
-            self._sizes.append(size)
+        recs, sizes, known = self._recs, self._sizes, _SCALAR_NBYTES
+        for r in records:       # every training step passes here: the common case is short
+            if r.backprop is not None or r.weights is not None or r.batch_index is not None:
+                r = scalars_only(r)
+            size = known.get(len(r.grad_norms)) or record_nbytes(r)
+            recs.append(r)
+            sizes.append(size)
             self.nbytes += size
         while self.nbytes > self.max_bytes and len(self._recs) > 1:
             n = len(self._recs)
