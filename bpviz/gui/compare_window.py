@@ -489,11 +489,11 @@ class CompareWindow(QMainWindow):
         if gen != self._generation:
             return
         if losses:
-            for s, la, lb in losses:
-                self._loss[0].append(s, la)
-                self._loss[1].append(s, lb)
-                self.steps_taken += 1
-                self.last_step = s
+            steps, la, lb = zip(*losses, strict=True)
+            self._loss[0].extend(steps, la)
+            self._loss[1].extend(steps, lb)
+            self.steps_taken += len(steps)
+            self.last_step = steps[-1]
             for c, series in zip(self.loss_curves, self._loss, strict=True):
                 c.setData(*series.data())
         if ra is not None and rb is not None:

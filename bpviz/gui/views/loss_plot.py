@@ -11,8 +11,6 @@ The legend sits above the plot area, in one row when the panel is wide enough
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -192,23 +190,27 @@ class LossPlot(PanelMixin, QWidget):
         self._redraw()
 
     def add_records(self, records) -> None:
-        """Append step records (oldest first), without drawing."""
-        S = self._series
-        for r in records:
-            if r.diverged:
-                continue
-            S[TRAIN_BATCH].append(r.step, self._positive(r.loss))
-            if r.train_eval_loss is not None:
-                S[TRAIN_EVAL].append(r.step, self._positive(r.train_eval_loss))
-            if r.test_loss is not None:
-                S[TEST_EVAL].append(r.step, self._positive(r.test_loss))
-                self._latest["test_loss"] = r.test_loss
-                self._latest["test_acc"] = r.test_accuracy
-                self._latest["eval_step"] = r.step
-            self._latest["loss"] = r.loss
-            self._latest["acc"] = r.accuracy
-            self._latest["epoch"] = r.epoch
-            self._last_step = r.step
+        """Append step records (oldest first), without drawing; in bulk (a frame at
+        full speed brings hundreds)."""
+        recs = [r for r in records if not r.diverged]
+        if not recs:
+            return
+        S, pos = self._series, self._positive_all
+        S[TRAIN_BATCH].extend([r.step for r in recs], pos([r.loss for r in recs]))
+        ev = [r for r in recs if r.train_eval_loss is not None]
+        if ev:
+            S[TRAIN_EVAL].extend([r.step for r in ev], pos([r.train_eval_loss for r in ev]))
+        te = [r for r in recs if r.test_loss is not None]
+        if te:
+            S[TEST_EVAL].extend([r.step for r in te], pos([r.test_loss for r in te]))
+            self._latest["test_loss"] = te[-1].test_loss
+            self._latest["test_acc"] = te[-1].test_accuracy
+            self._latest["eval_step"] = te[-1].step
+        last = recs[-1]
+        self._latest["loss"] = last.loss
+        self._latest["acc"] = last.accuracy
+        self._latest["epoch"] = last.epoch
+        self._last_step = last.step
 
     def show_snapshot(self, snap) -> None:
         if snap is None:
@@ -240,9 +242,10 @@ class LossPlot(PanelMixin, QWidget):
 
     # ------------------------------------------------------------ internals
     @staticmethod
-    def _positive(v: float) -> float:
-        """Losses are >= 0; keep exact zeros drawable on a log axis."""
-        return max(float(v), 1e-12) if math.isfinite(v) else v
+    def _positive_all(values: list[float]) -> np.ndarray:
+        """Losses are >= 0; exact zeros stay drawable on a log axis (1e-12)."""
+        v = np.asarray(values, dtype=np.float64)
+        return np.where(np.isfinite(v), np.maximum(v, 1e-12), v)
 
     def flush(self) -> None:
         """Draw pending data now (tests, screenshots)."""

@@ -73,6 +73,53 @@ class DecimatedSeries:
             self._cnt = 0
             self._lo, self._hi = (0.0, math.inf), (0.0, -math.inf)
 
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        """``append(x, y)`` for each pair in order, the same result, in bulk: the GUI
+        takes a frame's records (hundreds at full speed) at once. ``xs``, ``ys``: (N,)."""
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
+        ok = np.isfinite(ys)
+        if not ok.all():
+            xs, ys = xs[ok], ys[ok]
+        n, i = len(ys), 0
+        while i < n:
+            if self.stride == 1 and self._cnt == 0 and self._n < self._room():
+                # one value per bucket: copy as many as there is room for
+                k = min(n - i, self._room() - self._n)
+                b = slice(self._n, self._n + k)
+                self._xl[b] = self._xh[b] = xs[i:i + k]
+                self._yl[b] = self._yh[b] = ys[i:i + k]
+                self._n += k
+                self.total += k
+                self._last = (float(xs[i + k - 1]), float(ys[i + k - 1]))
+                i += k
+                continue
+            if self.stride == 1:          # a full store: append merges, as one value would
+                self.append(xs[i], ys[i])
+                i += 1
+                continue
+            take = min(self.stride - self._cnt, n - i)   # the rest of the filling bucket
+            cx, cy = xs[i:i + take], ys[i:i + take]
+            j = int(np.argmin(cy))        # the first least / greatest, as append's < and >
+            if cy[j] < self._lo[1]:
+                self._lo = (float(cx[j]), float(cy[j]))
+            j = int(np.argmax(cy))
+            if cy[j] > self._hi[1]:
+                self._hi = (float(cx[j]), float(cy[j]))
+            self._cnt += take
+            self.total += take
+            self._last = (float(cx[-1]), float(cy[-1]))
+            i += take
+            if self._cnt >= self.stride:
+                while self._n >= self._room():
+                    self._merge()
+                m = self._n
+                self._xl[m], self._yl[m] = self._lo
+                self._xh[m], self._yh[m] = self._hi
+                self._n += 1
+                self._cnt = 0
+                self._lo, self._hi = (0.0, math.inf), (0.0, -math.inf)
+
     def _merge(self) -> None:
         """Pairs of buckets into one: the least of both minima, the greatest of both maxima."""
         n = self._n
