@@ -83,19 +83,6 @@ def test_presentation_numbers_in_small_matrices(qtbot, shape):
         app.setFont(old)
 
 
-def test_presentation_xor_weights_numbered(window, qtbot):
-    """On a 1366×768 projector in presentation mode, xor's W¹ and dW¹ (2×2) show numbers."""
-    ctx, win = window((1366, 768), True, "xor")
-    win.raise_view("matrices")
-    ctx.step()
-    matrices = win.panels["matrices"]
-    for kind in ("W", "dW"):
-        hm = matrices.heatmap(kind, 0)
-        qtbot.waitUntil(hm.numbers_shown, timeout=T)
-        assert hm.matrix().shape == (2, 2)
-        _numbers_agree(hm)
-
-
 @pytest.mark.parametrize("presentation", [False, True], ids=["normal", "presentation"])
 @pytest.mark.parametrize("preset", ["circle", "outer-product"])
 def test_data_legend_beside_the_points(window, qtbot, preset, presentation):
