@@ -58,6 +58,9 @@ DEFAULT_SIZE = (1600, 1000)
 #: Below these sizes a docked, visible panel cannot show its essential content:
 #: a saved layout with a dock smaller than this is not restored.
 MIN_DOCK = (200, 110)
+#: Panels presentation mode leaves out on a small screen (below 1200 px) unless they are
+#: in front: the diagnostics, so that the tabs of the rest read in full.
+PRESENTATION_SMALL_HIDDEN = ("compare", "health")
 #: The screen sizes the default layouts are made for (and tested at).
 SCREENS = ((1024, 768), (1366, 768), (1600, 900), (1920, 1080))
 
@@ -75,7 +78,10 @@ class Plan:
     right_in_left : the RIGHT panels under the left column (a narrow window).
     bottom_tabbed : the BOTTOM panels as tabs of the TOP group (a short window).
     all_tabbed : every panel a tab of the TOP group, full window (presentation mode
-        on a small screen: tabs rather than slivers).
+        on a narrow screen: tabs rather than slivers, and all the width for the matrices,
+        so that small matrices have cells large enough for their numbers).
+    hide : panels left out unless they are in front (presentation mode on a small
+        screen: fewer panels, so that every tab name reads without scroll arrows).
     """
 
     columns: tuple[float, float, float]
@@ -84,6 +90,7 @@ class Plan:
     right_in_left: bool
     bottom_tabbed: bool
     all_tabbed: bool = False
+    hide: tuple[str, ...] = ()
 
 
 def plan_for(width: int, height: int, presentation: bool = False) -> Plan:
@@ -104,7 +111,8 @@ def plan_for(width: int, height: int, presentation: bool = False) -> Plan:
         columns = (left, 1.0 - left - COLUMNS[2], COLUMNS[2])
     return Plan(columns=columns, centre_rows=CENTRE_ROWS,
                 left_tabbed=short or narrow, right_in_left=narrow, bottom_tabbed=short,
-                all_tabbed=presentation and width < 1200)
+                all_tabbed=presentation and narrow,
+                hide=PRESENTATION_SMALL_HIDDEN if presentation and width < 1200 else ())
 
 
 def screen_size(win: QWidget) -> tuple[int, int] | None:
@@ -202,7 +210,8 @@ def apply_default_layout(win: MainWindow, keep: set[str] | None = None,
         if info.tab_with and info.tab_with in win.docks:
             win.tabifyDockWidget(win.docks[info.tab_with], dock)
         shown = info.visible_by_default if keep is None else info.name in keep
-        dock.setVisible(shown and info.name not in hidden)
+        dock.setVisible(shown and info.name not in hidden
+                        and (info.name not in plan.hide or info.name in front))
     # the first of each tab group in front (the registry's, then the plan's)
     # (before the window is first laid out nothing is in front yet: the registry's rule)
     raised = [win.docks[n] for n in front] if front else [

@@ -74,7 +74,7 @@ PANELS: list[PanelInfo] = [
               BOTTOM),
     PanelInfo("health", "Gradient health", _lazy(".views.health", "GradientHealthPlot"),
               BOTTOM, tab_with="compare"),
-    PanelInfo("outer-product", "Outer products: dW = Σ δₖᵀaₖ",
+    PanelInfo("outer-product", "Outer products",
               _lazy(".classroom.outer_product", "OuterProductView"), TOP, False, "matrices"),
     PanelInfo("equations", "Equations", _lazy(".classroom.equations", "EquationsView"), BOTTOM,
               False, "health"),

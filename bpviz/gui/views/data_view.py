@@ -23,7 +23,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...engine.network import predict_labels
 from ..contract import PanelContext, PanelMixin
@@ -36,6 +43,9 @@ from .fitlabel import FitLabel
 from .input_images import input_image_shape
 
 MAX_POINTS = 4000  # drawn per set (train/test); highlighting works for every sample
+#: The column of the plot's layout that holds the legend (0-2: axes and view box, 3: the
+#: colour bar of a regression).
+LEGEND_COLUMN = 4
 #: Classes listed one by one in the legend; more get one line "N classes".
 MAX_LEGEND_CLASSES = 12
 #: Distinct class colours (the class map cycles through them).
@@ -120,7 +130,14 @@ class DataView(PanelMixin, QWidget):
         self._ring.setZValue(20)
         for item in (self._train, self._test, self._ring):
             pi.addItem(item)
-        self._legend = pi.addLegend(offset=(5, 5), labelTextColor="k", brush=(255, 255, 255, 200))
+        # the legend beside the plot, never over the points (a column of the plot's layout
+        # right of the view box and of the regression colour bar)
+        self._legend = pg.LegendItem(offset=None, labelTextColor="k",
+                                     brush=(255, 255, 255, 200))
+        self._legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        pi.layout.addItem(self._legend, 2, LEGEND_COLUMN)
+        pi.layout.setAlignment(self._legend, Qt.AlignmentFlag.AlignTop)
+        pi.legend = self._legend        # (what pyqtgraph's addLegend would keep)
         self._bar = ColourBar()
         self._bar_added = False
         # ---- image page

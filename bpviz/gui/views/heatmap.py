@@ -66,7 +66,7 @@ from PySide6.QtWidgets import (
 from ..pooling import DEFAULT_SIDE, pool_signed
 from . import export
 from .colormaps import HIGHLIGHT, map_signed
-from .fitlabel import FitLabel, body_floor
+from .fitlabel import FitLabel
 from .heatmap_canvas import CanvasColourBar, HeatmapCanvas, white_text
 from .scaling import (
     SCALE_MODES,
@@ -88,7 +88,8 @@ ZOOM_HELP = ("Mouse wheel over the matrix: zoom in or out at the mouse, down to 
 _FONTS = {False: {"title": 11, "axis": 9, "label": 10, "readout": 9, "pen": 2.0},
           True: {"title": 20, "axis": 15, "label": 17, "readout": 15, "pen": 4.0}}
 #: Numbers in cells: their font size at most and at least (cells too small for the
-#: least get no numbers), normal and in presentation mode.
+#: least get no numbers), normal and in presentation mode (whose least is larger than
+#: normal mode's most).
 NUMBER_PT = {False: (11, 7), True: (18, 12)}
 #: A window of more cells than this is never numbered (bounds a frame's cost).
 MAX_NUMBERED = 1024
@@ -741,10 +742,10 @@ class Heatmap(QWidget):
                 and cv.matrix_shape() == self._full.shape
                 and (r1 - r0) * (c1 - c0) <= MAX_NUMBERED
                 and self._rgba.shape[:2] == (r1 - r0, c1 - c0)):   # one pixel per cell
+            # (in presentation mode at least NUMBER_PT's 12 pt, above any size of normal
+            # mode; not the body text's floor, which would leave a small matrix's cells
+            # of a small projector without numbers)
             hi, lo = NUMBER_PT[self._presentation]
-            if self._presentation:   # never below the body text: hidden rather than small
-                lo = max(lo, body_floor() or 0)
-                hi = max(hi, lo)
             font = None
             # 3 digits, else 2, else 2 with a power of ten that makes them shortest
             # ("−6.5", × 10⁻¹, where "−0.65" does not fit)

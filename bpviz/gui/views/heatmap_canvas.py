@@ -144,7 +144,7 @@ class CanvasColourBar:
         self._font.setPointSize(points)
         for t in self._texts.values():
             t.setFont(self._font)
-        self._bar_px = 14 if points < 12 else 22
+        self._bar_px = 14 if points < 12 else 16
         widest = COMPACT_TEMPLATES if self._compact else LABEL_TEMPLATES
         self._room = max(self.label_px(t) for t in widest) + TEXT_MARGIN_PX
         self._relabel(force=True, widen=False)  # the owner relabels for the new room
