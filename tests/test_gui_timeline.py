@@ -136,3 +136,21 @@ def test_scrubbing_pauses_and_play_goes_on_from_the_newest(qtbot, window):
     ctx.reset()
     qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step == 0, timeout=T)
     assert ctx.worker.history.steps() == [0]
+
+
+def test_presentation_on_a_short_window_hides_the_timeline_row_until_it_is_used(qtbot, window):
+    ctx, win = window
+    _trained(qtbot, ctx, win, 30)
+    win.resize(1024, 768)
+    win.set_presentation(True)
+    try:
+        QApplication.processEvents()
+        assert win.timeline_bar.isHidden()             # its height goes to the panels
+        kept = ctx.worker.history.steps()[3]
+        assert win.show_recorded_step(kept)            # Alt+←, Home: the row is back
+        assert not win.timeline_bar.isHidden()
+        win.show_newest_step()
+        assert win.timeline_bar.isHidden()
+    finally:
+        win.set_presentation(False)
+    assert not win.timeline_bar.isHidden()             # normal mode: always there

@@ -241,6 +241,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.clear_divergence_notice()
         self.viewing = None   # the history starts again with the new run
         self.timeline.set_viewing(None)
+        self._sync_timeline_bar()
         for name, panel in self.panels.items():
             self._missed[name].clear()
             panel.clear()
@@ -349,7 +350,7 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _build_timeline(self) -> None:
         """The timeline row under the toolbar (:mod:`bpviz.gui.timeline`)."""
         self.timeline = Timeline(self.ctx.worker.history, self.settings)
-        bar = QToolBar("Timeline")
+        bar = self.timeline_bar = QToolBar("Timeline")
         bar.setObjectName("timeline_bar")
         bar.addWidget(self.timeline)
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
@@ -380,7 +381,18 @@ class MainWindow(DocumentMixin, QMainWindow):
         latest = self.ctx.latest_snapshot()
         self.timeline.refresh(latest.step.step if latest is not None else entry.step)
         self.timeline.set_viewing(entry.step, entry.exact)
+        self._sync_timeline_bar()
         return True
+
+    def _sync_timeline_bar(self) -> None:
+        """In presentation mode on a short window (under 900 px) the timeline row gives
+        its height to the panels, until a kept step is shown (Alt+←, Home): then it
+        is there, with its marker."""
+        bar = getattr(self, "timeline_bar", None)
+        if bar is None:             # still being built
+            return
+        short = getattr(self, "_presentation_state", None) is not None and self.height() < 900
+        bar.setVisible(not short or self.viewing is not None)
 
     def show_newest_step(self, note: str = "") -> None:
         """Leave the kept step: every view shows the newest again (with the records
@@ -394,6 +406,7 @@ class MainWindow(DocumentMixin, QMainWindow):
                         panel.show_snapshot(replace(snap, history=self._missed[name].take()))
                 self._update_status(snap)
         self.timeline.set_viewing(None)
+        self._sync_timeline_bar()
         if note:
             self._show_message(note)
 
@@ -404,6 +417,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if self.ctx.is_playing or snap.extra.get("preview"):
             self.viewing = None
             self.timeline.set_viewing(None)
+            self._sync_timeline_bar()
             return False
         for name, panel in self.panels.items():
             if panel.draws_history and snap.history:
@@ -563,6 +577,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.actions_.presentation.setChecked(on)
         for key in PRESENTATION_STATUS_HIDDEN:   # room for the larger type
             self.status_labels[key].setVisible(not on)
+        self._sync_timeline_bar()
         layout.arrange_toolbars(self)
         layout.untruncated_tabs(self)
         QTimer.singleShot(0, self, lambda: layout.arrange_toolbars(self))  # new fonts
@@ -620,6 +635,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
+        self._sync_timeline_bar()
         layout.arrange_toolbars(self)
 
     def set_fullscreen(self, on: bool) -> None:
