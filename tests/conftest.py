@@ -66,6 +66,18 @@ def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
                             lambda self, step, newest: "newest")
 
 
+@pytest.fixture(autouse=True)
+def _app_font_restored():
+    """Presentation mode scales the application font, which every later test shares: a
+    test that leaves it on (or fails before turning it off) must not change the next."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    app = widgets.QApplication.instance() if widgets is not None else None
+    font = sys.modules["PySide6.QtGui"].QFont(app.font()) if app is not None else None
+    yield
+    if font is not None and widgets.QApplication.instance() is app and app.font() != font:
+        app.setFont(font)
+
+
 # ---------------------------------------------------------------- helpers
 def make_spec(inputs: int, hidden: list[tuple[int, str]], out: tuple[int, str], loss: str,
               reduction: str = "mean", init: str = "glorot",
