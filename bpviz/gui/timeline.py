@@ -18,6 +18,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from .history import History
+from .widgets import StatusField
 
 #: The budget choices of the box, in MB.
 BUDGETS_MB: tuple[int, ...] = (0, 64, 128, 256, 512, 1024, 2048)
@@ -33,6 +34,10 @@ def budget_text(mb: int) -> str:
 
 def mb(nbytes: int) -> str:
     return f"{nbytes / (1 << 20):,.0f} MB" if nbytes >= 1 << 20 else f"{nbytes / 1024:,.0f} kB"
+
+
+#: The longest marker text the field is first sized for.
+MARKER_TEMPLATE = "viewing step 9,999,999 of 9,999,999"
 
 
 class Timeline(QWidget):
@@ -68,7 +73,9 @@ class Timeline(QWidget):
         self.newest.setText("Newest")
         self.newest.setToolTip("Back to the newest step (End)")
         self.newest.clicked.connect(self.newestRequested)
-        self.marker = QLabel()
+        # painted in a fixed size: a QLabel would re-lay out the whole window (every dock)
+        # on each frame as its text changes width
+        self.marker = StatusField(MARKER_TEMPLATE)
         self.marker.setObjectName("timeline_marker")
         self.marker.setToolTip("Only the published steps are kept (up to ~30 a second): "
                                "every one of the newest 500, then every 10th, 100th …, "
@@ -180,6 +187,8 @@ class Timeline(QWidget):
             text = "history off"
         else:
             text = f"{len(self._steps):,} steps kept, {mb(h.nbytes)} of {mb(h.max_bytes)}"
+        if len(text) > len(self.marker.template()):   # a longer kind of text: resize once
+            self.marker.set_template(text)
         self.marker.setText(text)
 
     def set_budget_mb(self, mb: int, save: bool = False) -> None:

@@ -32,6 +32,9 @@ class StatusField(QWidget):
     def text(self) -> str:
         return self._text
 
+    def template(self) -> str:
+        return self._template
+
     def set_template(self, template: str) -> None:
         """Size the field for another longest text (a re-layout only when it changes)."""
         if template != self._template:
