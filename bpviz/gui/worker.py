@@ -61,6 +61,9 @@ CHECKPOINT_SHARE = 0.01
 #: The checkpoints' budget is this fraction of the timeline's (history off: none).
 CHECKPOINT_FRACTION = 0.25
 
+#: At most this many step records wait in a plain list between two publications.
+PENDING = 4096
+
 #: Bytes of step records (scalars only) kept for the session file: about 20,000 records.
 MAX_SESSION_BYTES = 16 << 20
 
@@ -107,6 +110,9 @@ class TrainingWorker(GuiShare, QThread):
         self._last_publish = -math.inf
         self._frame_started = -math.inf  # when the step of the last published frame began
         self._history = RecordBuffer(MAX_HISTORY_BYTES)
+        #: the records of the steps since the last flush into ``_history``: one list
+        #: append per training step, moved over at publish time (or every PENDING)
+        self._pending: list[StepRecord] = []
         #: Every published record of this training, without matrices, bounded in bytes:
         #: what a session file saves (:meth:`session_history`); worker thread only.
         self._session = RecordBuffer(MAX_SESSION_BYTES)
@@ -329,11 +335,18 @@ class TrainingWorker(GuiShare, QThread):
             self.diverged.emit(rec.step, float(rec.loss))
             self.publish_preview()
             return
-        self._history.extend((rec,))
+        self._pending.append(rec)
+        if len(self._pending) >= PENDING:
+            self._flush_pending()
         if rec.step % tr.config.checkpoint_every == 0 and now >= self._checkpoint_due:
             self._take_checkpoint(tr)
         if publish and rec.backprop is not None:
             self._publish(rec, fresh=force_publish)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self._history.extend(self._pending)
+            self._pending.clear()
 
     def _pause_quietly(self) -> None:
         with self._cond:
@@ -376,6 +389,7 @@ class TrainingWorker(GuiShare, QThread):
         comparison = self._comparison
         if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
+        self._flush_pending()
         history = self._history.take()
         self._session.extend(history)
         self._put(self._build(rec, history, comparison,
@@ -394,6 +408,7 @@ class TrainingWorker(GuiShare, QThread):
         the engine's record of them on the first mini-batch (``Trainer.current_record``);
         ``history`` goes with it (the records of an opened session, for the curves)."""
         tr = self._trainer
+        self._flush_pending()
         self._session.extend(self._history.take())
         snap = self._build(tr.current_record(), history, self._comparison,
                            {"steps_per_s": 0.0, "preview": True}, fresh=True)
@@ -402,6 +417,7 @@ class TrainingWorker(GuiShare, QThread):
     def session_history(self) -> tuple[StepRecord, ...]:
         """Worker thread (a job): the records of this training so far, oldest first,
         without matrices (bounded in bytes, thinned like the curves' buffers)."""
+        self._flush_pending()
         return self._session.records() + self._history.records()
 
     def publish_record(self, rec: StepRecord) -> None:
@@ -413,7 +429,7 @@ class TrainingWorker(GuiShare, QThread):
             self.diverged.emit(rec.step, float(rec.loss))
             self.publish_preview()
             return
-        self._history.extend((rec,))
+        self._pending.append(rec)
         if rec.backprop is not None:
             self._publish(rec, fresh=True)
 
@@ -464,6 +480,7 @@ class TrainingWorker(GuiShare, QThread):
         self._session.clear()
         self._session.extend(r for r in kept if r.step <= trainer.step)
         self._history.clear()
+        self._pending.clear()
         self._comparison = None
         self._last_compare = -math.inf
         self._test_outputs.clear()
@@ -495,6 +512,7 @@ class TrainingWorker(GuiShare, QThread):
         self._session.clear()
         self._session.extend(records)
         self._history.clear()
+        self._pending.clear()
         self._unkept = None
         self._comparison = None
         self._last_compare = -math.inf
