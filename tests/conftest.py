@@ -58,7 +58,9 @@ def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     tests the unsaved-work prompt answers Discard and Play from a kept step answers
     "go to the newest", unless a test says otherwise (tests/test_gui_unsaved.py,
     tests/test_gui_rewind.py)."""
-    doc = sys.modules.get("bpviz.gui.document")   # loaded by the tests that use the window
+    # imported here, not looked up: a test that builds the window after this fixture
+    # ran (importing the module itself) would otherwise meet the real, blocking prompt
+    from bpviz.gui import document as doc
     if doc is not None:
         monkeypatch.setattr(doc.DocumentMixin, "ask_unsaved", lambda self, text: "discard")
         # Play from a kept step: go on from the newest (tests/test_gui_rewind.py continues)
@@ -170,11 +172,8 @@ def circle_window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
     from bpviz.gui.controller import Controller
-    from bpviz.gui.document import DocumentMixin
     from bpviz.gui.main_window import MainWindow
 
-    # imported just now, after _no_blocking_prompts looked for it: answer Discard here
-    monkeypatch.setattr(DocumentMixin, "ask_unsaved", lambda self, text: "discard")
     ctx = Controller("circle")
     win = MainWindow(ctx, settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat),
                      restore_layout=False, save_layout=False)

@@ -70,6 +70,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
         self._n = 0
         self._last_step = -1
         self._presentation = False
+        self._ratio_range: tuple[float, float] | None = None   # as last set
         self._series: dict[tuple[str, int], DecimatedSeries] = {}
         self._curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[str, int], int] = {}
@@ -192,6 +193,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
         self.clear()
 
     def clear(self) -> None:
+        self._ratio_range = None
         self._last_step = -1
         clear_curves(self._series, self._curves)
         self._drawn = {}
@@ -294,7 +296,9 @@ class GradientHealthPlot(PanelMixin, QWidget):
             if q == "ratio" and len(s):
                 y = np.log10(s.data()[1])
                 lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
-        self._plots["ratio"].setYRange(lo, hi, padding=0.05)
+        if (lo, hi) != self._ratio_range:   # a new range: redraw the axis
+            self._ratio_range = (lo, hi)
+            self._plots["ratio"].setYRange(lo, hi, padding=0.05)
 
     def _draw_strip(self) -> None:
         steps, norms = self.strip_data()
