@@ -353,7 +353,7 @@ class Heatmap(QWidget):
         self._mode_s = next_scale(self._mode, m, self._mode_s, self._locked)
         if self._mode == "locked" and self._locked is None:
             self._locked = self._mode_s
-        scale_changed = self._show_scale()
+        scale_changed = self._show_scale(label=False)   # _recolour labels it, just after
         self._recolour()
         if title is not None or self._nonfinite or shape_changed:
             self._set_title(self._title if title is None else title)
@@ -646,14 +646,15 @@ class Heatmap(QWidget):
         return export.matrix_comment(name, self._full.shape, *self._export_info)
 
     # ------------------------------------------------------------ internals
-    def _show_scale(self) -> bool:
-        """Take ``s`` from the fixed scale or the mode; label the bar. True if it changed."""
+    def _show_scale(self, label: bool = True) -> bool:
+        """Take ``s`` from the fixed scale or the mode; label the bar (unless ``label`` is
+        False: the caller recolours next, which labels it). True if it changed."""
         s = self._fixed if self._fixed is not None else self._mode_s
         if s is None:
             s = 1.0
         changed = s != self._s
         self._s = s
-        if changed:  # the power in use if it still suits the new scale, else the plain one
+        if changed and label:  # the power in use if it still suits the new scale, else plain
             e = self.power_of_ten()
             keep = self._numbers_shown and e in (shared_exponent(s), leading_exponent(s))
             self._apply_units(self._numbers_shown, e if keep else None)

@@ -122,6 +122,7 @@ class CanvasColourBar:
         self._units: tuple[int, int] | None = None  # (power of ten, decimals)
         self._compact = False
         self._font = QFont()
+        self._px: dict[str, int] = {}   # label_px's answers in this font
         self._bar_px = 14
         self._room = 0
         self._rect = QRectF()
@@ -142,6 +143,7 @@ class CanvasColourBar:
     # the text column is as wide as the widest label any float32 makes: no re-layout per frame
     def set_font_size(self, points: int) -> None:
         self._font.setPointSize(points)
+        self._px.clear()
         for t in self._texts.values():
             t.setFont(self._font)
         self._bar_px = 14 if points < 12 else 16
@@ -199,8 +201,14 @@ class CanvasColourBar:
         return tuple(self._texts[k].text() for k in ("top", "mid", "bottom"))
 
     def label_px(self, text: str) -> int:
-        """The width in pixels that ``text`` needs in the bar's font."""
-        return int(np.ceil(QFontMetricsF(self._font).horizontalAdvance(text)))
+        """The width in pixels that ``text`` needs in the bar's font (remembered per text
+        while the font stays: the labels are measured on every frame)."""
+        px = self._px.get(text)
+        if px is None:
+            if len(self._px) > 256:
+                self._px.clear()
+            px = self._px[text] = int(np.ceil(QFontMetricsF(self._font).horizontalAdvance(text)))
+        return px
 
     def text_room_px(self) -> int:
         """The width in pixels of the text column (right of the ramp and its ticks)."""
@@ -272,6 +280,7 @@ class HeatmapCanvas(QGraphicsView):
         self._cell_origin = (0, 0)
         self._cell_font = QFont()
         self._fit_fonts: dict[tuple, QFont | None] = {}   # fit_cell_font's answers
+        self._line_heights: dict[tuple[str, float], float] = {}
         self.image = QGraphicsPixmapItem()
         self.image.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.image.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp cells
@@ -424,6 +433,8 @@ class HeatmapCanvas(QGraphicsView):
         fits a cell of the current window (92 % of its width, 90 % of its height), or
         None if even ``min_points`` does not fit. Cached per cell size and template."""
         cw, ch = self._cell_size()
+        if self._least_height(min_points) > 0.9 * ch:   # too short for any size: no text
+            return None                                  # measured (most big matrices)
         key = (round(cw, 1), round(ch, 1), template, float(points), float(min_points))
         cache = self._fit_fonts
         if key in cache:
@@ -442,6 +453,16 @@ class HeatmapCanvas(QGraphicsView):
             pt -= 1.0
         cache[key] = fitted
         return fitted
+
+    def _least_height(self, points: float) -> float:
+        """The line height of the cell font at ``points`` (cached per font)."""
+        key = (self._cell_font.key(), float(points))
+        h = self._line_heights.get(key)
+        if h is None:
+            font = QFont(self._cell_font)
+            font.setPointSizeF(float(points))
+            h = self._line_heights[key] = QFontMetricsF(font).height()
+        return h
 
     # ------------------------------------------------------------ geometry
     def plot_rect(self) -> QRectF:
