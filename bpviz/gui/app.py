@@ -12,6 +12,7 @@ peak-memory figure of ``--stats`` reads :mod:`resource` only where it exists
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -237,6 +238,10 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     if history_mb is not None:
         win.timeline.set_budget_mb(history_mb)
     win.show()
+    # the modules, Qt wrappers and widgets made so far live as long as the app: out of
+    # the garbage collector's sight, so that its full passes (frequent in a fast run,
+    # whose step records age into its oldest generation) walk only what came later
+    gc.freeze()
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it
         # laid out anew for the large type: the preset's views (or --view) in front again

@@ -58,6 +58,10 @@ HISTORY_SHARE = 0.015
 
 #: At most this fraction of the worker's time goes to taking checkpoints of the run.
 CHECKPOINT_SHARE = 0.01
+#: Routine checkpoints are at least this many seconds of training apart: going back
+#: replays at most that long, and a small network does not make thousands of them
+#: (each a few Python objects that the garbage collector would walk again and again).
+CHECKPOINT_EVERY_S = 0.25
 #: The checkpoints' budget is this fraction of the timeline's (history off: none).
 CHECKPOINT_FRACTION = 0.25
 
@@ -290,8 +294,9 @@ class TrainingWorker(GuiShare, QThread):
 
     def _take_checkpoint(self, tr: Trainer) -> None:
         """Keep a checkpoint of the run now; the next routine one waits so that they
-        take at most :data:`CHECKPOINT_SHARE` of the time (a big network's, some MB
-        each, every few hundred steps; a small one's every ``checkpoint_every``)."""
+        take at most :data:`CHECKPOINT_SHARE` of the time and come at most every
+        :data:`CHECKPOINT_EVERY_S` (a big network's, some MB each, every few hundred
+        steps; a small one's every quarter of a second)."""
         self._checkpoint_now = False
         budget = int(self.history.max_bytes * CHECKPOINT_FRACTION)
         if budget <= 0:             # history off: there is no kept step to go back to
@@ -302,7 +307,7 @@ class TrainingWorker(GuiShare, QThread):
         t0 = time.perf_counter()
         self.checkpoints.add(tr.checkpoint())
         done = time.perf_counter()
-        self._checkpoint_due = done + (done - t0) / CHECKPOINT_SHARE
+        self._checkpoint_due = done + max((done - t0) / CHECKPOINT_SHARE, CHECKPOINT_EVERY_S)
 
     def _train_one(self, force_publish: bool) -> None:
         tr = self._trainer
