@@ -212,3 +212,19 @@ def test_200_rapid_start_stop_cycles(qtbot):
     assert all(w.isFinished() for w in workers)
     if base is not None:  # no thread outlives its worker (a leak of one per cycle is 200)
         assert _os_threads() <= base + 2
+
+
+def test_loop_vs_vectorized_is_timed_only_while_its_panel_is_shown(qtbot, circle_window):
+    """The worker spends up to a tenth of its time timing the loop against the matrix
+    form for the "Loop vs vectorized" panel: not while that panel is hidden."""
+    ctx, win = circle_window
+    win.raise_view("compare")
+    ctx.play()
+    try:
+        qtbot.waitUntil(lambda: win.frames > 3 and ctx.worker.compare_enabled, timeout=10_000)
+        win.docks["compare"].hide()
+        frames = win.frames
+        qtbot.waitUntil(lambda: win.frames > frames + 2, timeout=10_000)
+        assert not ctx.worker.compare_enabled
+    finally:
+        ctx.pause()

@@ -318,6 +318,10 @@ class MainWindow(DocumentMixin, QMainWindow):
             return
         self._frame_t0 = time.perf_counter()
         self.last_snapshot = snap
+        # the loop-vs-vectorized timing is measured (a share of the worker's time) only
+        # while its panel is on screen
+        compare = self.panels.get("compare")
+        self.ctx.worker.compare_enabled = compare is not None and compare.isVisible()
         self.timeline.refresh(snap.step.step)
         for name, panel in self.panels.items():
             if not panel.draws_snapshots:
