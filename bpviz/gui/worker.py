@@ -382,8 +382,8 @@ class TrainingWorker(GuiShare, QThread):
         except Exception:
             self._comparison = None
         took = time.perf_counter() - now
-        # keep the measurement under ~10 % of the time: slow loops are measured less often
-        self._compare_interval = max(1.0, 10.0 * took)
+        # keep the measurement under ~3 % of the time: slow loops are measured less often
+        self._compare_interval = max(1.0, 33.0 * took)
         self._last_compare = time.perf_counter()
         return self._comparison
 
