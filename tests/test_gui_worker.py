@@ -215,7 +215,7 @@ def test_200_rapid_start_stop_cycles(qtbot):
 
 
 def test_loop_vs_vectorized_is_timed_only_while_its_panel_is_shown(qtbot, circle_window):
-    """The worker spends up to 3 % of its time timing the loop against the matrix
+    """The worker spends up to 1 % of its time timing the loop against the matrix
     form for the "Loop vs vectorized" panel: not while that panel is hidden."""
     ctx, win = circle_window
     win.raise_view("compare")

@@ -26,7 +26,7 @@ NEURON_GRID = 24
 #: Test sets larger than this get no ``test_output`` (it would cost too much per frame).
 MAX_TEST_OUTPUT = 20_000
 #: At most this fraction of the worker's time goes to the test-set output (see ThrottledTestOutput).
-TEST_OUTPUT_SHARE = 0.02
+TEST_OUTPUT_SHARE = 0.01
 
 _extent_cache: dict[int, tuple[Any, tuple[float, float, float, float], np.ndarray]] = {}
 

@@ -54,7 +54,7 @@ from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
 from .snapshot_build import ThrottledTestOutput, build_snapshot, pooled_matrices
 
 #: At most this fraction of the worker's time goes to keeping snapshots for the timeline.
-HISTORY_SHARE = 0.015
+HISTORY_SHARE = 0.005
 
 #: At most this fraction of the worker's time goes to taking checkpoints of the run.
 CHECKPOINT_SHARE = 0.01
@@ -382,8 +382,8 @@ class TrainingWorker(GuiShare, QThread):
         except Exception:
             self._comparison = None
         took = time.perf_counter() - now
-        # keep the measurement under ~3 % of the time: slow loops are measured less often
-        self._compare_interval = max(1.0, 33.0 * took)
+        # keep the measurement under ~1 % of the time: slow loops are measured less often
+        self._compare_interval = max(1.0, 100.0 * took)
         self._last_compare = time.perf_counter()
         return self._comparison
 
