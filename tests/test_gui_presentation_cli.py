@@ -40,3 +40,25 @@ def test_presentation_flag_starts_in_presentation_mode(qtbot, monkeypatch):
     assert gui_app.run_gui(preset="xor", run_for=0.1, presentation=True) == 0
     assert checked["on"] and checked["network_hidden"]
     assert checked["font_after"] > 1.5 * seen["font_before"]
+
+
+def test_a_screenshot_is_taken_paused_with_the_readouts_caught_up(monkeypatch, tmp_path):
+    """``--run-for S --screenshot F``: training is paused before the grab and the
+    throttled readouts ("colour scale ±s") had time to show the drawn step."""
+    from bpviz.gui import app as gui_app
+    from bpviz.gui.main_window import MainWindow
+    from bpviz.gui.views.scaling import format_value
+
+    seen = {}
+    real = MainWindow.grab
+
+    def grab(self, *a):
+        seen["playing"] = self.ctx.is_playing
+        heat = self.panels["matrices"].heatmap("W", 0)
+        seen["readout"], seen["scale"] = heat._readout.plain_text(), heat.scale()  # shown
+        return real(self, *a)
+
+    monkeypatch.setattr(MainWindow, "grab", grab)
+    assert gui_app.run_gui(preset="xor", run_for=0.5, screenshot=str(tmp_path / "s.png")) == 0
+    assert seen["playing"] is False
+    assert seen["readout"].endswith(f"±{format_value(seen['scale'])}")

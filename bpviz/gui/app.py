@@ -188,6 +188,14 @@ class AutoRun:
             self.app.processEvents()
             time.sleep(0.01)
         if self.screenshot:
+            # paused first, and long enough for the readouts that change at most a few
+            # times a second ("colour scale ±s") to catch up with the matrices: a
+            # screenshot shows one step everywhere
+            self.ctx.pause()
+            settle = time.perf_counter() + 0.4
+            while time.perf_counter() < settle:
+                self.app.processEvents()
+                time.sleep(0.01)
             Path(self.screenshot).parent.mkdir(parents=True, exist_ok=True)
             if not self.shot.grab().save(str(self.screenshot)):
                 print(f"bpviz gui: could not write {self.screenshot}", file=sys.stderr)

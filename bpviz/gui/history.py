@@ -181,6 +181,8 @@ class History:
         self.nbytes = 0
         #: True when the newest published step alone was larger than the budget.
         self.too_big = False
+        self._steps_key: tuple[int, int, int] | None = None   # steps() is cached per key
+        self._steps: list[int] = []
 
     # ------------------------------------------------------------ worker side
     def add(self, snap: Snapshot) -> None:
@@ -225,9 +227,13 @@ class History:
             return len(self._entries)
 
     def steps(self) -> list[int]:
-        """The kept step numbers, ascending."""
+        """The kept step numbers, ascending (a copy; the timeline asks every frame, so
+        the list is made again only when the entries changed)."""
         with self._lock:
-            return [e.step for e in self._entries]
+            key = (self._seq, len(self._entries), self._entries[0].seq if self._entries else -1)
+            if self._steps_key != key:
+                self._steps_key, self._steps = key, [e.step for e in self._entries]
+            return list(self._steps)
 
     def entries(self) -> list[Entry]:
         with self._lock:

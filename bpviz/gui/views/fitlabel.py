@@ -162,11 +162,17 @@ class FitLabel(QWidget):
         for text in (self._plain, *self._shorter):  # each form from large to the floor
             shown = text
             size = top
-            while size > floor:
-                f.setPointSize(size)
-                if QFontMetrics(f).horizontalAdvance(text) <= room:
-                    break
-                size -= 1
+            f.setPointSize(size)
+            wide = QFontMetrics(f).horizontalAdvance(text)
+            if wide > room and size > floor:
+                # width grows about in proportion to the size: start just above the
+                # estimate and step down (one or two measures, not one per point)
+                size = max(floor, min(top - 1, int(top * room / max(wide, 1)) + 1))
+                while size > floor:
+                    f.setPointSize(size)
+                    if QFontMetrics(f).horizontalAdvance(text) <= room:
+                        break
+                    size -= 1
             f.setPointSize(size)
             if self.width() <= 1 or QFontMetrics(f).horizontalAdvance(text) <= room:
                 break
