@@ -3,9 +3,9 @@
 A small form picks a classic story (a comparison preset) or what run B changes
 relative to the main window's current run (its spec, data set and settings, read
 from the controller's public members). Both runs train in lock step on ONE
-QThread of this window's own (:class:`CompareThread`): Play, Pause, Step and
+QThread of this window's own (:class:`~.compare_thread.CompareThread`): Play, Pause, Step and
 Reset are its flags, read between mini-batches (a condition variable, no busy
-wait). It publishes latest-only, at most :data:`MAX_FPS` times a second: a
+wait). It publishes latest-only, at most :data:`~.compare_thread.MAX_FPS` times a second: a
 mutex-protected slot and the payload-free :attr:`CompareThread.published`; the
 losses of every step travel with the next publication, so the curves miss
 nothing. Closing the window sets the stop flag, ``quit()`` s and ``wait()`` s;
@@ -19,7 +19,6 @@ legend naming each run by its difference ("sigmoid" vs "relu").
 
 from __future__ import annotations
 
-import time
 import weakref
 from typing import Any
 
@@ -28,13 +27,8 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import (
     QEvent,
-    QMutex,
-    QMutexLocker,
     QObject,
     Qt,
-    QThread,
-    QWaitCondition,
-    Signal,
 )
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -62,13 +56,12 @@ from ..engine.optim import OPTIMIZERS
 from ..engine.records import StepRecord
 from ..engine.spec import HIDDEN_ACTIVATIONS, INITS
 from . import notation as nt
+from .compare_thread import CompareThread
 from .presentation import is_presentation
 from .views.axes import LogAxis
 from .views.heatmap import Heatmap
 from .views.series import DecimatedSeries
 
-#: At most this many publications (frames) a second.
-MAX_FPS = 20
 #: The matrices the window can show, by notation kind.
 KINDS = ("delta", "dW", "a", "W")
 #: Colours of run A and run B in the plots (blue, orange: told apart by most eyes).
@@ -98,130 +91,6 @@ def parse_value(what: str, text: str) -> Any:
         except ValueError:
             raise BpvizError(f"batch size {text!r} is not a whole number; type e.g. 64") from None
     return text
-
-
-class CompareThread(QThread):
-    """Trains a :class:`Comparison` in lock step; owns it while running.
-
-    Signals
-    -------
-    published() : a new slot is ready; :meth:`take` it on the GUI thread.
-    failed(str) : a one-line error (a diverged run); training pauses.
-    """
-
-    published = Signal()
-    failed = Signal(str)
-
-    def __init__(self, comparison: Comparison, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._comp = comparison
-        self._mutex = QMutex()
-        self._cond = QWaitCondition()
-        self._playing = False
-        self._steps = 0
-        self._stop = False
-        self._reset = False
-        self._generation = 0
-        self._slot: tuple[int, StepRecord, StepRecord] | None = None
-        self._losses: list[tuple[int, float, float]] = []
-        self._last = 0.0
-
-    # ------------------------------------------------------------ GUI side
-    @property
-    def names(self) -> tuple[str, str]:
-        return self._comp.names
-
-    @property
-    def generation(self) -> int:
-        """Counts resets: a slot of an older generation belongs to the run before."""
-        return self._generation
-
-    def set_playing(self, on: bool) -> None:
-        with QMutexLocker(self._mutex):
-            self._playing = bool(on)
-            self._cond.wakeAll()
-
-    def is_playing(self) -> bool:
-        return self._playing
-
-    def request_step(self, n: int = 1) -> None:
-        with QMutexLocker(self._mutex):
-            self._steps += n
-            self._cond.wakeAll()
-
-    def request_reset(self) -> None:
-        with QMutexLocker(self._mutex):
-            self._reset, self._playing, self._steps = True, False, 0
-            self._generation += 1
-            self._slot, self._losses = None, []
-            self._cond.wakeAll()
-
-    def stop(self) -> None:
-        """Stop after the current mini-batch and wait for the thread (never terminate)."""
-        with QMutexLocker(self._mutex):
-            self._stop = True
-            self._cond.wakeAll()
-        self.quit()
-        self.wait()
-
-    def take(self) -> tuple[int, StepRecord | None, StepRecord | None,
-                            list[tuple[int, float, float]]]:
-        """``(generation, record A, record B, [(step, loss A, loss B), ...])`` published
-        since the last take (records None when nothing new)."""
-        with QMutexLocker(self._mutex):
-            slot, losses = self._slot, self._losses
-            self._slot, self._losses = None, []
-            gen = self._generation
-        if slot is None:
-            return gen, None, None, losses
-        return slot[0], slot[1], slot[2], losses
-
-    # ------------------------------------------------------------ the thread
-    def _publish(self, gen: int, ra: StepRecord, rb: StepRecord) -> None:
-        with QMutexLocker(self._mutex):
-            if gen != self._generation:
-                return
-            self._slot = (gen, ra, rb)
-        self._last = time.perf_counter()
-        self.published.emit()
-
-    def run(self) -> None:  # noqa: D102 (QThread API)
-        comp = self._comp
-        self._publish(self._generation, *comp.current_records())
-        while True:
-            self._mutex.lock()
-            while not (self._stop or self._reset or self._playing or self._steps):
-                self._cond.wait(self._mutex)
-            stop, reset, gen = self._stop, self._reset, self._generation
-            self._reset = False
-            if not stop and not reset and not self._playing:
-                self._steps -= 1
-            last = not self._playing and self._steps == 0
-            self._mutex.unlock()
-            if stop:
-                return
-            if reset:
-                comp.reset()
-                self._publish(gen, *comp.current_records())
-                continue
-            due = last or time.perf_counter() - self._last >= 1.0 / MAX_FPS
-            try:
-                ra, rb = comp.step(1, matrices=due)
-            except BpvizError as exc:
-                self.set_playing(False)
-                self.failed.emit(str(exc))
-                continue
-            with QMutexLocker(self._mutex):
-                if gen == self._generation:
-                    self._losses.append((ra.step, ra.loss, rb.loss))
-            if due or comp.diverged:
-                self._publish(gen, ra, rb)
-            if comp.diverged:
-                self.set_playing(False)
-                self.failed.emit(f"run {comp.diverged} diverged at step {ra.step}; "
-                                 "press Reset (or lower the learning rate)")
-            elif not due:
-                self.msleep(1)   # a few hundred steps a second: watchable, and the GUI breathes
 
 
 def _font(pt: int, bold: bool = False) -> QFont:
