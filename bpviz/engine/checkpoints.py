@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,17 @@ def _nbytes(obj: Any) -> int:
     if isinstance(obj, (list, tuple)):
         return sum(_nbytes(v) for v in obj)
     return 0
+
+
+def densest(steps: Sequence[int]) -> int:
+    """Which of the kept ``steps`` (ascending, at least 3) to drop when over a byte
+    budget: the inner one whose loss widens the gap around it least relative to its
+    age, so the newest and the oldest stay and the old ones stay spread over the run.
+    Shared by this store and the timeline's history."""
+    newest = steps[-1]
+    cost = [(steps[j + 1] - steps[j - 1]) / (newest - steps[j] + 1)
+            for j in range(1, len(steps) - 1)]
+    return 1 + int(np.argmin(cost))
 
 
 @dataclass(frozen=True)
@@ -163,13 +175,7 @@ class CheckpointStore:
         C = self._cps
         while self.nbytes > self.max_bytes and C:
             n = len(C)
-            if n > 2:
-                newest = C[-1].step
-                cost = [(C[j + 1].step - C[j - 1].step) / (newest - C[j].step + 1)
-                        for j in range(1, n - 1)]
-                drop = 1 + int(np.argmin(cost))
-            else:
-                drop = 0
+            drop = densest([c.step for c in C]) if n > 2 else 0
             self.nbytes -= C.pop(drop).nbytes
             self._after.pop(drop)
         # a barrier set before the oldest checkpoint was taken can no longer matter

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.checkpoints import densest
 from .snapshot import Snapshot
 
 #: Default budget of the history, in bytes.
@@ -283,10 +284,7 @@ class History:
                 self._downcast(i)
                 continue
             if n > 2:
-                newest = E[-1].step
-                cost = [(E[j + 1].step - E[j - 1].step) / (newest - E[j].step + 1)
-                        for j in range(1, n - 1)]
-                drop = 1 + int(np.argmin(cost))
+                drop = densest([e.step for e in E])
             else:
                 drop = 0
                 self.too_big = n == 1
