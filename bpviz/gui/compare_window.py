@@ -376,7 +376,8 @@ class CompareWindow(QMainWindow):
         for c, r in zip(self.norm_curves, self._records, strict=True):
             if r is None or r.backprop is None:
                 continue
-            norms = [float(np.linalg.norm(ly.delta)) for ly in r.backprop.layers]
+            # the engine's ‖δˡ‖ of this record (bpviz.engine.trainer.grad_norms)
+            norms = [r.grad_norms[f"delta{ly}"] for ly in range(len(r.backprop.layers))]
             x = np.arange(1, len(norms) + 1)
             c.setData(x, np.maximum(np.asarray(norms), 1e-12))
         n = max((len(r.backprop.layers) for r in self._records if r and r.backprop), default=1)
