@@ -239,9 +239,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def _on_reset(self) -> None:
         self.clear_divergence_notice()
-        self.viewing = None   # the history starts again with the new run
-        self.timeline.set_viewing(None)
-        self._sync_timeline_bar()
+        self._set_viewing(None)   # the history starts again with the new run
         for name, panel in self.panels.items():
             self._missed[name].clear()
             panel.clear()
@@ -384,9 +382,15 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._update_status(snap)
         latest = self.ctx.latest_snapshot()
         self.timeline.refresh(latest.step.step if latest is not None else entry.step)
-        self.timeline.set_viewing(entry.step, entry.exact)
-        self._sync_timeline_bar()
+        self._set_viewing(snap, entry.exact)
         return True
+
+    def _set_viewing(self, snap: Snapshot | None, exact: bool = True) -> None:
+        """The kept step on screen (None: the newest): the window's, the timeline's
+        marker, and whether the timeline's row shows."""
+        self.viewing = snap
+        self.timeline.set_viewing(None if snap is None else snap.step.step, exact)
+        self._sync_timeline_bar()
 
     def _sync_timeline_bar(self) -> None:
         """In presentation mode on a short window (under 900 px) the timeline row gives
@@ -409,8 +413,7 @@ class MainWindow(DocumentMixin, QMainWindow):
                     if panel.draws_snapshots and panel.isVisible():
                         panel.show_snapshot(replace(snap, history=self._missed[name].take()))
                 self._update_status(snap)
-        self.timeline.set_viewing(None)
-        self._sync_timeline_bar()
+        self._set_viewing(None)
         if note:
             self._show_message(note)
 
@@ -419,9 +422,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         go back to the newest (False: draw it); a step that was still training when
         the timeline paused is held (True): its records wait for the curves."""
         if self.ctx.is_playing or snap.extra.get("preview"):
-            self.viewing = None
-            self.timeline.set_viewing(None)
-            self._sync_timeline_bar()
+            self._set_viewing(None)
             return False
         for name, panel in self.panels.items():
             if panel.draws_history and snap.history:
