@@ -80,6 +80,42 @@ def _app_font_restored():
         app.setFont(font)
 
 
+@pytest.fixture
+def sized_window(qtbot):
+    """Make the real window (its own controller) at a size, in normal or presentation
+    mode: ``make((w, h), presentation, preset="circle", settle_ms=100,
+    system_font=False)``; ``system_font`` starts from the system's body font (tests that
+    measure what presentation mode makes of it). Every window made is closed and its
+    training stopped afterwards, presentation mode off first (the font is shared)."""
+    from PySide6.QtGui import QFontDatabase
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.gui.app import build
+
+    made = []
+
+    def make(size: tuple[int, int], presentation: bool, preset: str = "circle",
+             settle_ms: int = 100, system_font: bool = False):
+        if system_font:
+            QApplication.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
+        ctx, win = build(preset, automation=True, size=size)
+        made.append((ctx, win))
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        qtbot.wait(50)
+        if presentation:
+            win.actions_.presentation.trigger()
+        qtbot.wait(settle_ms)
+        return ctx, win
+
+    yield make
+    for ctx, win in made:
+        win.set_presentation(False)
+        win.close()
+        ctx.shutdown()
+
+
 # ---------------------------------------------------------------- helpers
 def make_spec(inputs: int, hidden: list[tuple[int, str]], out: tuple[int, str], loss: str,
               reduction: str = "mean", init: str = "glorot",

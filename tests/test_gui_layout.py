@@ -41,26 +41,8 @@ def _inside(widget: QWidget, area: QAbstractScrollArea) -> bool:
 
 
 @pytest.fixture
-def window(qtbot):
-    made = []
-
-    def make(size: tuple[int, int], presentation: bool, preset: str = "circle"):
-        ctx, win = build(preset, automation=True, size=size)
-        made.append((ctx, win))
-        qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        qtbot.wait(50)
-        if presentation:
-            win.actions_.presentation.trigger()
-        qtbot.wait(100)
-        return ctx, win
-
-    yield make
-    for ctx, win in made:
-        win.set_presentation(False)   # the application font is shared by every test
-        win.close()
-        ctx.shutdown()
+def window(sized_window):
+    return sized_window
 
 
 @pytest.mark.parametrize("presentation", [False, True], ids=["normal", "presentation"])

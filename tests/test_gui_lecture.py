@@ -15,10 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtGui import QFontDatabase  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTabBar  # noqa: E402
 
-from bpviz.gui.app import build  # noqa: E402
 from bpviz.gui.main_window import MainWindow  # noqa: E402
 from bpviz.gui.presentation import FONT_SCALE, body_pt, scaled_font  # noqa: E402
 from bpviz.gui.views.fitlabel import set_body_floor  # noqa: E402
@@ -28,31 +26,15 @@ T = 20_000
 
 
 @pytest.fixture
-def window(qtbot):
-    made = []
-
+def window(sized_window):
     def make(size: tuple[int, int], presentation: bool, preset: str = "circle"):
         for w in QApplication.topLevelWidgets():   # a window another test left in
             if isinstance(w, MainWindow):          # presentation mode scales the font
                 w.set_presentation(False)
         # the system's body font: these tests measure what presentation mode makes of it
-        QApplication.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
-        ctx, win = build(preset, automation=True, size=size)
-        made.append((ctx, win))
-        qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        qtbot.wait(50)
-        if presentation:
-            win.actions_.presentation.trigger()
-        qtbot.wait(300)
-        return ctx, win
+        return sized_window(size, presentation, preset, settle_ms=300, system_font=True)
 
-    yield make
-    for ctx, win in made:
-        win.set_presentation(False)   # the application font is shared by every test
-        win.close()
-        ctx.shutdown()
+    return make
 
 
 def _numbers_agree(hm: Heatmap) -> None:
