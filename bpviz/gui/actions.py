@@ -17,6 +17,7 @@ that every key works again at once.
 
 from __future__ import annotations
 
+import weakref
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,6 @@ from PySide6.QtWidgets import (
 
 from ..engine.backend import cupy_status
 from ..engine.presets import list_presets
-from .compare_window import compare_slot
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -300,7 +300,7 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     a.loop = _action(w, "Loop", lambda on: ctx.set_method("loop" if on else "vectorized"),
                      "L", None, "Per-sample loop (checked) or vectorized backprop",
                      checkable=True)
-    a.compare = _action(w, "&Compare…", compare_slot(w), None, None,
+    a.compare = _action(w, "&Compare…", _compare_slot(w), None, None,
                         "Two runs side by side on the same data and seed, B differing "
                         "only in what you change (or a classic story)")
     a.presentation = _action(w, "&Presentation mode", w.set_presentation, "F5", None,
@@ -397,3 +397,16 @@ def install_actions(w: MainWindow) -> SimpleNamespace:
     tb.addWidget(a.backend_combo)
     a.keys = WindowKeys(w)
     return a
+
+
+def _compare_slot(window: Any) -> Any:
+    """The "Compare…" action's slot: opens the compare window of ``window``, importing
+    it only then (not at start-up), without keeping ``window`` alive."""
+    ref = weakref.ref(window)
+
+    def open_it() -> None:
+        from .compare_window import open_compare_window
+
+        open_compare_window(ref())
+
+    return open_it

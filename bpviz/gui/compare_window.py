@@ -19,7 +19,6 @@ legend naming each run by its difference ("sigmoid" vs "relu").
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -468,11 +467,4 @@ def open_compare_window(window: QWidget | None, preset: str | None = None) -> Co
     return win
 
 
-def compare_slot(window: QWidget) -> Any:
-    """A slot for the main window's "Compare…" action that does not keep ``window`` alive."""
-    ref = weakref.ref(window)
-    return lambda: open_compare_window(ref())
-
-
-__all__ = ["CompareThread", "CompareWindow", "compare_slot", "open_compare_window",
-           "parse_value"]
+__all__ = ["CompareThread", "CompareWindow", "open_compare_window", "parse_value"]
