@@ -192,6 +192,8 @@ class AutoRun:
             # times a second ("colour scale ±s") to catch up with the matrices: a
             # screenshot shows one step everywhere
             self.ctx.pause()
+            if self.shot is not self.win:   # a comparison (--compare) trains on its own
+                self.shot.set_playing(False)
             settle = time.perf_counter() + 0.4
             while time.perf_counter() < settle:
                 self.app.processEvents()
