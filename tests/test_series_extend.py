@@ -29,3 +29,18 @@ def test_extend_in_chunks_equals_append_one_by_one(cap: int) -> None:
         for u, v in zip(one.data(), bulk.data(), strict=True):
             np.testing.assert_array_equal(u, v)
         assert (one.total, one.stride, one.last()) == (bulk.total, bulk.stride, bulk.last())
+
+
+@pytest.mark.parametrize("cap", [4, 16])
+def test_the_latest_value_always_ends_the_curve(cap: int) -> None:
+    """Whatever the length, the curve ends at the newest step with its value, and keeps at
+    most ``cap + 1`` points — also when a just-closed bucket's extremes came earlier
+    (a falling-then-rising run), which once left the curve a few steps short."""
+    rng = np.random.default_rng(7)
+    s = DecimatedSeries(cap)
+    for k in range(1, 700):
+        y = float(rng.normal()) if k % 5 else -10.0 - k   # dips inside buckets
+        s.append(k, y)
+        x, yy = s.data()
+        assert x[-1] == k and yy[-1] == y, k
+        assert len(x) <= cap + 1 and np.all(np.diff(x) > 0)

@@ -137,7 +137,7 @@ class DecimatedSeries:
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` copies in x order: each bucket's minimum and maximum, then the latest
-        value if a bucket is still filling."""
+        value unless it is already the last point."""
         n = self._n
         xl, yl, xh, yh = self._xl[:n], self._yl[:n], self._xh[:n], self._yh[:n]
         lo_first = xl <= xh
@@ -150,7 +150,9 @@ class DecimatedSeries:
         keep = np.ones((n, 2), dtype=bool)
         keep[:, 1] = xl != xh  # one value: one point
         x, y = x[keep], y[keep]
-        if self._cnt:
+        # the latest value ends the curve: a bucket still filling is shown by it, and a
+        # closed bucket whose extremes came earlier would otherwise end before it
+        if self.total and (not len(x) or x[-1] != self._last[0]):
             x = np.append(x, self._last[0])
             y = np.append(y, self._last[1])
         return x, y
