@@ -187,6 +187,7 @@ def test_outer_product_delta_is_4x3_with_all_its_numbers(qtbot):
 # ---------------------------------------------------------------- numbered colour bars
 @pytest.mark.parametrize("presentation", [False, True])
 def test_narrow_colour_bar_keeps_its_numbers_legible(hm, qtbot, presentation):
+    hm.set_show_numbers(False)   # with numbers, this bar gives way to them (next test)
     hm.set_presentation(presentation)
     hm.resize(180, 400)
     hm.set_matrix(np.array([[7.7e-5, -1e-5]]), "δ — 1×2")
@@ -203,6 +204,42 @@ def test_narrow_colour_bar_keeps_its_numbers_legible(hm, qtbot, presentation):
     assert visible == ["+7.7", "−7.7"]
     bar.place(QRectF(0, 0, 40, 300))
     assert all(t.isVisible() for t in bar._texts.values())
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_the_bar_gives_way_where_only_then_the_numbers_fit(hm, qtbot, presentation):
+    """xor's 2×2 W in a row of ten heatmaps on a 1024×768 projector: its cells show their
+    numbers only without the colour bar beside them, so the bar gives its room to them;
+    it comes back when the heatmap widens, and when the numbers are turned off."""
+    hm.set_presentation(presentation)
+    w = np.array([[-8.29, 8.01], [-8.47, 8.72]])
+    hm.set_matrix(w, "W¹ — 2×2")
+    narrow = 110 if not presentation else 200
+    hm.resize(narrow, 190)
+    qtbot.waitUntil(lambda: not hm.colorbar_shown())
+    assert hm.numbers_shown()
+    assert _numbers(hm.cell_numbers()) == pytest.approx(w, abs=0.006)
+    bar = hm.colorbar()
+    assert not any(t.isVisible() for t in bar._texts.values()) and not bar.ramp.isVisible()
+    # the plot takes the bar's room: the frame reaches the right edge
+    view = hm.graphics_view()
+    assert hm._canvas.plot_rect().right() > view.viewport().width() - 20
+    hm.set_show_numbers(False)                 # no numbers: the bar is back
+    assert hm.colorbar_shown() and bar.ramp.isVisible()
+    hm.set_show_numbers(True)
+    assert not hm.colorbar_shown()
+    hm.resize(3 * narrow, 190)                 # wide enough for both
+    qtbot.waitUntil(hm.colorbar_shown)
+    assert hm.numbers_shown()
+    hm.resize(narrow // 3, 190)                # too narrow for numbers even without it
+    qtbot.waitUntil(lambda: not hm.numbers_shown())
+    assert hm.colorbar_shown()
+    # the bar does not come and go with the data: a scale of other digits, same decision
+    hm.resize(narrow, 190)
+    qtbot.waitUntil(lambda: not hm.colorbar_shown())
+    for k in range(1, 8):
+        hm.set_matrix(w * 10.0 ** -k, "W¹ — 2×2")
+        assert not hm.colorbar_shown() and hm.numbers_shown()
 
 
 # ---------------------------------------------------------------- the small defects

@@ -104,3 +104,30 @@ def test_presentation_tab_names_read_in_full(window, qtbot, size, preset):
         for i in range(bar.count()):
             assert bar.tabText(i) in titles
             assert bar.tabRect(i).right() <= bar.width()
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768), (1920, 1080)],
+                         ids=["1024x768", "1366x768", "1920x1080"])
+def test_projector_shows_every_number_of_the_small_presets(window, qtbot, size):
+    """In presentation mode on each projector, xor's matrices (all layers, a δ dW W db)
+    and the outer-product preset's δ, a and outer products all show their numbers,
+    equal to the record (where a colour bar would leave the cells too narrow, it gives
+    way to the numbers)."""
+    ctx, win = window(size, True, "xor")
+    win.raise_view("matrices")
+    panel = win.panels["matrices"]
+    qtbot.waitUntil(lambda: len(panel.shown()) >= 8, timeout=T)
+    qtbot.wait(300)
+    for kind, layer in panel.shown():
+        hm = panel.heatmap(kind, layer)
+        qtbot.waitUntil(hm.numbers_shown, timeout=T)
+        _numbers_agree(hm)
+    win.close()
+    ctx, win = window(size, True, "outer-product")
+    win.raise_view("outer-product")
+    outer = win.panels["outer-product"]
+    qtbot.wait(300)
+    for name in ("delta", "a", "outer", "running", "vectorized", "difference"):
+        hm = outer.heatmaps[name]
+        qtbot.waitUntil(hm.numbers_shown, timeout=T)
+        _numbers_agree(hm)

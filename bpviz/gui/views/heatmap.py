@@ -94,6 +94,9 @@ NUMBER_PT = {False: (11, 7), True: (18, 12)}
 #: A window of more cells than this is never numbered (bounds a frame's cost).
 MAX_NUMBERED = 1024
 NUMBERS_TEXT = "Numbers in cells (when they fit)"
+#: The shortest numbers a heatmap writes (2 significant digits in the power of ten of
+#: the scale's leading digit), digits as 8: whether any numbers fit a cell at all.
+SHORTEST_NUMBER = "−8.8"
 CLICK_PX = 4  # a press and release closer than this (Manhattan, pixels) is a click, not a pan
 #: The selected cell: black inside the highlight colour, visible on any cell colour.
 CELL_COLOURS = (QColor(*HIGHLIGHT), QColor("black"))
@@ -226,6 +229,7 @@ class Heatmap(QWidget):
         self._numbers_on = True        # the setting: numbers when they fit
         self._numbers_shown = False    # drawn now
         self._own_texts = False        # set_cell_texts: the caller's texts, no numbers
+        self._bar_key: tuple | None = None   # what _fit_bar_to_numbers last decided on
         self._units: tuple[int, int] | None = None  # (power of ten, decimals) in use
         self._export_saved: tuple | None = None
         self._export_info: tuple[int | None, int | None] = (None, None)
@@ -735,6 +739,7 @@ class Heatmap(QWidget):
         """Write the numbers of the window shown into its cells if they fit, and set the
         shared power of ten of the title and the colour bar (see the module notes)."""
         cv = self._canvas
+        self._fit_bar_to_numbers()
         s = self.scale()
         e = shared_exponent(s)
         shown = False
@@ -767,6 +772,36 @@ class Heatmap(QWidget):
             cv.set_cell_texts(None)
         self._numbers_shown = shown
         self._apply_units(shown, e)
+
+    def _fit_bar_to_numbers(self) -> None:
+        """A heatmap whose cells can show their numbers only without the colour bar (a
+        2×2 W in a row of ten heatmaps on a projector) gives the bar's room to them: the
+        numbers, and "±s" under the heatmap, say what the bar said. The bar comes back
+        when the heatmap widens or the numbers go. Decided on the shortest numbers
+        ("−8.8", whatever the scale), so the bar does not come and go with the data."""
+        cv = self._canvas
+        bar = cv.bar
+        if bar is None:
+            return
+        key = (cv.viewport().size(), cv.matrix_shape(), self._labels, self._presentation,
+               self._numbers_on, self._own_texts, self._blank, cv.is_zoomed(),
+               bar.is_compact())
+        if key == self._bar_key:
+            return
+        self._bar_key = key
+        rows, cols = cv.matrix_shape()
+        give_way = False
+        if (self._numbers_on and not self._own_texts and not self._blank
+                and not cv.is_zoomed() and rows * cols <= MAX_NUMBERED):
+            hi, lo = NUMBER_PT[self._presentation]
+            give_way = (cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(True)) is None
+                        and cv.fit_cell_font(SHORTEST_NUMBER, hi, lo,
+                                             cv.plot_cell_size(False)) is not None)
+        cv.set_bar_shown(not give_way)
+
+    def colorbar_shown(self) -> bool:
+        """False while the colour bar has given its room to the numbers in the cells."""
+        return self._canvas.bar_shown()
 
     def cells_resized(self) -> None:
         """The canvas has a new size: the numbers may fit now, or no longer."""

@@ -107,6 +107,17 @@ def _text(scene: QGraphicsScene, z: float = 2.0) -> QGraphicsSimpleTextItem:
     return t
 
 
+#: A cell text fits when it is at most this share of the cell's width, and its digits'
+#: ink (the font's cap height) at most this share of the cell's height: numbers have no
+#: descenders, so a short row of a 4×3 δ still reads in presentation mode.
+CELL_TEXT_W, CELL_TEXT_H = 0.92, 0.7
+
+
+def cell_text_fits(fm: QFontMetricsF, text: str, cw: float, ch: float) -> bool:
+    """True if ``text`` in the font of ``fm`` fits a cell ``cw`` × ``ch`` pixels."""
+    return fm.horizontalAdvance(text) <= CELL_TEXT_W * cw and fm.capHeight() <= CELL_TEXT_H * ch
+
+
 class CanvasColourBar:
     """A vertical colour bar ``−s`` (bottom) .. ``+s`` (top) beside the image: a ramp,
     its frame, three ticks and three numbers (``+s``, ``0``, ``−s``).
@@ -162,6 +173,11 @@ class CanvasColourBar:
 
     def is_compact(self) -> bool:
         return self._compact
+
+    def set_visible(self, on: bool) -> None:
+        """Show or hide the ramp, its frame, ticks and numbers (the canvas lays out)."""
+        for item in (self.ramp, self.frame, self.ticks, *self._texts.values()):
+            item.setVisible(bool(on))   # (place then hides the 0 of a short bar)
 
     def set_scale(self, s: float, units: tuple[int, int] | None = None) -> bool:
         """Label the ends ``+s`` and ``−s``: with ``units = (e, decimals)`` as
@@ -298,6 +314,7 @@ class HeatmapCanvas(QGraphicsView):
         self._marks: list[QGraphicsRectItem] = []
         self._cells: list[QGraphicsSimpleTextItem] = []
         self.bar = CanvasColourBar(sc) if colorbar else None
+        self._bar_shown = self.bar is not None
 
     # ------------------------------------------------------------ content
     def set_image(self, rgba: np.ndarray, shape: tuple[int, int] | None = None) -> None:
@@ -428,13 +445,15 @@ class HeatmapCanvas(QGraphicsView):
         """The visible cell text items, row by row (tests: colour, place)."""
         return [t for t in self._cells if t.isVisible()]
 
-    def fit_cell_font(self, template: str, points: float, min_points: float) -> QFont | None:
+    def fit_cell_font(self, template: str, points: float, min_points: float,
+                      cell: tuple[float, float] | None = None) -> QFont | None:
         """The largest font from ``points`` down to ``min_points`` in which ``template``
-        fits a cell of the current window (92 % of its width, 90 % of its height), or
-        None if even ``min_points`` does not fit. Cached per cell size and template."""
-        cw, ch = self._cell_size()
-        if self._least_height(min_points) > 0.9 * ch:   # too short for any size: no text
-            return None                                  # measured (most big matrices)
+        fits a cell of the current window (:func:`cell_text_fits`), or of size ``cell``
+        (width, height), or None if even ``min_points`` does not fit. Cached per cell size
+        and template."""
+        cw, ch = self._cell_size() if cell is None else cell
+        if self._least_height(min_points) > CELL_TEXT_H * ch:   # too short for any size:
+            return None                                  # no text measured (big matrices)
         key = (round(cw, 1), round(ch, 1), template, float(points), float(min_points))
         cache = self._fit_fonts
         if key in cache:
@@ -447,7 +466,7 @@ class HeatmapCanvas(QGraphicsView):
         while pt >= min_points:
             font.setPointSizeF(pt)
             fm = QFontMetricsF(font)
-            if fm.horizontalAdvance(template) <= 0.92 * cw and fm.height() <= 0.9 * ch:
+            if cell_text_fits(fm, template, cw, ch):
                 fitted = QFont(font)
                 break
             pt -= 1.0
@@ -455,13 +474,13 @@ class HeatmapCanvas(QGraphicsView):
         return fitted
 
     def _least_height(self, points: float) -> float:
-        """The line height of the cell font at ``points`` (cached per font)."""
+        """The digits' height (cap height) of the cell font at ``points`` (cached per font)."""
         key = (self._cell_font.key(), float(points))
         h = self._line_heights.get(key)
         if h is None:
             font = QFont(self._cell_font)
             font.setPointSizeF(float(points))
-            h = self._line_heights[key] = QFontMetricsF(font).height()
+            h = self._line_heights[key] = QFontMetricsF(font).capHeight()
         return h
 
     # ------------------------------------------------------------ geometry
@@ -503,11 +522,28 @@ class HeatmapCanvas(QGraphicsView):
         self.image.setPos(p.topLeft())
         self.image.setTransform(QTransform.fromScale(p.width() / w, p.height() / h))
 
-    def relayout(self) -> None:
-        """Place everything for the current size, shape, fonts and labels."""
+    def plot_cell_size(self, bar: bool) -> tuple[float, float]:
+        """The size of one cell of the whole matrix at the current size and fonts, with
+        or without the colour bar beside it."""
+        p = self._plot_for(bar)
+        return p.width() / self._shape[1], p.height() / self._shape[0]
+
+    def set_bar_shown(self, on: bool) -> bool:
+        """Show the colour bar or give its room to the plot. True if it changed."""
+        on = bool(on) and self.bar is not None
+        if on == self._bar_shown:
+            return False
+        self._bar_shown = on
+        self.bar.set_visible(on)
+        self.relayout()
+        return True
+
+    def bar_shown(self) -> bool:
+        return self._bar_shown
+
+    def _plot_for(self, bar: bool) -> QRectF:
+        """Where the image lies with or without the colour bar (current size and fonts)."""
         w, h = max(self.viewport().width(), 1), max(self.viewport().height(), 1)
-        self.scene().setSceneRect(0, 0, w, h)
-        r0, r1, c0, c1 = self._win
         ft, fl = QFontMetricsF(self._tick_font), QFontMetricsF(self._label_font)
         tick = 4.0
         left = 2 + (fl.height() + 2 if self._labels[0] else 0) + ft.horizontalAdvance(
@@ -515,11 +551,20 @@ class HeatmapCanvas(QGraphicsView):
         left += 3 + tick
         bottom = tick + 1 + ft.height() + (fl.height() if self._labels[1] else 0) + 2
         top = ft.height() / 2 + 1
-        if self.bar is not None:
+        if bar and self.bar is not None:
             right = self.bar.width() + 2
         else:  # room for the last column's number, centred on the last column
             right = ft.horizontalAdvance(str(self._shape[1])) / 2 + 2
-        self._plot = p = QRectF(left, top, max(w - left - right, 1.0), max(h - top - bottom, 1.0))
+        return QRectF(left, top, max(w - left - right, 1.0), max(h - top - bottom, 1.0))
+
+    def relayout(self) -> None:
+        """Place everything for the current size, shape, fonts and labels."""
+        w, h = max(self.viewport().width(), 1), max(self.viewport().height(), 1)
+        self.scene().setSceneRect(0, 0, w, h)
+        r0, r1, c0, c1 = self._win
+        ft, fl = QFontMetricsF(self._tick_font), QFontMetricsF(self._label_font)
+        tick = 4.0
+        self._plot = p = self._plot_for(self._bar_shown)
         self._place_image()
         self.frame.setRect(p)
         pt = max(self._tick_font.pointSizeF(), 1.0)
@@ -552,7 +597,7 @@ class HeatmapCanvas(QGraphicsView):
         col_t.setPos(p.center().x() - fl.horizontalAdvance(self._labels[1]) / 2,
                      p.bottom() + tick + 1 + ft.height())
         row_t.setPos(2, p.center().y() + fl.horizontalAdvance(self._labels[0]) / 2)
-        if self.bar is not None:
+        if self._bar_shown:
             self.bar.place(p)
         self._place_outlines()
         self._place_marks()
@@ -612,11 +657,11 @@ class HeatmapCanvas(QGraphicsView):
         cw, ch = self._cell_size()
         font = QFont(self._cell_font)
         widest = max((s for _, _, s in flat), key=len, default="0")
-        while font.pointSizeF() > 7 and (
-                QFontMetricsF(font).horizontalAdvance(widest) > 0.92 * cw
-                or QFontMetricsF(font).height() > 0.9 * ch):
+        while font.pointSizeF() > 7 and not cell_text_fits(QFontMetricsF(font), widest, cw, ch):
             font.setPointSizeF(font.pointSizeF() - 1)
         fm = QFontMetricsF(font)
+        # the digits' ink centred on the cell (numbers have no descenders)
+        lift = fm.ascent() - fm.capHeight() / 2
         white_mask = self._cell_white
         for item, (r, c, s) in zip(self._cells, flat, strict=False):
             if item.font() != font:
@@ -626,7 +671,7 @@ class HeatmapCanvas(QGraphicsView):
             if item.brush().color() != colour:
                 item.setBrush(colour)
             centre = self.cell_center(r, c)
-            pos = QPointF(centre.x() - fm.horizontalAdvance(s) / 2, centre.y() - fm.height() / 2)
+            pos = QPointF(centre.x() - fm.horizontalAdvance(s) / 2, centre.y() - lift)
             if item.text() != s:
                 item.setText(s)
             if item.pos() != pos:
