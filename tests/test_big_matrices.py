@@ -346,6 +346,45 @@ def test_thinning_keeps_evaluation_steps():
     assert {r.step for r in out} >= {k for k in range(400) if k % 50 == 0} | {399}
 
 
+def _thin_by_loop(records, bucket=4):
+    """The definition of thin_records, one bucket at a time in Python (its former code)."""
+    if len(records) < 2:
+        return list(records)
+    out = []
+    for s in range(0, len(records), bucket):
+        chunk = records[s:s + bucket]
+        finite = [r for r in chunk if r.loss == r.loss]
+        keep = {id(r) for r in chunk if r.test_loss is not None
+                or r.train_eval_loss is not None or r.diverged}
+        if finite:
+            keep.add(id(min(finite, key=lambda r: r.loss)))
+            keep.add(id(max(finite, key=lambda r: r.loss)))
+        out.extend(r for r in chunk if id(r) in keep)
+    if out[-1] is not records[-1]:
+        out.append(records[-1])
+    return out
+
+
+def test_thinning_in_numpy_keeps_exactly_what_the_definition_keeps():
+    """Ties (the first kept), NaN losses, ±inf, evaluation steps, divergences, a short
+    last bucket: the vectorized thinning picks the very records of the loop."""
+    base = dataclasses.replace(_record(sizes=(2, 2)), backprop=None, weights=None,
+                               batch_index=None)
+    rng = np.random.default_rng(3)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, 1.0])
+    for trial in range(200):
+        n = int(rng.integers(0, 60))
+        loss = np.round(rng.normal(size=n), 1)            # many ties
+        pick = rng.random(n) < 0.25
+        loss[pick] = rng.choice(specials, size=int(pick.sum()))
+        recs = [dataclasses.replace(base, step=k, loss=float(loss[k]),
+                                    test_loss=1.0 if rng.random() < 0.1 else None,
+                                    diverged=bool(rng.random() < 0.03)) for k in range(n)]
+        for bucket in (2, 4):
+            want = [id(r) for r in _thin_by_loop(recs, bucket)]
+            assert [id(r) for r in thin_records(recs, bucket)] == want, (trial, bucket)
+
+
 def test_window_keeps_only_scalars_for_hidden_panels_bounded_in_bytes(qtbot, tmp_path):
     from bpviz.gui.controller import Controller
     from bpviz.gui.main_window import MainWindow

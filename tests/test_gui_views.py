@@ -238,6 +238,30 @@ def test_loss_plot_downsampling_bounded(qtbot):
     assert np.all(np.diff(x) > 0)
 
 
+def test_evaluation_points_are_marked_only_while_few(qtbot):
+    """A short run marks each evaluation step; thousands of them are drawn as a line
+    (markers would only thicken it, and a scatter plot per redraw costs frames)."""
+    from bpviz.gui.views.loss_plot import MARKERS_UP_TO
+
+    lp = LossPlot(DemoContext())
+    qtbot.addWidget(lp)
+    test_curve = lp._curves[TEST_EVAL]
+    few = MARKERS_UP_TO * 10
+    lp.add_records([_rec(s, 1.0, test_loss=0.5 if s % 10 == 0 else None)
+                    for s in range(1, few + 1)])
+    lp.flush()
+    assert len(lp.curve_data(TEST_EVAL)[0]) == MARKERS_UP_TO
+    assert test_curve.opts["symbol"] == "o"
+    assert lp._curves[TRAIN_BATCH].opts["symbol"] is None   # every step: never marked
+    lp.add_records([_rec(few + 10, 1.0, test_loss=0.5)])
+    lp.flush()
+    assert test_curve.opts["symbol"] is None
+    assert len(test_curve.getData()[0]) == MARKERS_UP_TO + 1
+    lp.show_snapshot(Snapshot(_rec(1, 1.0, test_loss=0.5)))  # step 1 again: a reset
+    lp.flush()
+    assert test_curve.opts["symbol"] == "o"
+
+
 def test_loss_plot_from_snapshots_dedupes_and_resets(qtbot, digits):
     lp = LossPlot(DemoContext())
     qtbot.addWidget(lp)

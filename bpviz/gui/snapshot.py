@@ -115,25 +115,41 @@ def _is_eval(rec: StepRecord) -> bool:
 
 
 def thin_records(records: list[StepRecord], bucket: int = 4) -> list[StepRecord]:
-    """About half of ``records`` (oldest first), the curves' shape kept.
+    """About half of ``records`` (oldest first), the curves' shape kept
+    (:func:`thin_indices`)."""
+    return [records[i] for i in thin_indices(records, bucket)]
+
+
+def thin_indices(records: list[StepRecord], bucket: int = 4) -> np.ndarray:
+    """The indices of about half of ``records`` (ascending), the curves' shape kept.
 
     Per bucket of ``bucket`` consecutive records: the ones of least and greatest
-    loss (min/max decimation), every evaluation step, and the last record overall.
+    loss (min/max decimation; the first of equals), every evaluation step, and the
+    last record overall. In NumPy over the losses: a worker thins tens of thousands
+    of records at once, and a loop in Python would take its time from training.
     """
-    if len(records) < 2:
-        return list(records)
-    out: list[StepRecord] = []
-    for s in range(0, len(records), bucket):
-        chunk = records[s:s + bucket]
-        finite = [r for r in chunk if r.loss == r.loss]
-        keep = {id(r) for r in chunk if _is_eval(r)}
-        if finite:
-            keep.add(id(min(finite, key=lambda r: r.loss)))
-            keep.add(id(max(finite, key=lambda r: r.loss)))
-        out.extend(r for r in chunk if id(r) in keep)
-    if out[-1] is not records[-1]:
-        out.append(records[-1])
-    return out
+    n = len(records)
+    if n < 2:
+        return np.arange(n)
+    m = -(-n // bucket) * bucket
+    loss = np.full(m, np.nan)
+    loss[:n] = np.fromiter((r.loss for r in records), dtype=np.float64, count=n)
+    keep = np.zeros(m, dtype=bool)
+    keep[:n] = np.fromiter(map(_is_eval, records), dtype=bool, count=n)
+    rows = loss.reshape(-1, bucket)
+    finite = np.isfinite(rows) | np.isinf(rows)          # every loss but NaN (r.loss == r.loss)
+    any_finite = finite.any(axis=1)
+    base = np.arange(len(rows)) * bucket
+    lo = np.where(finite, rows, np.inf).argmin(axis=1)   # argmin/argmax: the first of equals
+    hi = np.where(finite, rows, -np.inf).argmax(axis=1)
+    # a bucket whose only finite values are +inf (or -inf): argmin/argmax over the
+    # masked rows still pick a finite entry, as min()/max() over the finite ones would
+    lo = np.where(finite[np.arange(len(rows)), lo], lo, finite.argmax(axis=1))
+    hi = np.where(finite[np.arange(len(rows)), hi], hi, finite.argmax(axis=1))
+    keep[(base + lo)[any_finite]] = True
+    keep[(base + hi)[any_finite]] = True
+    keep[n - 1] = True
+    return np.flatnonzero(keep[:n])
 
 
 class RecordBuffer:
@@ -165,11 +181,11 @@ class RecordBuffer:
             self.nbytes += size
         while self.nbytes > self.max_bytes and len(self._recs) > 1:
             n = len(self._recs)
-            size_of = {id(r): b for r, b in zip(self._recs, self._sizes, strict=True)}
-            self._recs = thin_records(self._recs)
-            if len(self._recs) > 0.75 * n:
-                self._recs = self._recs[len(self._recs) // 2:]
-            self._sizes = [size_of[id(r)] for r in self._recs]
+            idx = thin_indices(self._recs)
+            if len(idx) > 0.75 * n:
+                idx = idx[len(idx) // 2:]
+            self._recs = [self._recs[i] for i in idx]
+            self._sizes = [self._sizes[i] for i in idx]
             self.nbytes = sum(self._sizes)
 
     def take(self) -> tuple[StepRecord, ...]:

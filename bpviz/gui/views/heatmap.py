@@ -212,6 +212,7 @@ class Heatmap(QWidget):
         self._full: np.ndarray = self._data  # the matrix as given (exact; big: by reference)
         self._full_clean: np.ndarray | None = self._data
         self._title = ""
+        self._title_shown: tuple | None = None   # what _set_title last wrote
         self._labels = ("", "")
         self._mode = "frame"
         self._s: float | None = None  # the scale in use (fixed or the mode's)
@@ -230,6 +231,7 @@ class Heatmap(QWidget):
         self._numbers_shown = False    # drawn now
         self._own_texts = False        # set_cell_texts: the caller's texts, no numbers
         self._bar_key: tuple | None = None   # what _fit_bar_to_numbers last decided on
+        self._numbers_fit = False     # the shortest numbers fit the cells (unzoomed)
         self._units: tuple[int, int] | None = None  # (power of ten, decimals) in use
         self._export_saved: tuple | None = None
         self._export_info: tuple[int | None, int | None] = (None, None)
@@ -240,7 +242,7 @@ class Heatmap(QWidget):
         # shrinks, then elides, in a narrow heatmap; never widens the widget
         self._readout = FitLabel(self, _FONTS[False]["readout"],
                                  align=Qt.AlignmentFlag.AlignLeft, text=" ")
-        self._readout_text = " "
+        self._readout_text: str | None = " "   # None: the idle line (readout())
         self._readout_throttle = Throttle(self._show_readout, READOUT_S, self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -576,7 +578,8 @@ class Heatmap(QWidget):
         changed = row != self._hover[0]
         cell_changed = (row, col) != self._hover
         self._hover = (row, col)
-        text = self._update_readout()
+        self._update_readout()
+        text = self.readout()
         if changed:
             self.rowHovered.emit(row)
         if cell_changed:
@@ -586,7 +589,7 @@ class Heatmap(QWidget):
     def readout(self) -> str:
         """The whole readout line, current even while the label waits to show it (the label
         may also show it cut short in a narrow heatmap)."""
-        return self._readout_text
+        return self._idle_readout() if self._readout_text is None else self._readout_text
 
     # ------------------------------------------------------------ menus
     def add_cell_action(self, text: str, action: Callable[[int, int], Any]) -> None:
@@ -695,6 +698,10 @@ class Heatmap(QWidget):
     def _set_title(self, title: str) -> None:
         self._title = title
         power = power_text(self.power_of_ten())
+        shown = (title, power, self._nonfinite)
+        if shown == self._title_shown:   # every frame passes its title: most are the same
+            return
+        self._title_shown = shown
         if power:  # first: if a narrow heatmap cuts the title, the unit stays
             title = f"({power})  {title}"
         shorter = _shorter_titles(power, self._title)
@@ -744,7 +751,8 @@ class Heatmap(QWidget):
         e = shared_exponent(s)
         shown = False
         r0, r1, c0, c1 = cv.view_window()
-        if (self._numbers_on and not self._own_texts and not self._blank
+        if ((self._numbers_fit or cv.is_zoomed())   # (cells too small: no numbers to try)
+                and self._numbers_on and not self._own_texts and not self._blank
                 and cv.matrix_shape() == self._full.shape
                 and (r1 - r0) * (c1 - c0) <= MAX_NUMBERED
                 and self._rgba.shape[:2] == (r1 - r0, c1 - c0)):   # one pixel per cell
@@ -781,23 +789,21 @@ class Heatmap(QWidget):
         ("−8.8", whatever the scale), so the bar does not come and go with the data."""
         cv = self._canvas
         bar = cv.bar
-        if bar is None:
-            return
         key = (cv.viewport().size(), cv.matrix_shape(), self._labels, self._presentation,
                self._numbers_on, self._own_texts, self._blank, cv.is_zoomed(),
-               bar.is_compact())
+               bar is not None and bar.is_compact())
         if key == self._bar_key:
             return
         self._bar_key = key
         rows, cols = cv.matrix_shape()
-        give_way = False
-        if (self._numbers_on and not self._own_texts and not self._blank
-                and not cv.is_zoomed() and rows * cols <= MAX_NUMBERED):
-            hi, lo = NUMBER_PT[self._presentation]
-            give_way = (cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(True)) is None
-                        and cv.fit_cell_font(SHORTEST_NUMBER, hi, lo,
-                                             cv.plot_cell_size(False)) is not None)
+        hi, lo = NUMBER_PT[self._presentation]
+        fits = {b: cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(b)) is not None
+                for b in ((True, False) if bar is not None else (False,))}
+        give_way = (bar is not None and self._numbers_on and not self._own_texts
+                    and not self._blank and not cv.is_zoomed() and rows * cols <= MAX_NUMBERED
+                    and not fits[True] and fits[False])
         cv.set_bar_shown(not give_way)
+        self._numbers_fit = fits[cv.bar_shown()]
 
     def colorbar_shown(self) -> bool:
         """False while the colour bar has given its room to the numbers in the cells."""
@@ -812,36 +818,34 @@ class Heatmap(QWidget):
         """The canvas zoomed or panned: draw the new window."""
         self._recolour()
 
-    def _update_readout(self) -> str:
+    def _update_readout(self) -> None:
         row, col = self._hover
         if row < 0:
-            text = self._idle_readout()
+            # idle: "colour scale ±s", written when the label next shows it (the scale
+            # changes every frame; the line a few times a second)
+            self._readout_text = None
             if self._hover_shown:
                 self._hover_shown = False
                 QToolTip.hideText()
-        else:
-            r_name = (self._labels[0].split() or ["row"])[-1]
-            c_name = (self._labels[1].split() or ["col"])[-1]
-            v = float(self._full[row, col])  # the exact entry, at any zoom
-            text = (f"{r_name} = {row + 1}, {c_name} = {col + 1}:  {format_value(v)}"
-                    f"   (scale ±{format_value(self.scale())})")
-            if self.isVisible() and self.underMouse():
-                self._hover_shown = True
-                QToolTip.showText(QCursor.pos(), text, self._canvas)
-        self._readout_text = text
-        if row < 0:  # the scale changes every frame: readable at a few changes a second
             self._readout_throttle.request()
-        else:  # the mouse moved: at once
-            self._readout_throttle.flush()
-        return text
+            return
+        r_name = (self._labels[0].split() or ["row"])[-1]
+        c_name = (self._labels[1].split() or ["col"])[-1]
+        v = float(self._full[row, col])  # the exact entry, at any zoom
+        text = (f"{r_name} = {row + 1}, {c_name} = {col + 1}:  {format_value(v)}"
+                f"   (scale ±{format_value(self.scale())})")
+        if self.isVisible() and self.underMouse():
+            self._hover_shown = True
+            QToolTip.showText(QCursor.pos(), text, self._canvas)
+        self._readout_text = text
+        self._readout_throttle.flush()   # the mouse moved: at once
 
     def _idle_readout(self) -> str:
         return f"colour scale ±{format_value(self.scale())}"
 
     def _show_readout(self) -> None:
         # a narrow heatmap keeps the number: "±0.0123" rather than "colour scale …"
-        self._readout.set_text(self._readout_text,
-                               shorter=(f"±{format_value(self.scale())}",))
+        self._readout.set_text(self.readout(), shorter=(f"±{format_value(self.scale())}",))
 
     def set_export_mode(self, on: bool) -> None:
         """For a picture (:func:`~.export.export_widget`): on shows no hover readout (the
@@ -859,7 +863,7 @@ class Heatmap(QWidget):
         elif not on and self._export_saved is not None:
             cell, col, rows, lit = self._export_saved
             self._export_saved = None
-            self._readout.set_text(self._readout_text)
+            self._readout.set_text(self.readout())
             cv.set_selection_marks(cell, col)
             cv.set_outline_rows(rows)
             cv.set_highlighted(lit)

@@ -56,6 +56,21 @@ def clear_curves(series: dict, curves: dict) -> None:
         c.setData([], [])
 
 
+#: A curve made with :func:`marked_curve` marks its points while it has at most this
+#: many: the evaluation steps of a short run read one by one; thousands of markers
+#: would only thicken the line (and cost a scatter plot's setup on every redraw).
+MARKERS_UP_TO = 200
+
+
+def marked_curve(plot_item, name: str, color, width: float, symbol: str = "o"):
+    """A curve of ``plot_item`` whose points are marked with ``symbol`` while there are
+    at most :data:`MARKERS_UP_TO` of them (:func:`redraw_curves` keeps it so)."""
+    curve = plot_item.plot([], [], name=name, pen=pg.mkPen(color, width=width), symbol=symbol,
+                           symbolSize=5, symbolBrush=color, symbolPen=None)
+    curve.bpviz_symbol = symbol
+    return curve
+
+
 def redraw_curves(series: dict, curves: dict, drawn: dict) -> None:
     """``setData`` on the curves whose series got values since the last draw.
 
@@ -64,7 +79,13 @@ def redraw_curves(series: dict, curves: dict, drawn: dict) -> None:
         s = series[key]
         if drawn.get(key) != s.total:  # only curves with new values
             drawn[key] = s.total
-            curve.setData(*s.data())
+            x, y = s.data()
+            symbol = getattr(curve, "bpviz_symbol", None)
+            if symbol is not None:
+                want = symbol if len(x) <= MARKERS_UP_TO else None
+                if curve.opts["symbol"] != want:
+                    curve.setSymbol(want)
+            curve.setData(x, y)
 
 
 def series_arrays(series: dict, name) -> dict[str, np.ndarray]:
@@ -109,11 +130,10 @@ class LossPlot(PanelMixin, QWidget):
         pi.layout.addItem(self._legend, 0, 1)
         self._curves = {}
         for key, color in _COLORS.items():
-            width = 1 if key == TRAIN_BATCH else 2.5
-            symbol = None if key == TRAIN_BATCH else "o"
-            curve = pi.plot([], [], name=key, pen=pg.mkPen(color, width=width), symbol=symbol,
-                            symbolSize=5, symbolBrush=color, symbolPen=None)
-            self._curves[key] = curve
+            if key == TRAIN_BATCH:   # every step: a thin line
+                self._curves[key] = pi.plot([], [], name=key, pen=pg.mkPen(color, width=1))
+            else:                    # evaluation steps: marked while few
+                self._curves[key] = marked_curve(pi, key, color, 2.5)
         #: the vertical line at the step the timeline shows (hidden at the newest)
         self._cursor = pg.InfiniteLine(angle=90, movable=False,
                                        pen=pg.mkPen((200, 30, 30), width=1.5,

@@ -158,6 +158,8 @@ class MatrixPanel(PanelMixin, QWidget):
         self._units_caption.hide()
         lay.addWidget(self._units_caption, 0)
         self._marks_drawn: dict[tuple[str, int], tuple] = {}
+        self._titles: dict[tuple, str] = {}    # nt.title's answers (the same every frame)
+        self._lit = False                      # some heatmap outlines the selection
 
         export.install_panel_menu(self, "matrices", self.export_matrices)
         self._flash_timer = QTimer(self)
@@ -498,7 +500,13 @@ class MatrixPanel(PanelMixin, QWidget):
             hm.set_export_info(i + 1, step.step)
             owner = step.backprop.layers[i].owner
             shape = M.shape if M.ndim == 2 else (1, M.shape[0])
-            title = nt.title(kind, i, shape, self._notation, reduction, owner)
+            key = (kind, i, shape, self._notation, reduction, owner)
+            title = self._titles.get(key)
+            if title is None:   # the same on every frame until the network changes
+                if len(self._titles) > 256:
+                    self._titles.clear()
+                title = self._titles[key] = nt.title(kind, i, shape, self._notation,
+                                                     reduction, owner)
             if title == hm.title():
                 hm.set_matrix(M, pooled=P)
             else:
@@ -518,22 +526,23 @@ class MatrixPanel(PanelMixin, QWidget):
         units = self._snap.step.units if self._snap is not None else None
         layers = units.layers if units is not None else ()
 
-        def unit_marks(i: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
-            """Unit indices of engine layer ``i`` to outline, and their colours."""
-            if not 0 <= i < len(layers):
-                return (), ()
-            dead = [int(c) for c in layers[i].dead]
+        def unit_marks(ly) -> tuple[tuple[int, ...], tuple[str, ...]]:
+            """Unit indices of a layer's statistics ``ly`` to outline, and their colours."""
+            dead = [int(c) for c in ly.dead]
             # a sigmoid unit whose a underflows to 0 is both: outlined once, as dead
-            sat = sorted(set(int(c) for c in layers[i].saturated) - set(dead))
+            sat = sorted(set(int(c) for c in ly.saturated) - set(dead))
             return (tuple(dead + sat),
                     (DEAD_COLOUR,) * len(dead) + (SATURATED_COLOUR,) * len(sat))
 
+        none = ((), ())
+        per_layer = [unit_marks(ly) for ly in layers]   # once per layer, not per heatmap
         cache = self._marks_drawn
         for kind, i in self._shown:
             hm = self._maps.get((kind, i))
             if hm is None:
                 continue
-            own, inputs, none = unit_marks(i), unit_marks(i - 1), ((), ())
+            own = per_layer[i] if 0 <= i < len(per_layer) else none
+            inputs = per_layer[i - 1] if 0 <= i - 1 < len(per_layer) else none
             if kind in ("delta", "z", "db"):
                 cols, rows = own, none
             elif kind == "a":
@@ -588,6 +597,12 @@ class MatrixPanel(PanelMixin, QWidget):
     def _show_selection(self, *_: object) -> None:
         """Outline what the selection names (hovered, else selected) in every heatmap shown."""
         cur = self._ctx.selection.current()
+        if cur is None and not self._lit:   # nothing selected, nothing outlined: most frames
+            if self._hover_sample != -1:
+                self._hover_sample = -1
+                self.sampleHovered.emit(-1)
+            return
+        self._lit = cur is not None
         lit = marks(cur, self._n_layers())
         for kind, i in self._shown:
             m = lit.get((kind, i), NO_MARKS).display(kind, self._notation)
