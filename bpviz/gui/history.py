@@ -227,11 +227,19 @@ class History:
         with self._lock:
             return len(self._entries)
 
-    def steps(self) -> list[int]:
-        """The kept step numbers, ascending (a copy; the timeline asks every frame, so
-        the list is made again only when the entries changed)."""
+    def version(self) -> tuple[int, int, int]:
+        """A token that changes whenever the kept entries change (cheap: every frame)."""
         with self._lock:
-            key = (self._seq, len(self._entries), self._entries[0].seq if self._entries else -1)
+            return self._version()
+
+    def _version(self) -> tuple[int, int, int]:
+        return self._seq, len(self._entries), self._entries[0].seq if self._entries else -1
+
+    def steps(self) -> list[int]:
+        """The kept step numbers, ascending (a copy, made again only when the entries
+        changed)."""
+        with self._lock:
+            key = self._version()
             if self._steps_key != key:
                 self._steps_key, self._steps = key, [e.step for e in self._entries]
             return list(self._steps)

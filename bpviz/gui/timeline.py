@@ -57,6 +57,9 @@ class Timeline(QWidget):
         self._history = history
         self._settings = settings
         self._steps: list[int] = []
+        self._version: tuple | None = None   # the history's version the slider shows
+        self._steps_version: tuple | None = None   # ... and the one _steps is of
+        self._count = 0                      # kept steps (the slider's length)
         self._newest = 0
         self._viewing: int | None = None
         self._syncing = False
@@ -120,18 +123,27 @@ class Timeline(QWidget):
         """The newest trained step is ``newest``: take the kept steps again (the slider
         stays at its end while the newest is shown)."""
         self._newest = int(newest)
-        steps = self._history.steps()
-        if steps != self._steps:
-            self._steps = steps
+        version = self._history.version()
+        if version != self._version:
+            # during training a step is kept on most frames: only the count is taken
+            # then (the step numbers when the slider moves, see _kept_steps)
+            self._version = version
+            self._count = version[1]
             self._syncing = True
-            self.slider.setRange(0, max(0, len(steps) - 1))
+            self.slider.setRange(0, max(0, self._count - 1))
             if self._viewing is None:
                 self.slider.setValue(self.slider.maximum())
             else:
                 self.slider.setValue(self._index_of(self._viewing))
             self._syncing = False
-        self.slider.setEnabled(len(steps) > 1)
+        self.slider.setEnabled(self._count > 1)
         self._show_marker()
+
+    def _kept_steps(self) -> list[int]:
+        """The kept step numbers of the history's version the slider shows."""
+        if self._steps_version != self._version:
+            self._steps, self._steps_version = self._history.steps(), self._version
+        return self._steps
 
     def set_viewing(self, step: int | None, exact: bool = True) -> None:
         """Say which step is on screen (None: the newest)."""
@@ -163,17 +175,18 @@ class Timeline(QWidget):
 
     # ------------------------------------------------------------ internals
     def _index_of(self, step: int, steps: list[int] | None = None) -> int:
-        steps = self._steps if steps is None else steps
+        steps = self._kept_steps() if steps is None else steps
         return max(0, bisect.bisect_right(steps, step) - 1)
 
     def _moved(self, index: int) -> None:
-        if self._syncing or not self._steps:
+        steps = self._kept_steps() if not self._syncing else []
+        if not steps:
             return
-        index = max(0, min(index, len(self._steps) - 1))
-        if index == len(self._steps) - 1 and self._steps[-1] >= self._newest:
+        index = max(0, min(index, len(steps) - 1))
+        if index == len(steps) - 1 and steps[-1] >= self._newest:
             self.newestRequested.emit()
         else:
-            self.scrubbed.emit(self._steps[index])
+            self.scrubbed.emit(steps[index])
 
     def _show_marker(self) -> None:
         h = self._history
@@ -186,7 +199,7 @@ class Timeline(QWidget):
         elif h.max_bytes <= 0:
             text = "history off"
         else:
-            text = f"{len(self._steps):,} steps kept, {mb(h.nbytes)} of {mb(h.max_bytes)}"
+            text = f"{self._count:,} steps kept, {mb(h.nbytes)} of {mb(h.max_bytes)}"
         if len(text) > len(self.marker.template()):   # a longer kind of text: resize once
             self.marker.set_template(text)
         self.marker.setText(text)

@@ -334,7 +334,7 @@ class Heatmap(QWidget):
         elif A.ndim != 2:
             raise ValueError(f"a heatmap shows a matrix or a vector, got shape {A.shape}")
         shape_changed = A.shape != self._full.shape
-        if pooled is None and max(A.shape) <= self.pool_side():
+        if pooled is None and (max(A.shape) <= DEFAULT_SIDE or max(A.shape) <= self.pool_side()):
             A = np.ascontiguousarray(A, dtype=np.float32)
             self._full, self._full_clean = A, None
             shown = A
