@@ -242,6 +242,34 @@ def test_the_bar_gives_way_where_only_then_the_numbers_fit(hm, qtbot, presentati
         assert not hm.colorbar_shown() and hm.numbers_shown()
 
 
+@pytest.mark.parametrize("presentation", [False, True])
+def test_a_third_digit_never_costs_much_size(hm, qtbot, presentation):
+    """Across widths, the numbers have 3 digits where that costs at most DIGIT_PT points
+    of size, else 2 in larger type ("7.7" reads from the back row, "7.70" in small type
+    does not); and a colour bar beside them gives way where it would cost GAIN_PT."""
+    from bpviz.gui.views.heatmap import DIGIT_PT, GAIN_PT, NUMBER_PT, SHORTEST_NUMBER
+
+    hi, lo = NUMBER_PT[presentation]
+    hm.set_presentation(presentation)
+    hm.set_matrix(np.array([[-8.29, 8.01], [-8.47, 8.72]]), "W¹ — 2×2")
+    cv = hm.graphics_view()
+    digits_seen, bars_seen = set(), set()
+    for width in range(100, 900, 20):
+        hm.resize(width, 300)
+        if not hm.numbers_shown():
+            continue
+        pt = cv.cell_text_items()[0].font().pointSizeF()
+        two = cv.fit_cell_font(SHORTEST_NUMBER, hi, lo)
+        assert two is not None and two.pointSizeF() <= pt + DIGIT_PT, width
+        digits_seen.add(len(hm.cell_numbers()[0][0].lstrip("−").replace(".", "")))
+        bars_seen.add(hm.colorbar_shown())
+        if hm.colorbar_shown():   # keeping the bar costs the numbers less than GAIN_PT
+            without = cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(False))
+            assert without.pointSizeF() < two.pointSizeF() + GAIN_PT, width
+    assert bars_seen == {True, False} and 3 in digits_seen
+    assert 2 in digits_seen or not presentation   # normal mode's sizes rarely differ so
+
+
 # ---------------------------------------------------------------- the small defects
 def test_marked_equation_keeps_the_transpose_in_regular_weight():
     spec = load_preset("xor").spec

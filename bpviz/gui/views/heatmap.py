@@ -97,6 +97,11 @@ NUMBERS_TEXT = "Numbers in cells (when they fit)"
 #: The shortest numbers a heatmap writes (2 significant digits in the power of ten of
 #: the scale's leading digit), digits as 8: whether any numbers fit a cell at all.
 SHORTEST_NUMBER = "−8.8"
+#: A colour bar also gives way where without it the numbers would be at least this
+#: many points larger (see _fit_bar_to_numbers); and a third digit is written only
+#: where it costs the numbers at most DIGIT_PT points of size.
+GAIN_PT = 3
+DIGIT_PT = 2
 CLICK_PX = 4  # a press and release closer than this (Manhattan, pixels) is a click, not a pan
 #: The selected cell: black inside the highlight colour, visible on any cell colour.
 CELL_COLOURS = (QColor(*HIGHLIGHT), QColor("black"))
@@ -762,16 +767,23 @@ class Heatmap(QWidget):
             hi, lo = NUMBER_PT[self._presentation]
             font = None
             # 3 digits, else 2, else 2 with a power of ten that makes them shortest
-            # ("−6.5", × 10⁻¹, where "−0.65" does not fit)
+            # ("−6.5", × 10⁻¹, where "−0.65" does not fit); a shorter form also where
+            # the longer one would be more than DIGIT_PT points smaller (the back row
+            # reads "7.7" in large type better than "7.70" in small)
             tries = [(e, 3), (e, 2)]
             if leading_exponent(s) != e:
                 tries.append((leading_exponent(s), 2))
+            fitted = []
             for e_try, digits in tries:
-                dec = number_decimals(s, e_try, digits)
-                font = cv.fit_cell_font(_widest_number(s, e_try, dec), hi, lo)
-                if font is not None:
-                    e = e_try
-                    break
+                d = number_decimals(s, e_try, digits)
+                f = cv.fit_cell_font(_widest_number(s, e_try, d), hi, lo)
+                if f is not None:
+                    fitted.append((f, e_try, d))
+                    if f.pointSizeF() >= hi:   # the largest size: nothing shorter reads better
+                        break
+            if fitted:
+                best = max(f.pointSizeF() for f, _, _ in fitted)
+                font, e, dec = next(c for c in fitted if c[0].pointSizeF() >= best - DIGIT_PT)
             if font is not None:
                 texts = format_numbers(self._full[r0:r1, c0:c1], e, dec)
                 cv.set_cell_texts(texts, white_text(self._rgba), font, (r0, c0))
@@ -783,8 +795,9 @@ class Heatmap(QWidget):
 
     def _fit_bar_to_numbers(self) -> None:
         """A heatmap whose cells can show their numbers only without the colour bar (a
-        2×2 W in a row of ten heatmaps on a projector) gives the bar's room to them: the
-        numbers, and "±s" under the heatmap, say what the bar said. The bar comes back
+        2×2 W in a row of ten heatmaps on a projector), or clearly larger without it
+        (:data:`GAIN_PT`), gives the bar's room to them: the numbers, and "±s" under the
+        heatmap, say what the bar said. The bar comes back
         when the heatmap widens or the numbers go. Decided on the shortest numbers
         ("−8.8", whatever the scale), so the bar does not come and go with the data."""
         cv = self._canvas
@@ -797,13 +810,17 @@ class Heatmap(QWidget):
         self._bar_key = key
         rows, cols = cv.matrix_shape()
         hi, lo = NUMBER_PT[self._presentation]
-        fits = {b: cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(b)) is not None
-                for b in ((True, False) if bar is not None else (False,))}
+        pt = {}   # the shortest numbers' size with and without the bar (None: no fit)
+        for b in ((True, False) if bar is not None else (False,)):
+            font = cv.fit_cell_font(SHORTEST_NUMBER, hi, lo, cv.plot_cell_size(b))
+            pt[b] = None if font is None else font.pointSizeF()
         give_way = (bar is not None and self._numbers_on and not self._own_texts
                     and not self._blank and not cv.is_zoomed() and rows * cols <= MAX_NUMBERED
-                    and not fits[True] and fits[False])
+                    and pt[False] is not None
+                    # no numbers beside the bar, or clearly larger ones without it
+                    and (pt[True] is None or pt[False] >= pt[True] + GAIN_PT))
         cv.set_bar_shown(not give_way)
-        self._numbers_fit = fits[cv.bar_shown()]
+        self._numbers_fit = pt[cv.bar_shown()] is not None
 
     def colorbar_shown(self) -> bool:
         """False while the colour bar has given its room to the numbers in the cells."""
