@@ -47,7 +47,7 @@ from ..engine.errors import BpvizError
 from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
-from .gui_share import GuiShare
+from .gui_share import GUI_STALE_S, GuiShare
 from .history import RECORDED, History, recorded_snapshot
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
@@ -311,8 +311,10 @@ class TrainingWorker(GuiShare, QThread):
 
     def _train_one(self, force_publish: bool) -> None:
         tr = self._trainer
-        self._yield_to_gui()
         now = time.perf_counter()
+        if self._gui_attached and (self._frame_pending or now - self._gui_beat > GUI_STALE_S):
+            self._yield_to_gui()   # (every step passes here: the common case costs no call)
+            now = time.perf_counter()
         slow = self._rate is not None and self._rate * self._period <= 1.0  # every step shows
         # frames are paced from the start of one to the start of the next, so that the
         # cost of building a snapshot does not lower the frame rate below max_fps
@@ -333,8 +335,9 @@ class TrainingWorker(GuiShare, QThread):
         note = self._fp.take_message() if self._fp.counts else None
         if note and not rec.diverged:  # a divergence is said by its own signal
             self.failed.emit(f"At step {rec.step:,} {note}.")
-        self._earn(time.perf_counter() - now)
-        self._count_rate()
+        end = time.perf_counter()
+        self._earn(end - now)
+        self._count_rate(end)
         if rec.diverged:
             self._pause_quietly()
             self.diverged.emit(rec.step, float(rec.loss))
@@ -359,9 +362,9 @@ class TrainingWorker(GuiShare, QThread):
         if was:
             self.playingChanged.emit(False)
 
-    def _count_rate(self) -> None:
+    def _count_rate(self, t: float) -> None:
+        """One more step trained, at time ``t`` (``time.perf_counter()``)."""
         self._rate_n += 1
-        t = time.perf_counter()
         dt = t - self._rate_t0
         if dt >= 0.5:
             self.steps_per_s = self._rate_n / dt
