@@ -28,7 +28,11 @@ for the largest, with one power of ten shared by every number of the heatmap
 white, whichever contrasts more with the cell's colour
 (:func:`~.heatmap_canvas.white_text`). On by default; :meth:`Heatmap.set_show_numbers`
 (and the context menu) turns it off. A zoomed big matrix shows numbers once its
-cells are big enough.
+cells are big enough. A cell fits a number when its width and the digits' ink
+height do (numbers have no descenders); a third digit is written only where it
+costs at most :data:`DIGIT_PT` points of size; and where the numbers fit only
+without the colour bar, or are :data:`GAIN_PT` points larger without it, the bar
+gives its room to them (the line under the heatmap still says ±s).
 
 Big matrices: a matrix larger than the heatmap is drawn pooled (the caller hands
 it pooled, or the heatmap pools it itself with :func:`~bpviz.gui.pooling.pool_signed`:
