@@ -78,6 +78,18 @@ def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _deleted_after_each_test():
+    """Windows a test closed are deleted before the next test starts, not inside a later
+    test's event loop (a window of an earlier test torn down during another test's
+    import was seen to crash the process once: pyqtgraph items call back into Python as
+    they go)."""
+    yield
+    core = sys.modules.get("PySide6.QtCore")
+    if core is not None and core.QCoreApplication.instance() is not None:
+        core.QCoreApplication.sendPostedEvents(None, core.QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
 def _app_font_restored():
     """Presentation mode scales the application font, which every later test shares: a
     test that leaves it on (or fails before turning it off) must not change the next."""

@@ -320,7 +320,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         # while its panel is on screen
         compare = self.panels.get("compare")
         self.ctx.worker.compare_enabled = compare is not None and compare.isVisible()
-        self.timeline.refresh(snap.step.step)
+        self.timeline.follow(snap.step.step)
         for name, panel in self.panels.items():
             if not panel.draws_snapshots:
                 continue

@@ -18,7 +18,13 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from .history import History
+from .views.throttle import Throttle
 from .widgets import StatusField
+
+#: While training, the slider and the "N steps kept" line follow at most this often
+#: (a step is kept on most frames; redrawing the slider each frame repaints the
+#: toolbar and the window behind it).
+FOLLOW_S = 0.25
 
 #: The budget choices of the box, in MB.
 BUDGETS_MB: tuple[int, ...] = (0, 64, 128, 256, 512, 1024, 2048)
@@ -61,6 +67,7 @@ class Timeline(QWidget):
         self._steps_version: tuple | None = None   # ... and the one _steps is of
         self._count = 0                      # kept steps (the slider's length)
         self._newest = 0
+        self._follow = Throttle(lambda: self.refresh(self._newest), FOLLOW_S, self)
         self._viewing: int | None = None
         self._syncing = False
         self._exact = True
@@ -118,6 +125,12 @@ class Timeline(QWidget):
 
     def marker_text(self) -> str:
         return self.marker.text()
+
+    def follow(self, newest: int) -> None:
+        """A new frame shows step ``newest``: :meth:`refresh` soon (at most every
+        :data:`FOLLOW_S`; the last one always comes)."""
+        self._newest = int(newest)
+        self._follow.request()
 
     def refresh(self, newest: int) -> None:
         """The newest trained step is ``newest``: take the kept steps again (the slider

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from .views.fitlabel import paint_own_background, text_painter
 
 
 class StatusField(QWidget):
@@ -28,6 +29,7 @@ class StatusField(QWidget):
         self._template = template
         self._text = ""
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        paint_own_background(self)   # a new number repaints the field, not the status bar
 
     def text(self) -> str:
         return self._text
@@ -59,8 +61,7 @@ class StatusField(QWidget):
         super().changeEvent(e)
 
     def paintEvent(self, _e: Any) -> None:  # noqa: N802 - Qt API
-        p = QPainter(self)
-        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        p = text_painter(self)
         p.drawText(self.rect().adjusted(4, 0, -4, 0),
                    int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self._text)
         p.end()

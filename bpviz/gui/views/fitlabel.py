@@ -29,6 +29,23 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 MIN_FRACTION = 0.55  # never below this fraction of the nominal size
 PAD_PX = 3  # left and right of the text
 
+
+def paint_own_background(w: QWidget) -> None:
+    """``w`` paints all of its rectangle (:func:`text_painter`): when its text changes,
+    Qt repaints it alone, not the panel, dock or window behind it (a caption whose
+    number changes every frame otherwise repaints its whole parent every frame)."""
+    w.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+
+
+def text_painter(w: QWidget) -> QPainter:
+    """A painter on ``w`` that has filled its rectangle with its background colour and
+    holds the text colour (for widgets made by :func:`paint_own_background`)."""
+    p = QPainter(w)
+    pal = w.palette()
+    p.fillRect(w.rect(), pal.color(w.backgroundRole()))
+    p.setPen(pal.color(QPalette.ColorRole.WindowText))
+    return p
+
 _FLOOR: list[int | None] = [None]  # the body text size in presentation mode, else None
 
 
@@ -69,6 +86,7 @@ class FitLabel(QWidget):
         self._align = align | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(1)
+        paint_own_background(self)
         self.set_point_size(point_size)
 
     def set_point_size(self, pt: int, bold: bool | None = None,
@@ -138,8 +156,7 @@ class FitLabel(QWidget):
         self._fit()
 
     def paintEvent(self, _e: Any) -> None:  # noqa: N802 (Qt API)
-        p = QPainter(self)
-        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        p = text_painter(self)
         box = self.rect().adjusted(PAD_PX, 0, -PAD_PX, 0)
         if self._rich is None:
             p.drawText(box, int(self._align), self._shown)
