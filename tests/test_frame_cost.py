@@ -1,0 +1,72 @@
+"""What keeps a frame cheap, as behaviour: a caption whose number changes every frame
+repaints itself alone, and the timeline follows training a few times a second (its
+last state always comes)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QEvent, QObject  # noqa: E402
+from PySide6.QtGui import QPalette  # noqa: E402
+from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+
+from bpviz.gui.history import History  # noqa: E402
+from bpviz.gui.timeline import FOLLOW_S, Timeline  # noqa: E402
+from bpviz.gui.views.fitlabel import FitLabel  # noqa: E402
+from bpviz.gui.widgets import StatusField  # noqa: E402
+
+from test_history import _snap  # noqa: E402
+
+
+class _Paints(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint:
+            self.n += 1
+        return False
+
+
+@pytest.mark.parametrize("kind", ["fitlabel", "statusfield"])
+def test_a_changing_caption_repaints_itself_alone(qtbot, kind):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    label = FitLabel(parent, 11, text="step 1") if kind == "fitlabel" \
+        else StatusField("step 9,999,999")
+    QVBoxLayout(parent).addWidget(label)
+    parent.resize(300, 60)
+    parent.show()
+    qtbot.waitExposed(parent)
+    qtbot.wait(50)
+    own, behind = _Paints(), _Paints()
+    label.installEventFilter(own)
+    parent.installEventFilter(behind)
+    for k in range(2, 12):
+        (label.set_text if kind == "fitlabel" else label.setText)(f"step {k:,}")
+        label.repaint()
+    qtbot.wait(50)
+    assert own.n >= 10 and behind.n == 0
+    # it paints its own background: the parent's colour, not garbage
+    img = label.grab().toImage()
+    bg = label.palette().color(QPalette.ColorRole.Window)
+    assert img.pixelColor(1, 1) == bg and img.pixelColor(img.width() - 2, 1) == bg
+
+
+def test_timeline_follows_training_a_few_times_a_second(qtbot):
+    h = History(1 << 30, recent=1000)
+    tl = Timeline(h)
+    qtbot.addWidget(tl)
+    tl.show()
+    ranges = []
+    tl.slider.rangeChanged.connect(lambda lo, hi: ranges.append(hi))
+    for step in range(1, 41):          # 40 frames in a burst, a step kept on each
+        h.add(_snap(step))
+        tl.follow(step)
+    assert len(ranges) <= 2            # not once per frame
+    qtbot.waitUntil(lambda: tl.slider.maximum() == 39, timeout=int(10_000 * FOLLOW_S))
+    assert "40 steps kept" in tl.marker_text()
