@@ -114,7 +114,7 @@ def child(network: str, seconds: float, batch: int, marks: list[float]) -> int:
     """In the child process: the window with every matrix shown, trained for ``seconds``."""
     from PySide6.QtCore import QTimer
 
-    from bpviz.gui.app import AutoRun, build, make_app
+    from bpviz.gui.app import AutoRun, build, make_app, started
 
     app = make_app()
     ctx, win = build("digits", automation=True)
@@ -124,6 +124,7 @@ def child(network: str, seconds: float, batch: int, marks: list[float]) -> int:
     mp.set_kinds(KINDS)
     win.raise_view("matrices")
     win.show()
+    started()   # as `bpviz gui` does once its window is up
     auto = AutoRun(app, ctx, win, seconds, None, True)
     rss: dict[str, float | None] = {}
     t0: list[float] = []

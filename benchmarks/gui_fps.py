@@ -72,7 +72,7 @@ def child(seconds: float, batch: int, speed: float | None,
     layer in the matrices panel), trained for ``seconds``."""
     from PySide6.QtCore import Qt
 
-    from bpviz.gui.app import AutoRun, build, make_app
+    from bpviz.gui.app import AutoRun, build, make_app, started
 
     app = make_app()
     ctx, win = build("digits", automation=True)
@@ -88,6 +88,7 @@ def child(seconds: float, batch: int, speed: float | None,
     for name in views[1:]:  # side by side, even where the default layout tabs them
         win.splitDockWidget(win.docks[views[0]], win.docks[name], Qt.Orientation.Horizontal)
     win.show()
+    started()   # as `bpviz gui` does once its window is up
     auto = AutoRun(app, ctx, win, seconds, None, True)  # keep it: it owns the timers
     rc = auto.exec()
     ctx.shutdown()

@@ -114,6 +114,15 @@ def make_app(argv: list[str] | None = None) -> Any:
     return app
 
 
+def started() -> None:
+    """The window is built: what exists now (modules, Qt wrappers, widgets) lives as
+    long as the app, so it goes out of the garbage collector's sight, and its full
+    passes (frequent in a fast run, whose step records age into its oldest generation)
+    walk only what came later. ``bpviz gui`` and the benchmarks that open the window
+    call it; tests do not (their windows come and go)."""
+    gc.freeze()
+
+
 def build(preset: str | None = None, session: str | None = None, view: str | None = None,
           backend: str = "numpy", automation: bool = False,
           size: tuple[int, int] | None = None) -> tuple[Any, Any]:
@@ -248,10 +257,7 @@ def run_gui(preset: str | None = None, session: str | None = None, view: str | N
     if history_mb is not None:
         win.timeline.set_budget_mb(history_mb)
     win.show()
-    # the modules, Qt wrappers and widgets made so far live as long as the app: out of
-    # the garbage collector's sight, so that its full passes (frequent in a fast run,
-    # whose step records age into its oldest generation) walk only what came later
-    gc.freeze()
+    started()
     if presentation:
         win.actions_.presentation.trigger()  # checks it and applies it
         # laid out anew for the large type: the preset's views (or --view) in front again
