@@ -12,13 +12,12 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtGui import QPalette  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+from test_history import _snap  # noqa: E402
 
 from bpviz.gui.history import History  # noqa: E402
 from bpviz.gui.timeline import FOLLOW_S, Timeline  # noqa: E402
 from bpviz.gui.views.fitlabel import FitLabel  # noqa: E402
 from bpviz.gui.widgets import StatusField  # noqa: E402
-
-from test_history import _snap  # noqa: E402
 
 
 class _Paints(QObject):
