@@ -270,6 +270,35 @@ def test_a_third_digit_never_costs_much_size(hm, qtbot, presentation):
     assert 2 in digits_seen or not presentation   # normal mode's sizes rarely differ so
 
 
+def test_the_power_of_ten_holds_while_it_suits_the_scale():
+    from bpviz.gui.views.scaling import steady_exponent
+
+    assert steady_exponent(0.101, -2) == -2          # "10" in × 10⁻²: kept
+    assert steady_exponent(0.13, -2) == 0            # "13": plain again
+    assert steady_exponent(0.099, 0) == -2           # below the plain range
+    assert steady_exponent(9.5e-6, -5) == -5         # "0.95"
+    assert steady_exponent(8e-6, -5) == -6
+    assert steady_exponent(6.4e-5, None) == shared_exponent(6.4e-5) == -5
+
+
+def test_a_compact_bar_does_not_flip_its_units_as_the_scale_wanders(hm, qtbot):
+    """A narrow heatmap whose scale wanders around 0.1 (per frame) keeps one power of ten
+    in its title and bar, rather than switching "× 10⁻²" on and off every frame."""
+    hm.set_show_numbers(False)
+    hm.resize(180, 400)
+    qtbot.waitUntil(lambda: hm.colorbar().is_compact())
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((30, 30))
+    powers = set()
+    for k in range(40):
+        s = 0.103 if k % 2 else 0.098   # first below 0.1: × 10⁻², then around it
+        hm.set_matrix(M / np.abs(M).max() * s, "δ — 30×30")
+        powers.add(hm.power_of_ten())
+    assert powers == {-2}
+    hm.set_matrix(M / np.abs(M).max() * 0.5, "δ — 30×30")    # far off: plain again
+    assert hm.power_of_ten() == 0
+
+
 # ---------------------------------------------------------------- the small defects
 def test_marked_equation_keeps_the_transpose_in_regular_weight():
     spec = load_preset("xor").spec

@@ -81,6 +81,7 @@ from .scaling import (
     number_decimals,
     power_text,
     shared_exponent,
+    steady_exponent,
 )
 from .throttle import Throttle
 
@@ -682,9 +683,10 @@ class Heatmap(QWidget):
         the numbers' power of ten (default :func:`~.scaling.shared_exponent`)."""
         bar = self._canvas.bar
         s = self.scale()
-        if e is None or not numbers:
-            e = shared_exponent(s)
         compact = bar is not None and bar.is_compact()
+        if e is None or not numbers:   # a compact bar's units: steady while they suit s
+            e = steady_exponent(s, self._units[0] if self._units is not None else None) \
+                if compact else shared_exponent(s)
         units = (e, number_decimals(s, e, 2 if compact else 3)) \
             if compact or (numbers and e != 0) else None
         if units == self._units and (bar is None or (bar.scale() == s and bar.units() == units)):

@@ -67,6 +67,24 @@ def shared_exponent(s: float) -> int:
     return 0 if PLAIN_RANGE[0] <= 10.0 ** e and e < 2 else e
 
 
+#: A power of ten in use is kept while ``s`` in its units stays within this range, a
+#: little wider than the [1, 10) that shared_exponent picks ("0.95", "11": still two
+#: digits): a scale that wanders around 0.1 does not flip the title's "× 10⁻²" on and
+#: off from one frame to the next. No power is kept within PLAIN_RANGE, as picked.
+STEADY_RANGE = (0.9, 12.0)
+
+
+def steady_exponent(s: float, current: int | None) -> int:
+    """:func:`shared_exponent` of ``s``, unless the power ``current`` still suits it
+    (:data:`STEADY_RANGE`)."""
+    if current is not None:
+        m = abs(float(s)) / 10.0 ** current
+        lo, hi = STEADY_RANGE if current != 0 else PLAIN_RANGE
+        if lo <= m < hi:
+            return current
+    return shared_exponent(s)
+
+
 def leading_exponent(s: float) -> int:
     """The power of ten that puts ``s`` (to 2 digits) in [1, 10): the shortest numbers
     (``leading_exponent(0.65) == -1``: "6.5"), for cells too narrow for "0.65"."""
