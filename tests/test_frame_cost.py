@@ -69,3 +69,26 @@ def test_timeline_follows_training_a_few_times_a_second(qtbot):
     assert len(ranges) <= 2            # not once per frame
     qtbot.waitUntil(lambda: tl.slider.maximum() == 39, timeout=int(10_000 * FOLLOW_S))
     assert "40 steps kept" in tl.marker_text()
+
+
+def test_live_backprop_time_is_written_a_few_times_a_second(qtbot):
+    """The loop-vs-vectorized panel's live median (of the last 30 steps) changes at most
+    a few times a second, however many frames come; the newest always comes last."""
+    import dataclasses
+
+    from bpviz.gui.views.compare import LIVE_S, ComparePanel
+    from bpviz.gui.views.demo import DemoContext, demo_run
+
+    digits = demo_run("digits", steps=4, frames=1, compare=True)
+
+    cp = ComparePanel(DemoContext())
+    qtbot.addWidget(cp)
+    writes = []
+    orig = cp._live.set_text
+    cp._live.set_text = lambda *a, **k: (writes.append(a[0]), orig(*a, **k))
+    base = digits.snapshots[-1]
+    for k in range(1, 31):             # 30 frames in a burst, K changing each time
+        step = dataclasses.replace(base.step, step=base.step.step + k, batch_size=k)
+        cp.show_snapshot(dataclasses.replace(base, step=step, history=()))
+    assert 1 <= len(writes) <= 2
+    qtbot.waitUntil(lambda: "(K = 30)" in cp.texts()["live"], timeout=int(10_000 * LIVE_S))

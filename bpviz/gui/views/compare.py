@@ -23,8 +23,10 @@ from . import export
 from .colormaps import CLASS_COLORS
 from .fitlabel import FitLabel
 from .loss_plot import new_records
+from .throttle import Throttle
 
 RECENT = 30  # steps in the live median
+LIVE_S = 0.25  # the live median is written at most 4 times a second
 
 
 def fmt_ms(ms: float | None) -> str:
@@ -114,6 +116,8 @@ class ComparePanel(PanelMixin, QWidget):
         left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
         self._method = FitLabel(align=left, text="method in use: —")
         self._live = FitLabel(align=left, text="—", bold=True)
+        self._live_step = None   # the record whose method and K the live line names
+        self._live_throttle = Throttle(self._show_live, LIVE_S, self)
         self._live.setToolTip("Median milliseconds per backprop over the last steps")
         self._names: list[FitLabel] = []
         self._values: dict[str, FitLabel] = {}
@@ -160,6 +164,8 @@ class ComparePanel(PanelMixin, QWidget):
             d.clear()
         for v in self._values.values():
             v.set_text("—")
+        self._live_throttle.cancel()
+        self._live_step = None
         self._live.set_text("—")
         self._bars.set_times(None, None)
 
@@ -168,15 +174,14 @@ class ComparePanel(PanelMixin, QWidget):
             return
         if snap.step.step < self._last_step:
             self.clear()
-        for r in new_records(snap, self._last_step):
-            self._last_step = r.step
+        recs = new_records(snap, self._last_step)
+        if recs:
+            self._last_step = recs[-1].step
+        for r in recs[-RECENT:]:        # only the newest make the median
             if math.isfinite(r.backprop_ms) and r.method in self._recent:
                 self._recent[r.method].append(r.backprop_ms)
-        method = snap.step.method
-        recent = self._recent.get(method)
-        live = statistics.median(recent) if recent else snap.step.backprop_ms
-        self._method.set_text(f"method in use: {method}")
-        self._live.set_text(f"{fmt_ms(live)} per backprop   (K = {snap.step.batch_size})")
+        self._live_step = snap.step
+        self._live_throttle.request()   # a median of 30 steps: read a few times a second
         c = snap.comparison
         if c is not None:
             self._values["loop"].set_text(fmt_ms(c.loop_ms))
@@ -186,6 +191,19 @@ class ComparePanel(PanelMixin, QWidget):
             self._batch.setText(f"both timed on the same mini-batch (K = {c.batch_size}), "
                                 "about once a second; the tiny difference is rounding")
             self._bars.set_times(c.loop_ms, c.vectorized_ms)
+
+    def _show_live(self) -> None:
+        step = self._live_step
+        if step is None:
+            return
+        recent = self._recent.get(step.method)
+        live = statistics.median(recent) if recent else step.backprop_ms
+        self._method.set_text(f"method in use: {step.method}")
+        self._live.set_text(f"{fmt_ms(live)} per backprop   (K = {step.batch_size})")
+
+    def flush(self) -> None:
+        """Show the newest live median now (tests, screenshots)."""
+        self._live_throttle.flush()
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = bool(on)
