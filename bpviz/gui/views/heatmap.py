@@ -684,11 +684,14 @@ class Heatmap(QWidget):
         bar = self._canvas.bar
         s = self.scale()
         compact = bar is not None and bar.is_compact()
-        if e is None or not numbers:   # a compact bar's units: steady while they suit s
-            e = steady_exponent(s, self._units[0] if self._units is not None else None) \
-                if compact else shared_exponent(s)
-        units = (e, number_decimals(s, e, 2 if compact else 3)) \
-            if compact or (numbers and e != 0) else None
+        if not (compact or numbers):    # plain numbers on a wide bar: no units to work out
+            units = None
+        else:
+            if e is None or not numbers:   # a compact bar's units: steady while they suit s
+                e = steady_exponent(s, self._units[0] if self._units is not None else None) \
+                    if compact else shared_exponent(s)
+            units = (e, number_decimals(s, e, 2 if compact else 3)) \
+                if compact or e != 0 else None
         if units == self._units and (bar is None or (bar.scale() == s and bar.units() == units)):
             return
         power = self.power_of_ten()
