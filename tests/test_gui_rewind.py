@@ -19,10 +19,13 @@ from bpviz.gui.document import DocumentMixin  # noqa: E402
 T = 20_000
 
 
-def _train_to(qtbot, ctx, win, steps: int) -> int:
+def _train_to(qtbot, ctx, win, steps: int, kept: int = 12) -> int:
+    """Train at 200 steps/s to at least ``steps``, with at least ``kept`` steps on the
+    timeline (a loaded machine keeps fewer frames per step: the count, not the time)."""
     ctx.set_speed(200.0)
     ctx.play()
-    qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step >= steps, timeout=T)
+    qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step >= steps
+                    and len(ctx.worker.history) >= kept, timeout=T)
     ctx.pause()
     qtbot.waitUntil(lambda: not ctx.is_playing, timeout=T)
     qtbot.wait(200)

@@ -29,7 +29,8 @@ def window(circle_window):
 def _trained(qtbot, ctx, win, steps: int = 150) -> int:
     ctx.set_speed(30.0)        # every step published: the kept steps are consecutive
     ctx.play()
-    qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step >= steps, timeout=T)
+    qtbot.waitUntil(lambda: ctx.latest_snapshot().step.step >= steps
+                    and len(ctx.worker.history) >= 6, timeout=T)
     ctx.pause()
     qtbot.waitUntil(lambda: not ctx.is_playing, timeout=T)
     qtbot.wait(200)
