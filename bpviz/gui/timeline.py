@@ -85,7 +85,8 @@ class Timeline(QWidget):
         self.newest.clicked.connect(self.newestRequested)
         # painted in a fixed size: a QLabel would re-lay out the whole window (every dock)
         # on each frame as its text changes width
-        self.marker = StatusField(MARKER_TEMPLATE)
+        # on the toolbar's shaded background, and it changes a few times a second: not opaque
+        self.marker = StatusField(MARKER_TEMPLATE, opaque=False)
         self.marker.setObjectName("timeline_marker")
         self.marker.setToolTip("Only the published steps are kept (up to ~30 a second): "
                                "every one of the newest 500, then every 10th, 100th …, "

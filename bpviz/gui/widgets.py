@@ -24,12 +24,13 @@ class StatusField(QWidget):
     dock, on every frame. This one is sized once for ``template``.
     """
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, opaque: bool = True) -> None:
         super().__init__()
         self._template = template
         self._text = ""
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        paint_own_background(self)   # a new number repaints the field, not the status bar
+        if opaque:   # a new number repaints the field, not the status bar behind it
+            paint_own_background(self)   # (not on a toolbar's shaded background)
 
     def text(self) -> str:
         return self._text

@@ -38,11 +38,12 @@ def paint_own_background(w: QWidget) -> None:
 
 
 def text_painter(w: QWidget) -> QPainter:
-    """A painter on ``w`` that has filled its rectangle with its background colour and
-    holds the text colour (for widgets made by :func:`paint_own_background`)."""
+    """A painter on ``w`` that holds the text colour, and has filled ``w``'s rectangle
+    with its background colour if ``w`` paints its own (:func:`paint_own_background`)."""
     p = QPainter(w)
     pal = w.palette()
-    p.fillRect(w.rect(), pal.color(w.backgroundRole()))
+    if w.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent):
+        p.fillRect(w.rect(), pal.color(w.backgroundRole()))
     p.setPen(pal.color(QPalette.ColorRole.WindowText))
     return p
 
