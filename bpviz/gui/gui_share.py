@@ -87,23 +87,28 @@ class GuiShare:
         """Training time earns the GUI sleeping time (a token bucket, capped)."""
         self._yield_budget = min(self._yield_budget + trained_s * self._ratio(), MAX_FRAME_WAIT_S)
 
-    def _yield_to_gui(self) -> None:
-        """Sleep (GIL released) while the GUI draws a frame or looks starved.
+    def _yield_to_gui(self, now: float | None = None) -> float:
+        """Sleep (GIL released) while the GUI draws a frame or looks starved; the time
+        after (``now``, the caller's ``time.perf_counter()``, if it did not sleep).
 
         The sleeping is paid from a budget that training time earns, so the
-        GUI gets at most ``gui_share`` of the time and training the rest.
+        GUI gets at most ``gui_share`` of the time and training the rest. Every
+        training step passes here: the common case (no frame pending, the GUI alive)
+        returns at once.
         """
-        if not self._gui_attached:
-            return
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if now is None else now
+        if not self._gui_attached or not (self._frame_pending
+                                          or t0 - self._gui_beat > GUI_STALE_S):
+            return t0
         while self._yield_budget > 0:
             now = time.perf_counter()
             starved = now - self._gui_beat > GUI_STALE_S
             drawing = self._frame_pending and now - self._last_publish < MAX_FRAME_WAIT_S
             if not (starved or drawing) or now - t0 > MAX_YIELD_S:
-                return
+                break
             with self._cond:
                 if self._stop or self._jobs or not self._gui_attached:
-                    return
+                    break
                 self._cond.wait(YIELD_S)
             self._yield_budget -= time.perf_counter() - now
+        return time.perf_counter()

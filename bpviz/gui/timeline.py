@@ -62,9 +62,7 @@ class Timeline(QWidget):
         self.setObjectName("timeline")
         self._history = history
         self._settings = settings
-        self._steps: list[int] = []
         self._version: tuple | None = None   # the history's version the slider shows
-        self._steps_version: tuple | None = None   # ... and the one _steps is of
         self._count = 0                      # kept steps (the slider's length)
         self._newest = 0
         self._follow = Throttle(lambda: self.refresh(self._newest), FOLLOW_S, self)
@@ -140,7 +138,7 @@ class Timeline(QWidget):
         version = self._history.version()
         if version != self._version:
             # during training a step is kept on most frames: only the count is taken
-            # then (the step numbers when the slider moves, see _kept_steps)
+            # then (the step numbers, History.steps, when the slider moves)
             self._version = version
             self._count = version[1]
             self._syncing = True
@@ -152,12 +150,6 @@ class Timeline(QWidget):
             self._syncing = False
         self.slider.setEnabled(self._count > 1)
         self._show_marker()
-
-    def _kept_steps(self) -> list[int]:
-        """The kept step numbers of the history's version the slider shows."""
-        if self._steps_version != self._version:
-            self._steps, self._steps_version = self._history.steps(), self._version
-        return self._steps
 
     def set_viewing(self, step: int | None, exact: bool = True) -> None:
         """Say which step is on screen (None: the newest)."""
@@ -189,11 +181,11 @@ class Timeline(QWidget):
 
     # ------------------------------------------------------------ internals
     def _index_of(self, step: int, steps: list[int] | None = None) -> int:
-        steps = self._kept_steps() if steps is None else steps
+        steps = self._history.steps() if steps is None else steps
         return max(0, bisect.bisect_right(steps, step) - 1)
 
     def _moved(self, index: int) -> None:
-        steps = self._kept_steps() if not self._syncing else []
+        steps = self._history.steps() if not self._syncing else []
         if not steps:
             return
         index = max(0, min(index, len(steps) - 1))

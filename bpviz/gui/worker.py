@@ -47,7 +47,7 @@ from ..engine.errors import BpvizError
 from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
-from .gui_share import GUI_STALE_S, GuiShare
+from .gui_share import GuiShare
 from .history import RECORDED, History, recorded_snapshot
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
@@ -311,10 +311,7 @@ class TrainingWorker(GuiShare, QThread):
 
     def _train_one(self, force_publish: bool) -> None:
         tr = self._trainer
-        now = time.perf_counter()
-        if self._gui_attached and (self._frame_pending or now - self._gui_beat > GUI_STALE_S):
-            self._yield_to_gui()   # (every step passes here: the common case costs no call)
-            now = time.perf_counter()
+        now = self._yield_to_gui(time.perf_counter())
         slow = self._rate is not None and self._rate * self._period <= 1.0  # every step shows
         # frames are paced from the start of one to the start of the next, so that the
         # cost of building a snapshot does not lower the frame rate below max_fps

@@ -344,7 +344,8 @@ class Heatmap(QWidget):
         elif A.ndim != 2:
             raise ValueError(f"a heatmap shows a matrix or a vector, got shape {A.shape}")
         shape_changed = A.shape != self._full.shape
-        if pooled is None and (max(A.shape) <= DEFAULT_SIDE or max(A.shape) <= self.pool_side()):
+        longest = max(A.shape)   # (pool_side is at least DEFAULT_SIDE: no need to ask below it)
+        if pooled is None and (longest <= DEFAULT_SIDE or longest <= self.pool_side()):
             A = np.ascontiguousarray(A, dtype=np.float32)
             self._full, self._full_clean = A, None
             shown = A
@@ -780,8 +781,9 @@ class Heatmap(QWidget):
             # the longer one would be more than DIGIT_PT points smaller (the back row
             # reads "7.7" in large type better than "7.70" in small)
             tries = [(e, 3), (e, 2)]
-            if leading_exponent(s) != e:
-                tries.append((leading_exponent(s), 2))
+            lead = leading_exponent(s)
+            if lead != e:
+                tries.append((lead, 2))
             fitted = []
             for e_try, digits in tries:
                 d = number_decimals(s, e_try, digits)

@@ -296,7 +296,7 @@ class HeatmapCanvas(QGraphicsView):
         self._cell_origin = (0, 0)
         self._cell_font = QFont()
         self._fit_fonts: dict[tuple, QFont | None] = {}   # fit_cell_font's answers
-        self._line_heights: dict[tuple[str, float], float] = {}
+        self._cap_heights: dict[tuple[str, float], float] = {}   # _least_height's answers
         self.image = QGraphicsPixmapItem()
         self.image.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.image.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp cells
@@ -476,11 +476,11 @@ class HeatmapCanvas(QGraphicsView):
     def _least_height(self, points: float) -> float:
         """The digits' height (cap height) of the cell font at ``points`` (cached per font)."""
         key = (self._cell_font.key(), float(points))
-        h = self._line_heights.get(key)
+        h = self._cap_heights.get(key)
         if h is None:
             font = QFont(self._cell_font)
             font.setPointSizeF(float(points))
-            h = self._line_heights[key] = QFontMetricsF(font).capHeight()
+            h = self._cap_heights[key] = QFontMetricsF(font).capHeight()
         return h
 
     # ------------------------------------------------------------ geometry
