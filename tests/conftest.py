@@ -80,13 +80,23 @@ def _no_blocking_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _deleted_after_each_test():
     """Windows a test closed are deleted before the next test starts, not inside a later
-    test's event loop (a window of an earlier test torn down during another test's
-    import was seen to crash the process once: pyqtgraph items call back into Python as
-    they go)."""
+    test's event loop, and the garbage collector runs on the GUI thread only, as in the
+    app (:func:`bpviz.gui.app.collect_on_gui_thread`)."""
+    def collector():
+        core = sys.modules.get("PySide6.QtCore")
+        if core is None or core.QCoreApplication.instance() is None:
+            return None
+        from bpviz.gui.app import collect_on_gui_thread
+
+        return collect_on_gui_thread()
+
+    collector()   # (the first GUI test's application comes later: installed after it)
     yield
-    core = sys.modules.get("PySide6.QtCore")
-    if core is not None and core.QCoreApplication.instance() is not None:
+    gc_ = collector()
+    if gc_ is not None:
+        core = sys.modules["PySide6.QtCore"]
         core.QCoreApplication.sendPostedEvents(None, core.QEvent.Type.DeferredDelete)
+        gc_.check()   # what is due, between tests (engine tests run no event loop)
 
 
 @pytest.fixture(autouse=True)

@@ -114,13 +114,35 @@ def make_app(argv: list[str] | None = None) -> Any:
     return app
 
 
+#: How often the GUI thread runs the garbage collector (see collect_on_gui_thread).
+GC_INTERVAL_S = 0.5
+_collector: list[Any] = []   # the one collector of this process, once made
+
+
+def collect_on_gui_thread() -> Any:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate:
+    in the training worker or a file-reading thread, it would destroy the Qt objects of
+    a closed window off the GUI thread, and Qt crashes (seen as segmentation faults
+    "Garbage-collecting" in the worker). From here on it runs only on the GUI thread,
+    on a timer (pyqtgraph's ``GarbageCollector``: automatic collection off, the same
+    thresholds checked every :data:`GC_INTERVAL_S`). Needs the QApplication; once per
+    process. Returns the collector (its ``check()`` collects now if due)."""
+    if not _collector:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector.append(GarbageCollector(interval=GC_INTERVAL_S))
+    return _collector[0]
+
+
 def started() -> None:
     """The window is built: what exists now (modules, Qt wrappers, widgets) lives as
     long as the app, so it goes out of the garbage collector's sight, and its full
     passes (frequent in a fast run, whose step records age into its oldest generation)
-    walk only what came later. ``bpviz gui`` and the benchmarks that open the window
-    call it; tests do not (their windows come and go)."""
+    walk only what came later; and from now on the collector runs on the GUI thread
+    only (:func:`collect_on_gui_thread`). ``bpviz gui`` and the benchmarks that open
+    the window call it; tests do not freeze (their windows come and go)."""
     gc.freeze()
+    collect_on_gui_thread()
 
 
 def build(preset: str | None = None, session: str | None = None, view: str | None = None,
