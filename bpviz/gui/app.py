@@ -114,8 +114,10 @@ def make_app(argv: list[str] | None = None) -> Any:
     return app
 
 
-#: How often the GUI thread runs the garbage collector (see collect_on_gui_thread).
-GC_INTERVAL_S = 0.5
+#: How often the GUI thread runs the garbage collector (see collect_on_gui_thread): often
+#: enough that each collection of the youngest generation stays small (0.5 s cost the
+#: digits window about 5 % of its steps/s; `benchmarks/gui_fps.py`).
+GC_INTERVAL_S = 0.1
 _collector: list[Any] = []   # the one collector of this process, once made
 
 
