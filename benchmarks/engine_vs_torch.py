@@ -12,6 +12,11 @@ What is timed, per network (float32, one mini-batch of K samples):
   on the same shapes: forward ``a Wᵀ``, ``dW = δᵀ a`` and ``dX = δ W`` (not for
   the first layer). Nothing else can be cheaper than this.
 
+With ``--update`` both contenders also apply the plain gradient-descent update
+``W -= η·dW`` to every parameter (bpviz's SGD optimizer; torch's in-place
+``p.sub_(η·p.grad)``): a whole training step on a prepared batch. The floor
+stays the products alone.
+
 One thread each (``torch.set_num_threads(1)``; BLAS and OpenMP limited to one
 thread with threadpoolctl), interleaved A/B/C in one run (the order rotates
 every round), each sample a block of calls long enough to time, min and
@@ -23,6 +28,10 @@ Usage::
     python benchmarks/engine_vs_torch.py                 # NumPy vs torch CPU
     python benchmarks/engine_vs_torch.py --rounds 60     # more rounds, steadier
     python benchmarks/engine_vs_torch.py --backend cupy  # on a GPU
+    python benchmarks/engine_vs_torch.py --update        # with the SGD update
+
+The goals are the NumPy backend's, for the backprop alone; other runs print
+their ratios without a verdict.
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ except ImportError:  # a source checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bpviz.engine import LayerSpec, Network, NetworkSpec, get_backend
+from bpviz.engine.optim import Optimizer
+
+#: the learning rate of ``--update`` (small: the weights barely move over a run)
+UPDATE_LR = 1e-6
 
 #: (sizes, K, goal vs torch, goal vs GEMM floor or None)
 NETS: list[tuple[tuple[int, ...], int, float, float | None]] = [
@@ -62,16 +75,19 @@ def make_spec(sizes: tuple[int, ...]) -> NetworkSpec:
 
 
 # ---------------------------------------------------------------- contenders
-def bpviz_step(net: Network, X: Any, Y: Any) -> Callable[[], Any]:
-    backprop = net.gradients
+def bpviz_step(net: Network, X: Any, Y: Any, update: bool = False) -> Callable[[], Any]:
+    backprop, sgd = net.gradients, Optimizer(lr=UPDATE_LR)
 
     def step() -> Any:
-        return backprop(X, Y, "vectorized")
+        result = backprop(X, Y, "vectorized")
+        if update:
+            sgd.step(net.params, result.grads, net.xp)
+        return result
     return step
 
 
 def torch_step(torch: Any, net: Network, X: np.ndarray, labels: np.ndarray,
-               device: str) -> tuple[Callable[[], Any], list[Any]]:
+               device: str, update: bool = False) -> tuple[Callable[[], Any], list[Any]]:
     F = torch.nn.functional
     w = net.get_weights()
     params = []
@@ -92,6 +108,10 @@ def torch_step(torch: Any, net: Network, X: np.ndarray, labels: np.ndarray,
                 a = F.relu(a)
         loss = F.cross_entropy(a, yt)
         loss.backward()
+        if update:
+            with torch.no_grad():
+                for p in params:
+                    p.sub_(UPDATE_LR * p.grad)
         return loss
     return step, params
 
@@ -180,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="wall time, or this thread's CPU time (steadier on a busy machine; "
                          "only with one thread and --backend numpy)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    ap.add_argument("--update", action="store_true",
+                    help="time a whole training step: the backprop and the SGD update")
     ap.add_argument("--nets", default="all",
                     help="comma-separated indices into the list of networks (0-3)")
     args = ap.parse_args(argv)
@@ -224,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             Xh = rng.standard_normal((K, sizes[0])).astype(np.float32)
             labels = rng.integers(0, sizes[-1], K)
             X, Y = net.prepare(Xh, labels)
-            contenders = {"bpviz": bpviz_step(net, X, Y),
+            contenders = {"bpviz": bpviz_step(net, X, Y, args.update),
                           "floor": gemm_floor_step(be.xp, sizes, K)}
             syncs = {"bpviz": be.synchronize, "floor": be.synchronize}
             check = float("nan")
@@ -232,16 +254,20 @@ def main(argv: list[str] | None = None) -> int:
                 contenders["torch"], params = torch_step(torch, net, Xh, labels, device)
                 syncs["torch"] = torch_sync
                 contenders["torch"]()
-                grads = contenders["bpviz"]().grads
-                check = max_rel_diff(net, grads, params)
+                check = max_rel_diff(net, contenders["bpviz"]().grads, params)
+                if args.update:
+                    contenders["torch"], params = torch_step(torch, net, Xh, labels, device,
+                                                             update=True)
             for k, fn in contenders.items():         # warm up (CuPy compiles kernels)
                 block_time(fn, 3, syncs[k])
             n = calibrate(contenders["bpviz"], be.synchronize, args.block_ms / 1000)
             t = interleaved(contenders, syncs, args.rounds, n)
+            if args.update or be.name != "numpy":   # the goals are NumPy's, backprop alone
+                goal_torch = goal_floor = None
             rows.append((sizes, K, goal_torch, goal_floor, n, t, check))
             print_row(rows[-1])
     print()
-    print_table(rows, be.name, args.clock)
+    print_table(rows, be.name, args.clock, args.update)
     return 0
 
 
@@ -256,11 +282,11 @@ def print_row(row: tuple) -> None:
           + ("" if math.isnan(check) else f"; grad rel diff vs torch {check:.1e}"))
 
 
-def print_table(rows: list[tuple], backend: str, clock_name: str) -> None:
+def print_table(rows: list[tuple], backend: str, clock_name: str, update: bool = False) -> None:
     """The Markdown table of the README: times, ratios (of the mins, of the medians), goals."""
     with_torch = bool(rows) and "torch" in rows[0][5]
-    print(f"backend {backend}, float32, ms per forward+backward ({clock_name} clock, "
-          "min / median)")
+    what = "forward+backward+update" if update else "forward+backward"
+    print(f"backend {backend}, float32, ms per {what} ({clock_name} clock, min / median)")
     print("| network | K | bpviz | torch | GEMM floor | bpviz/torch | goal "
           "| bpviz/floor | goal |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -359,3 +359,20 @@ def test_training_learns(blobs3, regression1):
     first = tr.evaluate("test")[0]
     list(tr.run(steps=300))
     assert tr.evaluate("test")[0] < first / 10
+
+
+@pytest.mark.parametrize("method", ["vectorized", "loop"])
+@pytest.mark.parametrize("ties", [None, {2: 1}], ids=["plain", "tied"])
+def test_gradients_come_in_the_layout_of_their_weights(method, ties):
+    """The update ``W -= η·dW`` is one contiguous pass only when dW is laid out as W is;
+    a Fortran-ordered dW made a whole step of 784-512-512-10 half as fast again
+    (benchmarks/README.md)."""
+    spec = make_spec(5, [(7, "relu"), (7, "tanh"), (7, "relu")], (3, "softmax"), "cross_entropy",
+                     ties=ties)
+    net = random_net(spec, 0)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(9, 5)), np.eye(3)[rng.integers(0, 3, 9)]
+    grads = net.gradients(X, Y, method).grads
+    for k, p in net.params.items():
+        assert p.flags.c_contiguous, k
+        assert grads[k].shape == p.shape and grads[k].flags.c_contiguous, k

@@ -442,10 +442,12 @@ class Network:
             if trace:
                 yield Phase("delta", l, delta)
             a_prev = acts[l]
-            # dW = δᵀa (m, K)(K, n): one product instead of K outer products. Computed
-            # as (aᵀδ)ᵀ: the same numbers, but OpenBLAS writes this layout ~12% faster
-            # (dW is then a Fortran-ordered m×n array; NumPy and the views don't mind)
-            dW = (a_prev.T @ delta).T
+            # dW = δᵀa (m, K)(K, n): one product instead of K outer products, written
+            # in W's own (C) layout. (aᵀδ)ᵀ, Fortran-ordered, is a little faster to
+            # compute, but the update W -= η·dW then walks one of the two with a stride:
+            # 0.69 ms against 0.06 ms for 512×784, and a whole training step of
+            # 784-512-512-10 (K = 32) took 3.1 ms against 2.0 ms (benchmarks/README.md)
+            dW = delta.T @ a_prev
             if scale != 1.0:
                 dW *= scale
             if trace:
