@@ -65,8 +65,9 @@ def test_window_builds_with_every_panel(make_window):
     assert set(registry.panel_names()) <= set(win.docks)
     for name, dock in win.docks.items():
         assert dock.objectName() == name
+        panel = win.panels[name]   # (built now if its dock was not shown yet)
         # inside its scroll-area shield
-        assert dock.widget().widget().layout().itemAt(0).widget() is win.panels[name]
+        assert dock.widget().widget().layout().itemAt(0).widget() is panel
     assert "circle" in win.windowTitle()
     assert win.actions_.play.isEnabled() and not ctx.is_playing
     assert win.actions_.play.shortcut() == QKeySequence("Space")
@@ -75,6 +76,48 @@ def test_window_builds_with_every_panel(make_window):
     assert win.actions_.save.shortcut() == QKeySequence("Ctrl+S")
     assert win.actions_.open.shortcut() == QKeySequence("Ctrl+O")
     assert win.actions_.fullscreen.shortcut() == QKeySequence("F11")
+
+
+def test_panels_out_of_sight_are_built_when_first_shown(make_window, qtbot):
+    """The default layout's panels are built at start-up; the others (eight of them)
+    when their dock is first shown, with the step every other view shows."""
+    ctx, win = make_window()
+    for info in registry.PANELS:
+        if info.visible_by_default:
+            assert win.panels.is_built(info.name), info.name
+    assert not win.panels.is_built("graph") and not win.panels.is_built("explain")
+    snap = wait_snap(qtbot, ctx, lambda s: s.step.backprop is not None)
+    win.raise_view("graph")
+    qtbot.waitUntil(lambda: win.panels.is_built("graph"), timeout=T)
+    graph = win.panels["graph"]
+    qtbot.waitUntil(lambda: graph._snap is not None, timeout=T)
+    assert graph._snap.step.step == snap.step.step
+    assert win.docks["graph"].widget().widget().layout().itemAt(0).widget() is graph
+    # asked for by code: built then, once
+    assert win.panels["explain"] is win.panels["explain"]
+    assert set(win.panels) == set(registry.panel_names())
+
+
+def test_a_panel_built_in_presentation_mode_is_presented(make_window, qtbot):
+    ctx, win = make_window()
+    win.actions_.presentation.trigger()
+    try:
+        assert not win.panels.is_built("graph")
+        win.raise_view("graph")
+        qtbot.waitUntil(lambda: win.panels.is_built("graph"), timeout=T)
+        assert win.panels["graph"]._presentation
+    finally:
+        win.actions_.presentation.trigger()
+    assert not win.panels["graph"]._presentation
+
+
+def test_panels_that_draw_missed_records_are_built_at_start():
+    """A hidden panel gets the records it missed when shown again (MainWindow._missed);
+    one built only later would never have had them: such a panel must be one of the
+    default layout's (registry.PanelSet)."""
+    for info in registry.PANELS:
+        if registry.panel_class(info).draws_history:
+            assert info.visible_by_default, info.name
 
 
 def test_no_python_override_wraps_the_heatmaps_paint(make_window):

@@ -558,6 +558,7 @@ def test_one_spec_change_runs_each_set_spec_once(qtbot, monkeypatch, tmp_path):
                      restore_layout=False, save_layout=False)
     qtbot.addWidget(win)
     try:
+        list(win.panels.values())   # every panel built (those out of sight are built lazily)
         calls.clear()
         layers = list(ctx.spec.layers)
         layers[0] = dataclasses.replace(layers[0], units=layers[0].units + 3)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QToolBar,
+    QWidget,
 )
 
 from .. import __version__
@@ -83,7 +84,8 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.docks: dict[str, QDockWidget] = {}
-        self.panels: dict[str, Panel] = {}
+        #: the panels by name, each built when first shown or asked for (registry.PanelSet)
+        self.panels = registry.PanelSet(self._build_panel)
         self._missed: dict[str, RecordBuffer] = {}
         self._budget_t = -1.0
         self.frames = 0
@@ -118,22 +120,36 @@ class MainWindow(DocumentMixin, QMainWindow):
     # ------------------------------------------------------------ docks
     def _build_docks(self) -> None:
         for info in registry.PANELS:
-            widget = info.factory(self.ctx)
             dock = QDockWidget(info.title, self)
             dock.setObjectName(info.name)
-            dock.setWidget(shield(widget))
+            dock.setWidget(QWidget())   # the panel's place until it is built
             dock.setTitleBarWidget(layout.DockTitleBar(dock, self))
             # no closure over self: a Qt connection holding the window would keep it alive
             dock.visibilityChanged.connect(partial(_dock_shown, weakref.ref(self), info.name))
             self.docks[info.name] = dock
-            self.panels[info.name] = cast(Panel, widget)
             self._missed[info.name] = RecordBuffer(MAX_MISSED_BYTES)
             self.view_menu.addAction(dock.toggleViewAction())
+        for info in registry.PANELS:   # the default layout's now, the others when shown
+            if info.visible_by_default:
+                self.panels[info.name]
         # no pairwise wiring: the panels link through ctx.selection themselves
         self.view_menu.addSeparator()
         for act in (self.actions_.reset_layout, self.actions_.presentation,
                     self.actions_.focus, self.actions_.fullscreen):
             self.view_menu.addAction(act)
+
+    def _build_panel(self, name: str) -> Panel:
+        """Build the panel ``name`` into its dock (:class:`~.panels.PanelSet` asks)."""
+        from .presentation import present_new
+
+        widget = registry.panel(name).factory(self.ctx)
+        dock = self.docks[name]
+        placeholder = dock.widget()
+        dock.setWidget(shield(widget))
+        if placeholder is not None:
+            placeholder.deleteLater()
+        present_new(self, widget)   # (presentation mode: as the others)
+        return cast(Panel, widget)
 
     def apply_default_layout(self) -> None:
         """Put every dock where the registry says, with sensible sizes."""
@@ -180,7 +196,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         their tab group, and each panel's choices (:meth:`Panel.view_state`)."""
         open_ = [n for n, d in self.docks.items() if not d.isHidden()]
         front = [n for n in open_ if self.docks[n].widget().isVisible()]
-        panels = {n: st for n, p in self.panels.items() if (st := p.view_state())}
+        panels = {n: st for n, p in self.panels.built() if (st := p.view_state())}
         return {"docks": {"open": open_, "front": front}, "panels": panels}
 
     def restore_view_state(self, state: dict[str, Any]) -> None:
@@ -240,8 +256,9 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _on_reset(self) -> None:
         self.clear_divergence_notice()
         self._set_viewing(None)   # the history starts again with the new run
-        for name, panel in self.panels.items():
-            self._missed[name].clear()
+        for buffer in self._missed.values():
+            buffer.clear()
+        for _, panel in self.panels.built():
             panel.clear()
 
     def show_preset_views(self, preset: Preset) -> None:
@@ -321,7 +338,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         compare = self.panels.get("compare")
         self.ctx.worker.compare_enabled = compare is not None and compare.isVisible()
         self.timeline.follow(snap.step.step)
-        for name, panel in self.panels.items():
+        for name, panel in self.panels.built():
             if not panel.draws_snapshots:
                 continue
             if panel.isVisible():
@@ -376,7 +393,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             snap = replace(snap, pooled=pooled_matrices(snap.step, budget.side(),
                                                         budget.keys()))
         self.viewing = snap
-        for panel in self.panels.values():
+        for _, panel in self.panels.built():
             if panel.draws_snapshots and panel.isVisible():
                 panel.show_snapshot(snap)
         self._update_status(snap)
@@ -409,7 +426,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             self.viewing = None
             snap = self.ctx.latest_snapshot()
             if snap is not None:
-                for name, panel in self.panels.items():
+                for name, panel in self.panels.built():
                     if panel.draws_snapshots and panel.isVisible():
                         panel.show_snapshot(replace(snap, history=self._missed[name].take()))
                 self._update_status(snap)
@@ -424,7 +441,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if self.ctx.is_playing or snap.extra.get("preview"):
             self._set_viewing(None)
             return False
-        for name, panel in self.panels.items():
+        for name, panel in self.panels.built():
             if panel.draws_history and snap.history:
                 self._missed[name].extend(snap.history)
         self.timeline.refresh(snap.step.step)
@@ -718,7 +735,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.ctx.shutdown()
         # every thread the window's panels started (the timing lab's sweep): child
         # widgets get no closeEvent, and the app's quit signal may never come
-        for panel in self.panels.values():
+        for _, panel in self.panels.built():
             stop = getattr(panel, "shutdown", None)
             if callable(stop):
                 stop()

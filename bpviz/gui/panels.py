@@ -8,13 +8,16 @@ connects to the signals it needs itself, and is a
 ``set_presentation``) for the window.
 
 Factories import their module lazily, so building the registry costs nothing
-and a panel's dependencies load only when its dock is made. To add a panel,
+and a panel's dependencies load only when it is built. The window builds the
+panels of the default layout at start-up and every other one when its dock is
+first shown, or when code first asks for it (:class:`PanelSet`): the window's
+first frame does not wait for eight panels nobody sees yet. To add a panel,
 append ONE entry to :data:`PANELS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,3 +113,41 @@ def panel_class(info: PanelInfo) -> type:
 
     module, cls = info.factory.target  # type: ignore[attr-defined]
     return getattr(importlib.import_module(module, __package__), cls)
+
+
+class PanelSet(Mapping[str, Any]):
+    """The window's panels by registered name, each built on first use.
+
+    ``panels[name]`` builds the panel with ``build(name)`` the first time (its dock
+    is shown, or code asks for it) and returns the same one after; iterating gives
+    every registered name (so ``values()`` builds them all). :meth:`built` gives
+    only those built so far: what the window draws into, clears, saves and shuts
+    down (a panel not yet built has nothing to draw, clear, save or stop, and it
+    reads the controller's state when it is built). A panel that draws the
+    records it missed while hidden (``draws_history``) must be one of the default
+    layout's, which are built at start-up (tests/test_gui_core.py checks this)."""
+
+    def __init__(self, build: Callable[[str], Any]) -> None:
+        self._build = build
+        self._made: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        made = self._made.get(name)
+        if made is None:
+            if panel(name) is None:
+                raise KeyError(name)
+            made = self._made[name] = self._build(name)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(panel_names())
+
+    def __len__(self) -> int:
+        return len(PANELS)
+
+    def is_built(self, name: str) -> bool:
+        return name in self._made
+
+    def built(self) -> ItemsView[str, Any]:
+        """``(name, panel)`` of the panels built so far (a live view: no copy per frame)."""
+        return self._made.items()

@@ -154,6 +154,19 @@ def _panels(window: QWidget) -> list[QWidget]:
             if callable(getattr(type(w), "set_presentation", None))]
 
 
+def present_new(window: QWidget, widget: QWidget) -> None:
+    """``widget``, a panel built while ``window`` is in presentation mode (its dock was
+    shown for the first time), gets what the others got when the mode was turned on;
+    turning it off restores it with them."""
+    state = getattr(window, _STATE, None)
+    if state is None:
+        return
+    for w in _panels(widget):
+        w.set_presentation(True)
+    for view in _graphics_views(widget):
+        _enlarge_scene(view, state["items"])
+
+
 def apply_presentation(window: QWidget, on: bool, *, panels: bool = True) -> None:
     """Turn presentation mode on or off for ``window`` (idempotent).
 
