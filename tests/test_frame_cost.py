@@ -92,3 +92,27 @@ def test_live_backprop_time_is_written_a_few_times_a_second(qtbot):
         cp.show_snapshot(dataclasses.replace(base, step=step, history=()))
     assert 1 <= len(writes) <= 2
     qtbot.waitUntil(lambda: "(K = 30)" in cp.texts()["live"], timeout=int(10_000 * LIVE_S))
+
+
+def test_a_caption_measured_from_its_kept_metrics_fits_as_a_full_fit_would(qtbot):
+    """FitLabel measures a new text at its full size with metrics it keeps per size (a
+    caption changes every frame); every text, in any order, ends as a fresh label of the
+    same width fits it: size, shown text, cut or whole, tooltip."""
+    texts = ["step 1", "step 12,345 · loss 0.1234 · accuracy 98.2 % · test 97.9 %", "step 2",
+             "a much longer caption that cannot fit in this narrow label at all, not even small",
+             "step 3", "x"]
+    label = FitLabel(None, 12, text="step 0")
+    qtbot.addWidget(label)
+    label.resize(180, label.height())
+    label.show()
+    for bold in (False, True, False):
+        label.set_point_size(12, bold=bold)
+        for t in texts:
+            label.set_text(t)
+            fresh = FitLabel(None, 12, bold=bold, text=t)
+            qtbot.addWidget(fresh)
+            fresh.resize(180, fresh.height())
+            fresh.show()
+            assert (label.point_size(), label.font().bold(), label.text(), label.is_elided(),
+                    label.toolTip()) == (fresh.point_size(), fresh.font().bold(), fresh.text(),
+                                         fresh.is_elided(), fresh.toolTip()), (bold, t)

@@ -73,6 +73,9 @@ def test_ratio_plot_has_each_layer_and_the_rule_of_thumb(panel, ctx):
     assert line.pen.style() == Qt.PenStyle.DashLine
     lo, hi = plot.viewRange()[1]
     assert lo < -3.6 and hi > -3            # the line in view, with room for its label below
+    for i in range(3):                      # and every ratio drawn
+        y = np.log10(panel.curve_data("ratio", i)[1])
+        assert lo <= y.min() and y.max() <= hi
 
 
 def test_strip_is_layers_by_recent_steps(panel, ctx):

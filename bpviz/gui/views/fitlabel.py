@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QStaticText
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -85,6 +85,9 @@ class FitLabel(QWidget):
         self._rich: QStaticText | None = None  # the html, laid out once per change
         self._elided = False
         self._align = align | Qt.AlignmentFlag.AlignVCenter
+        self._fm: dict[int, QFontMetrics] = {}   # per point size (_metrics)
+        self._applied: tuple[int, bool] | None = None   # (size, bold) of the font set
+        self._font_key: tuple[str, bool] | None = None
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(1)
         paint_own_background(self)
@@ -97,8 +100,9 @@ class FitLabel(QWidget):
         both are at least the body size (:func:`body_floor`)."""
         self._pt = pt
         self._min_pt = min_pt
-        if bold is not None:
+        if bold is not None and bold != self._bold:
             self._bold = bold
+            self._fm.clear()
         f = QFont(self.font())
         f.setPointSize(self._sizes()[0])
         f.setBold(self._bold)
@@ -171,7 +175,43 @@ class FitLabel(QWidget):
             p.drawStaticText(int(x), int((self.height() - size.height()) / 2), self._rich)
         p.end()
 
+    def _metrics(self, pt: int) -> QFontMetrics:
+        """The metrics of this label's font at ``pt`` points (kept per size: a caption
+        whose number changes every frame is measured on every frame)."""
+        fm = self._fm.get(pt)
+        if fm is None:
+            f = QFont(self.font())
+            f.setPointSize(pt)
+            f.setBold(self._bold)
+            fm = self._fm[pt] = QFontMetrics(f)
+        return fm
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 (Qt API)
+        if e.type() == QEvent.Type.FontChange:
+            self._font_changed()
+        super().changeEvent(e)
+
+    def _font_changed(self) -> None:
+        """Remember the font in use; the kept metrics go if its family or weight changed."""
+        f = self.font()
+        if (f.family(), f.bold()) != self._font_key:
+            self._fm.clear()
+            self._font_key = (f.family(), f.bold())
+        self._applied = (f.pointSize(), f.bold())
+
     def _fit(self) -> None:
+        top, _ = self._sizes()
+        if self._html is None and self._applied == (top, self._bold) and self.width() > 1 \
+                and self._metrics(top).horizontalAdvance(self._plain) <= self.width() - 2 * PAD_PX:
+            # the common case, a new number that fits at the full size: nothing to choose
+            self._shown, self._rich, self._elided = self._plain, None, False
+            if self.toolTip():
+                self.setToolTip("")
+            self.update()
+            return
+        self._fit_any()
+
+    def _fit_any(self) -> None:
         f = QFont(self.font())
         f.setBold(self._bold)
         top, floor = self._sizes()
@@ -196,6 +236,7 @@ class FitLabel(QWidget):
                 break
         if f != self.font():
             self.setFont(f)
+        self._font_changed()
         fm = QFontMetrics(f)
         elide = self.width() > 1 and fm.horizontalAdvance(shown) > room
         cut = shown != self._plain or elide

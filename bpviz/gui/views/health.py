@@ -71,6 +71,9 @@ class GradientHealthPlot(PanelMixin, QWidget):
         self._last_step = -1
         self._presentation = False
         self._ratio_range: tuple[float, float] | None = None   # as last set
+        #: the lowest and highest log10 of every ratio appended (the decimated curves keep
+        #: each bucket's extremes, so these are also those of what is drawn)
+        self._ratio_seen = (math.inf, -math.inf)
         self._series: dict[tuple[str, int], DecimatedSeries] = {}
         self._curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self._drawn: dict[tuple[str, int], int] = {}
@@ -194,6 +197,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
 
     def clear(self) -> None:
         self._ratio_range = None
+        self._ratio_seen = (math.inf, -math.inf)
         self._last_step = -1
         clear_curves(self._series, self._curves)
         self._drawn = {}
@@ -216,10 +220,10 @@ class GradientHealthPlot(PanelMixin, QWidget):
         recs = new_records(snap, self._last_step)
         if not recs:
             return
+        self._last_step = recs[-1].step
         for r in recs:
-            self._last_step = r.step
             g = r.grad_norms
-            if not g:
+            if not g:   # (only the published steps carry norms)
                 continue
             if self._n == 0 or f"dW{self._n - 1}" not in g:
                 n = sum(1 for k in g if k.startswith("dW"))
@@ -228,7 +232,12 @@ class GradientHealthPlot(PanelMixin, QWidget):
             for (q, i), s in self._series.items():
                 v = g.get(f"{q}{i}")
                 if v is not None and math.isfinite(v):
-                    s.append(r.step, max(v, 1e-30))
+                    v = max(v, 1e-30)
+                    s.append(r.step, v)
+                    if q == "ratio":
+                        y, (lo, hi) = math.log10(v), self._ratio_seen
+                        if not lo <= y <= hi:
+                            self._ratio_seen = (min(lo, y), max(hi, y))
             self._strip.append((r.step, np.array([g.get(f"dW{i}", math.nan)
                                                   for i in range(self._n)])))
             self._strip_dirty = True
@@ -270,6 +279,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
             legend.clear()
         self._curves.clear()
         self._series.clear()
+        self._ratio_seen = (math.inf, -math.inf)
         self._drawn = {}
         self._strip.clear()
         self._strip_item.clear()
@@ -291,11 +301,8 @@ class GradientHealthPlot(PanelMixin, QWidget):
         """The ratio plot's y range: the lines and, always, the 1e-3 line with room for
         its label below it (autorange ignores an infinite line)."""
         rule = math.log10(RULE_OF_THUMB)
-        lo, hi = rule - 0.7, rule + 0.3
-        for (q, _), s in self._series.items():
-            if q == "ratio" and len(s):
-                y = np.log10(s.data()[1])
-                lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        seen_lo, seen_hi = self._ratio_seen
+        lo, hi = min(rule - 0.7, seen_lo), max(rule + 0.3, seen_hi)
         if (lo, hi) != self._ratio_range:   # a new range: redraw the axis
             self._ratio_range = (lo, hi)
             self._plots["ratio"].setYRange(lo, hi, padding=0.05)
