@@ -108,8 +108,10 @@ def test_a_caption_measured_from_its_kept_metrics_fits_as_a_full_fit_would(qtbot
     for bold in (False, True, False):
         label.set_point_size(12, bold=bold)
         for t in texts:
-            label.set_text(t)
-            fresh = FitLabel(None, 12, bold=bold, text=t)
+            shorter = (t[:12], "…") if len(t) > 20 else ()
+            label.set_text(t, shorter=shorter)
+            fresh = FitLabel(None, 12, bold=bold)
+            fresh.set_text(t, shorter=shorter)
             qtbot.addWidget(fresh)
             fresh.resize(180, fresh.height())
             fresh.show()

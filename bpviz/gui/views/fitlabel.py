@@ -212,33 +212,31 @@ class FitLabel(QWidget):
         self._fit_any()
 
     def _fit_any(self) -> None:
-        f = QFont(self.font())
-        f.setBold(self._bold)
         top, floor = self._sizes()
         room = self.width() - 2 * PAD_PX
-        shown = self._plain
+        shown, size, wide = self._plain, top, 0
         for text in (self._plain, *self._shorter):  # each form from large to the floor
             shown = text
             size = top
-            f.setPointSize(size)
-            wide = QFontMetrics(f).horizontalAdvance(text)
+            wide = self._metrics(size).horizontalAdvance(text)
             if wide > room and size > floor:
                 # width grows about in proportion to the size: start just above the
                 # estimate and step down (one or two measures, not one per point)
                 size = max(floor, min(top - 1, int(top * room / max(wide, 1)) + 1))
-                while size > floor:
-                    f.setPointSize(size)
-                    if QFontMetrics(f).horizontalAdvance(text) <= room:
-                        break
+                while size > floor and self._metrics(size).horizontalAdvance(text) > room:
                     size -= 1
-            f.setPointSize(size)
-            if self.width() <= 1 or QFontMetrics(f).horizontalAdvance(text) <= room:
+                wide = self._metrics(size).horizontalAdvance(text)
+            if self.width() <= 1 or wide <= room:
                 break
-        if f != self.font():
-            self.setFont(f)
-        self._font_changed()
-        fm = QFontMetrics(f)
-        elide = self.width() > 1 and fm.horizontalAdvance(shown) > room
+        if self._applied != (size, self._bold):
+            f = QFont(self.font())
+            f.setPointSize(size)
+            f.setBold(self._bold)
+            if f != self.font():
+                self.setFont(f)
+            self._font_changed()
+        fm = self._metrics(size)
+        elide = self.width() > 1 and wide > room
         cut = shown != self._plain or elide
         self._rich = None
         if elide:  # rich text would need its own elision: the cut plain text
@@ -249,7 +247,7 @@ class FitLabel(QWidget):
             self._shown = self._html
             self._rich = QStaticText(self._html)
             self._rich.setTextFormat(Qt.TextFormat.RichText)
-            self._rich.prepare(font=f)
+            self._rich.prepare(font=self.font())
         else:
             self._shown = self._plain
         tip = self._plain if cut else ""
