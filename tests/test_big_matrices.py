@@ -336,6 +336,24 @@ def test_history_records_carry_no_matrices_and_are_bounded_in_bytes():
     assert 12_345 in steps  # the spike survived thinning (max per bucket)
 
 
+def test_records_moved_to_the_session_buffer_keep_their_measure():
+    """The worker moves each frame's records to the session's buffer (RecordBuffer.move_to):
+    the frame's records come back once, the source is empty, and the session buffer holds
+    them within its bytes as if they had been added there."""
+    scalar = dataclasses.replace(_record(), backprop=None, weights=None, batch_index=None)
+    frame, session, direct = RecordBuffer(), RecordBuffer(max_bytes=50_000), \
+        RecordBuffer(max_bytes=50_000)
+    for f in range(40):
+        batch = [dataclasses.replace(scalar, step=f * 25 + k) for k in range(25)]
+        frame.extend(batch)
+        direct.extend(batch)
+        moved = frame.move_to(session)
+        assert [r.step for r in moved] == [r.step for r in batch]
+        assert len(frame) == 0 and frame.nbytes == 0
+        assert session.nbytes == direct.nbytes <= 50_000
+        assert [r.step for r in session.records()] == [r.step for r in direct.records()]
+
+
 def test_thinning_keeps_evaluation_steps():
     base = dataclasses.replace(_record(sizes=(2, 2)), backprop=None, weights=None,
                                batch_index=None)

@@ -171,14 +171,24 @@ class RecordBuffer:
         return len(self._recs)
 
     def extend(self, records: Iterable[StepRecord]) -> None:
-        recs, sizes, known = self._recs, self._sizes, _SCALAR_NBYTES
-        for r in records:       # every training step passes here: the common case is short
-            if r.backprop is not None or r.weights is not None or r.batch_index is not None:
-                r = scalars_only(r)
-            size = known.get(len(r.grad_norms)) or record_nbytes(r)
-            recs.append(r)
-            sizes.append(size)
-            self.nbytes += size
+        # every training step passes here: comprehensions, not a loop of appends
+        known = _SCALAR_NBYTES
+        recs = [scalars_only(r) if (r.backprop is not None or r.weights is not None
+                                    or r.batch_index is not None) else r for r in records]
+        self._add(recs, [known.get(len(r.grad_norms)) or record_nbytes(r) for r in recs])
+
+    def move_to(self, other: RecordBuffer) -> tuple[StepRecord, ...]:
+        """Everything held, oldest first, also appended to ``other`` (as measured here);
+        this buffer is then empty."""
+        recs, sizes = self._recs, self._sizes
+        self.clear()
+        other._add(recs, sizes)
+        return tuple(recs)
+
+    def _add(self, recs: list[StepRecord], sizes: list[int]) -> None:
+        self._recs += recs
+        self._sizes += sizes
+        self.nbytes += sum(sizes)
         while self.nbytes > self.max_bytes and len(self._recs) > 1:
             n = len(self._recs)
             idx = thin_indices(self._recs)

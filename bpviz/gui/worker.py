@@ -395,8 +395,7 @@ class TrainingWorker(GuiShare, QThread):
         if rec.batch_index is not None:
             comparison = self._maybe_compare(tr, rec.batch_index)
         self._flush_pending()
-        history = self._history.take()
-        self._session.extend(history)
+        history = self._history.move_to(self._session)
         self._put(self._build(rec, history, comparison,
                               {"steps_per_s": self.steps_per_s}, fresh))
 
@@ -414,7 +413,7 @@ class TrainingWorker(GuiShare, QThread):
         ``history`` goes with it (the records of an opened session, for the curves)."""
         tr = self._trainer
         self._flush_pending()
-        self._session.extend(self._history.take())
+        self._history.move_to(self._session)
         snap = self._build(tr.current_record(), history, self._comparison,
                            {"steps_per_s": 0.0, "preview": True}, fresh=True)
         self._put(snap)
