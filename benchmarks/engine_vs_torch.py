@@ -59,11 +59,12 @@ from bpviz.engine.optim import Optimizer
 UPDATE_LR = 1e-6
 
 #: (sizes, K, goal vs torch, goal vs GEMM floor or None)
-NETS: list[tuple[tuple[int, ...], int, float, float | None]] = [
+NETS: list[tuple[tuple[int, ...], int, float | None, float | None]] = [
     ((2, 8, 8, 2), 32, 0.5, None),
     ((64, 32, 10), 128, 0.5, None),
     ((784, 128, 10), 256, 0.9, 1.15),
     ((784, 512, 512, 10), 256, 1.0, 1.15),
+    ((784, 512, 512, 10), 32, None, None),   # the window's big network (big_network.py)
 ]
 
 
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update", action="store_true",
                     help="time a whole training step: the backprop and the SGD update")
     ap.add_argument("--nets", default="all",
-                    help="comma-separated indices into the list of networks (0-3)")
+                    help="comma-separated indices into the list of networks (0-4)")
     args = ap.parse_args(argv)
     if args.clock == "cpu" and (args.backend != "numpy" or args.threads != 1):
         ap.error("--clock cpu needs --backend numpy and --threads 1")
