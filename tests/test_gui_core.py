@@ -364,6 +364,26 @@ def test_presentation_mode_toggles(qtbot, make_window):
     assert not win.docks["network"].isHidden() and not win.docks["settings"].isHidden()
 
 
+def test_presentation_thickens_each_curve_once(qtbot, make_window):
+    """Presentation mode thickens the curves of plots that do not size their own pens
+    (presentation._enlarge_scene); the loss and health curves are sized by their panel's
+    set_presentation, and were once thickened a second time (15 px bands on a projector)."""
+    ctx, win = make_window()
+    loss, health = win.panels["loss"], win.panels["health"]
+    widths = lambda: ({k: c.opts["pen"].widthF() for k, c in loss._curves.items()},  # noqa: E731
+                      {k: c.opts["pen"].widthF() for k, c in health._curves.items()})
+    normal = widths()
+    win.actions_.presentation.trigger()
+    try:
+        big_loss, big_health = widths()
+        for k, w in normal[0].items():
+            assert big_loss[k] == 2 * w, k          # LossPlot.set_presentation: twice as wide
+        assert big_health and set(big_health.values()) == {5.0}
+    finally:
+        win.actions_.presentation.trigger()
+    assert widths() == normal
+
+
 # ---------------------------------------------------------------- layer editor
 BAD_UNITS = [("0", "units"), ("-3", "units"), (str(MAX_UNITS + 1), "units"),
              ("abc", "not a whole number"), ("", "empty"), ("2.5", "not a whole number")]

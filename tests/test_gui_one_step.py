@@ -56,6 +56,12 @@ def test_captions_agree_after_training_pause_and_reset(qtbot, window):
         last_eval = step - step % ctx.config.eval_every
         assert f"test (step {last_eval:,}): loss" in loss_caption
     assert "test acc." in win.panels["data"]._header.plain_text()
+    # the epoch too, written alike (a long xor run read "epoch 26699" beside "26,699")
+    assert win.status_labels["epoch"].text() in loss_caption
+    loss = win.panels["loss"]
+    loss._latest["epoch"] = 26_699
+    loss._show_caption()
+    assert "epoch 26,699" in loss._status.plain_text()
     assert win.status_labels["steps"].text() == "0 steps/s"     # paused means 0 steps/s
     ctx.reset()
     qtbot.waitUntil(lambda: ctx.latest_snapshot() is not None

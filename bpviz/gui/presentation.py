@@ -105,7 +105,8 @@ def _enlarge_scene(view: pg.GraphicsView, saved: dict[int, tuple]) -> None:
             big = TITLE_PT if size is None or _pt(size) < TITLE_PT else _pt(size)
             item.setText(item.text, size=f"{big}pt")
         elif isinstance(item, (pg.PlotDataItem, pg.PlotCurveItem)) and not isinstance(
-                item.parentItem(), pg.PlotDataItem):
+                item.parentItem(), pg.PlotDataItem) and not getattr(item, "bpviz_own_pen", False):
+            # (a curve whose panel sets its presentation pen itself is not thickened twice)
             pen = item.opts.get("pen")
             if pen is None:
                 continue

@@ -154,6 +154,7 @@ class TimingPlots(QWidget):
             self._curves[key] = plot.plot(
                 [], [], name=name, pen=pg.mkPen(colour, width=w, style=style), symbol=symbol,
                 symbolSize=9 if self._presentation else 6, symbolBrush=colour, symbolPen=None)
+            self._curves[key].bpviz_own_pen = True   # (set_presentation sizes it)
         return self._curves[key]
 
     def add_row(self, row: TimingRow) -> None:

@@ -189,7 +189,8 @@ class ComparePanel(PanelMixin, QWidget):
             self._values["speedup"].set_text(fmt_speedup(c.speedup))
             self._values["diff"].set_text(fmt_diff(c.max_abs_diff))
             self._batch.setText(f"both timed on the same mini-batch (K = {c.batch_size}), "
-                                "about once a second; the tiny difference is rounding")
+                                "about once a second, beside training; the tiny difference "
+                                "is rounding")
             self._bars.set_times(c.loop_ms, c.vectorized_ms)
 
     def _show_live(self) -> None:
@@ -198,7 +199,8 @@ class ComparePanel(PanelMixin, QWidget):
             return
         recent = self._recent.get(step.method)
         live = statistics.median(recent) if recent else step.backprop_ms
-        self._method.set_text(f"method in use: {step.method}")
+        self._method.set_text(f"method in use: {step.method} · training's own steps, median "
+                              f"of the last {len(recent) if recent else 1}")
         self._live.set_text(f"{fmt_ms(live)} per backprop   (K = {step.batch_size})")
 
     def flush(self) -> None:

@@ -293,6 +293,7 @@ class GradientHealthPlot(PanelMixin, QWidget):
                 else:
                     name = ("‖dW" if q == "dW" else "‖δ") + f"{sup(i + 1)}‖"
                 self._curves[(q, i)] = self._plots[q].plot([], [], pen=self._pen(i), name=name)
+                self._curves[(q, i)].bpviz_own_pen = True   # (_pen sizes it for presentation)
                 self._series[(q, i)] = DecimatedSeries(self._cap)
         self._strip_ticks()
         self._apply_fonts()

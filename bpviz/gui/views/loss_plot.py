@@ -68,6 +68,7 @@ def marked_curve(plot_item, name: str, color, width: float, symbol: str = "o"):
     curve = plot_item.plot([], [], name=name, pen=pg.mkPen(color, width=width), symbol=symbol,
                            symbolSize=5, symbolBrush=color, symbolPen=None)
     curve.bpviz_symbol = symbol
+    curve.bpviz_own_pen = True   # LossPlot.set_presentation sizes it (presentation.py)
     return curve
 
 
@@ -132,6 +133,7 @@ class LossPlot(PanelMixin, QWidget):
         for key, color in _COLORS.items():
             if key == TRAIN_BATCH:   # every step: a thin line
                 self._curves[key] = pi.plot([], [], name=key, pen=pg.mkPen(color, width=1))
+                self._curves[key].bpviz_own_pen = True   # (set_presentation sizes it)
             else:                    # evaluation steps: marked while few
                 self._curves[key] = marked_curve(pi, key, color, 2.5)
         #: the vertical line at the step the timeline shows (hidden at the newest)
@@ -280,7 +282,7 @@ class LossPlot(PanelMixin, QWidget):
         parts = [f"step {self._last_step:,}"]
         short = list(parts)          # what a narrow panel shows: step, losses, accuracy
         if "epoch" in L:
-            parts.append(f"epoch {L['epoch']}")
+            parts.append(f"epoch {L['epoch']:,}")
         if L.get("loss") is not None:
             parts.append(f"batch loss {L['loss']:.3g}")
             short.append(f"loss {L['loss']:.3g}")
