@@ -355,3 +355,15 @@ def test_decision_map_fills_the_plot_at_any_aspect(qtbot):
         ex0, ex1, ey0, ey1 = data_extent(ctx.dataset)     # the decision map's extent
         eps = 1e-6 * (ex1 - ex0)
         assert ex0 - eps <= x0 and x1 <= ex1 + eps and ey0 - eps <= y0 and y1 <= ey1 + eps, size
+
+
+def test_shorter_titles_keep_the_power_of_ten_in_parentheses():
+    """A narrow heatmap's title drops its formula, dash and spaces, never the parentheses
+    of its power of ten: "×10⁻⁴ dW¹ 32×64" would read as a product."""
+    from bpviz.gui.views.heatmap import _shorter_titles
+
+    forms = _shorter_titles("× 10⁻⁴", "dW¹ = δᵀa/K — 32×64")
+    assert forms[-1] == "(×10⁻⁴)dW¹ 32×64"
+    assert all(f.startswith("(×10⁻⁴)") and f.endswith("32×64") for f in forms)
+    assert len(set(forms)) == len(forms)
+    assert _shorter_titles("", "W¹ (out×in) — 32×64") == ("W¹ — 32×64", "W¹ 32×64")

@@ -929,16 +929,17 @@ def _widest_number(s: float, e: int, decimals: int) -> str:
 
 def _shorter_titles(power: str, title: str) -> tuple[str, ...]:
     """Shorter forms of a title ``"name = formula — shape"`` that keep its shape: without
-    the formula and any "(out×in)", then without the dash (:class:`FitLabel` tries them
-    when the whole title does not fit)."""
+    the formula and any "(out×in)", then without the dash, then without the space after
+    the power of ten, which keeps its parentheses ("×10⁻⁴ dW¹" would read as a product)
+    (:class:`FitLabel` tries them when the whole title does not fit)."""
     head, sep, shape = title.rpartition(" — ")
     if not sep:
         return ()
     name = head.split(" = ")[0].split(" (")[0].strip()
     unit = f"({power.replace(' ', '')}) " if power else ""
     forms = (f"{unit}{name} — {shape}", f"{unit}{name} {shape}",
-             f"{unit.strip('() ')} {name} {shape}".strip())
-    return tuple(f for f in forms if f != title)
+             f"{unit.strip()}{name} {shape}")
+    return tuple(f for f in dict.fromkeys(forms) if f != title)
 
 
 def _qcolours(colour: str | Sequence[str]) -> QColor | list[QColor]:
