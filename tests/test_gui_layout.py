@@ -75,6 +75,10 @@ def test_default_layout_fits(window, qtbot, size, presentation):
     plot = win.panels["data"]._plot
     assert plot.width() >= MIN_PLOT[0] and plot.height() >= MIN_PLOT[1], plot.size()
     assert _inside(plot, _area(win.docks["data"]))
+    if not presentation:   # beside the data: the loss plot, its ticks apart (1024×768 once
+        # squeezed it to 50 px of curves under its legend; presentation mode tabs it)
+        plot = win.panels["loss"]._plot
+        assert plot.width() >= MIN_PLOT[0] and plot.height() >= MIN_PLOT[1], plot.size()
     # toolbar controls are never in the overflow: every one lies inside the window
     for tb in (win.actions_.toolbar, win.actions_.toolbar2):
         for w in tb.findChildren(QWidget):

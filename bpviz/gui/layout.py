@@ -53,6 +53,10 @@ COLUMNS = (0.2, 0.55, 0.25)
 CENTRE_ROWS = (0.64, 0.34)
 LEFT_ROWS = (0.5, 0.45)
 RIGHT_ROWS = (0.55, 0.4)
+#: A narrow window's left column (the RIGHT panels under the LEFT ones), by how many it
+#: stacks: the settings over the data and the loss plot, each tall enough to read (the
+#: loss plot was once squeezed to 50 px, its ticks overlapping)
+IN_LEFT_ROWS = {2: (0.45, 0.55), 3: (0.26, 0.36, 0.38)}
 #: The window size used where there is no real screen (offscreen, tests).
 DEFAULT_SIZE = (1600, 1000)
 #: Below these sizes a docked, visible panel cannot show its essential content:
@@ -299,11 +303,13 @@ def size_rows(win: MainWindow, plan: Plan | None = None) -> None:
         docks = [d for d in _leaders(win, area) if not d.isHidden()][:2]
         if len(docks) == 2 and docks[0] not in win.tabifiedDockWidgets(docks[1]):
             win.resizeDocks(docks, [int(h * rows[0]), int(h * rows[1])], V)
-    if plan.right_in_left:        # the left column: settings (if shown) over the data
-        first = [d for d in (first_visible(win, registry.LEFT),
-                             first_visible(win, registry.RIGHT)) if d is not None]
-        if len(first) == 2:
-            win.resizeDocks(first, [int(h * 0.45), int(h * 0.55)], V)
+    if plan.right_in_left:        # the left column: settings (if shown) over data and loss
+        left = first_visible(win, registry.LEFT)
+        right = [d for d in _leaders(win, registry.RIGHT) if not d.isHidden()][:2]
+        column = ([left] if left is not None else []) + right
+        fracs = IN_LEFT_ROWS[len(column)] if len(column) in IN_LEFT_ROWS else None
+        if fracs is not None:
+            win.resizeDocks(column, [int(h * f) for f in fracs], V)
 
 
 def give_room(win: MainWindow, name: str) -> None:
