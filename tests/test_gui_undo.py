@@ -190,3 +190,63 @@ def test_the_edit_menu_names_the_edit(win):
     ctx.update_config(lr=0.05)
     assert "learning rate" in win.actions_.undo.text()
     assert win.actions_.undo.isEnabled()
+
+
+def _with_units(spec, units):
+    return spec.__class__(spec.inputs, (LayerSpec(units, "relu"), spec.layers[-1]),
+                          loss=spec.loss, reduction=spec.reduction, init=spec.init)
+
+
+def test_undo_is_bounded_in_bytes(qtbot, win, monkeypatch):
+    """The earlier networks and data the stack holds stay within a byte budget: a network
+    edit past it makes undo forget the edits before it (and says so); the newest edit
+    still undoes; one too big alone is not undoable, and says why."""
+    from bpviz.gui import controller as controller_mod
+    from bpviz.gui.undo import ModelStateCommand, held_nbytes
+
+    ctx = win.ctx
+    said = []
+    ctx.message.connect(said.append)
+
+    def held():
+        stack = ctx.undo_stack
+        return held_nbytes([c.state() for c in (stack.command(i) for i in range(stack.count()))
+                            if isinstance(c, ModelStateCommand)], ctx.dataset)
+
+    one = held_nbytes([ctx._capture()], ctx.dataset)
+    limit = int(2.5 * one)
+    monkeypatch.setattr(controller_mod, "UNDO_MAX_BYTES", limit)
+    for units in (6, 7, 8, 9):
+        previous = ctx.spec
+        assert ctx.set_spec(_with_units(ctx.spec, units))
+        assert 0 < held() <= limit, units
+    assert ctx.undo_stack.count() < 4
+    qtbot.waitUntil(lambda: any("Undo forgot the edits before this one" in m for m in said))
+    assert "Undo forgot" in said[-1]          # after the edit's own message, not hidden by it
+    ctx.undo_stack.undo()                     # the newest edit still undoes
+    assert ctx.spec == previous and ctx.spec.layers[0].units == 8
+    monkeypatch.setattr(controller_mod, "UNDO_MAX_BYTES", one // 2)
+    assert ctx.set_spec(_with_units(ctx.spec, 12))
+    assert ctx.undo_stack.count() == 0
+    qtbot.waitUntil(lambda: "cannot be undone" in said[-1] and "MB" in said[-1])
+
+
+def test_held_bytes_count_each_data_set_once_and_not_the_one_in_use():
+    from types import SimpleNamespace
+
+    from bpviz.gui.undo import ModelState, held_nbytes
+
+    a = SimpleNamespace(X_train=np.zeros((100, 10)), y_train=np.zeros(100, dtype=np.int64),
+                        X_test=np.zeros((0, 10)), y_test=np.zeros(0, dtype=np.int64))
+    b = SimpleNamespace(X_train=np.zeros((50, 10)), y_train=np.zeros(50, dtype=np.int64),
+                        X_test=np.zeros((0, 10)), y_test=np.zeros(0, dtype=np.int64))
+
+    def state(ds):
+        return ModelState(None, None, ds, None, {"W0": np.zeros((4, 3))},
+                          {"optimizer": {"slots": {"v.W0": np.zeros((4, 3))}}})
+
+    w = 2 * 4 * 3 * 8
+    assert held_nbytes([state(a)], in_use=a) == w
+    assert held_nbytes([state(a), state(a)], in_use=b) == 2 * w + 100 * 10 * 8 + 100 * 8
+    assert held_nbytes([state(a), state(b)], in_use=None) == \
+        2 * w + (100 + 50) * (10 * 8 + 8)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from ..engine import Network, NetworkSpec, default_spec
@@ -43,7 +43,14 @@ from .contract import ContextMixin
 from .data_import import DataLoadThread
 from .session_io import SessionMixin
 from .snapshot import Snapshot
-from .undo import UNDO_LIMIT, ConfigCommand, ModelState, ModelStateCommand
+from .undo import (
+    UNDO_LIMIT,
+    UNDO_MAX_BYTES,
+    ConfigCommand,
+    ModelState,
+    ModelStateCommand,
+    held_nbytes,
+)
 from .weight_edit import push_weight_edit
 from .worker import Job, TrainingWorker
 
@@ -537,8 +544,26 @@ class Controller(ContextMixin, SessionMixin, QObject):
         replaced); without ``before`` the history no longer fits the model: cleared."""
         if before is None:
             self.undo_stack.clear()
-        else:
-            self.undo_stack.push(ModelStateCommand(text, self._swap_state, before))
+            return
+        stack = self.undo_stack
+        held = [c.state() for c in (stack.command(i) for i in range(stack.count()))
+                if isinstance(c, ModelStateCommand) and c.state() is not None]
+        if held_nbytes([*held, before], self.dataset) > UNDO_MAX_BYTES:
+            stack.clear()   # bounded in bytes: the earlier edits go first
+            mine, limit = held_nbytes([before], self.dataset), UNDO_MAX_BYTES / 2**20
+            # said after the edit's own message (which would otherwise replace it at once)
+            if mine > UNDO_MAX_BYTES:
+                self._say_later(f"This change ({text}) cannot be undone: what it replaced "
+                                f"takes {mine / 2**20:,.1f} MB, more than undo keeps "
+                                f"({limit:,.4g} MB).")
+                return
+            self._say_later(f"Undo forgot the edits before this one ({text}): together "
+                            f"they held more than {limit:,.4g} MB of networks and data.")
+        stack.push(ModelStateCommand(text, self._swap_state, before))
+
+    def _say_later(self, text: str) -> None:
+        """``message`` once the current call has said its own."""
+        QTimer.singleShot(0, self, lambda: self.message.emit(text))
 
     def _swap_state(self, state: ModelState) -> ModelState | None:
         """Undo/redo of a model edit: put ``state`` back, return the one it replaces."""

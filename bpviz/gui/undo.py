@@ -22,12 +22,17 @@ One :class:`QUndoStack` (``Controller.undo_stack``) holds every kind of edit:
 Every command is pushed *after* its change has been made (the change is checked
 and may fail first), so its first :meth:`redo` does nothing. Opening a session,
 a preset or New starts a new document and clears the stack.
+
+The stack is bounded in bytes as well as in entries: the earlier networks and
+data sets it holds (:func:`held_nbytes`) stay within :data:`UNDO_MAX_BYTES`. A
+model edit that would pass it makes the stack forget the earlier edits first (and
+one that alone would pass it is not undoable); the controller says so.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +47,9 @@ from ..engine.trainer import TrainConfig
 MERGE_S = 1.5
 #: How many edits the stack keeps (each network or data entry holds a copy of the weights).
 UNDO_LIMIT = 50
+#: The most memory the stack may hold in earlier networks and data sets (weights,
+#: optimizer state, curve records, a data set no longer in use).
+UNDO_MAX_BYTES = 256 << 20
 #: What the user reads for each setting in "Undo learning rate 0.1 → 0.03".
 SETTING_NAMES = {"lr": "learning rate", "batch_size": "batch size", "l1": "L1", "l2": "L2",
                  "optimizer": "optimizer", "method": "backprop method", "momentum": "momentum"}
@@ -73,6 +81,33 @@ class ModelState:
     history: tuple[Any, ...] | None = None
 
 
+def _arrays_nbytes(obj: Any) -> int:
+    """The bytes of every array in ``obj`` (nested dicts, lists and tuples)."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(_arrays_nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_arrays_nbytes(v) for v in obj)
+    return 0
+
+
+def held_nbytes(states: Iterable[ModelState], in_use: Any = None) -> int:
+    """About how many bytes ``states`` keep alive: their weights, trainer states and curve
+    records, and each data set once, but not ``in_use`` (the window's own)."""
+    from .snapshot import record_nbytes
+
+    total, seen = 0, {id(in_use)}
+    for st in states:
+        total += _arrays_nbytes(st.weights) + _arrays_nbytes(st.trainer_state)
+        total += sum(record_nbytes(r) for r in st.history or ())
+        if id(st.dataset) not in seen:
+            seen.add(id(st.dataset))
+            total += sum(getattr(getattr(st.dataset, k, None), "nbytes", 0)
+                         for k in ("X_train", "y_train", "X_test", "y_test"))
+    return total
+
+
 class ModelStateCommand(QUndoCommand):
     """A network, data or Reset edit: undo and redo swap the model state.
 
@@ -99,6 +134,11 @@ class ModelStateCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._exchange()
+
+    def state(self) -> ModelState | None:
+        """The model state this entry holds (the one before the edit, or after it once
+        undone)."""
+        return self._other
 
     def _exchange(self) -> None:
         if self._other is not None:
