@@ -446,7 +446,8 @@ class Network:
             # in W's own (C) layout. (aᵀδ)ᵀ, Fortran-ordered, is a little faster to
             # compute, but the update W -= η·dW then walks one of the two with a stride:
             # 0.69 ms against 0.06 ms for 512×784, and a whole training step of
-            # 784-512-512-10 (K = 32) took 3.1 ms against 2.0 ms (benchmarks/README.md)
+            # 784-512-512-10 (K = 32) took 2.07 ms against 1.19 ms (engine_vs_torch.py
+            # --update; benchmarks/README.md)
             dW = delta.T @ a_prev
             if scale != 1.0:
                 dW *= scale
