@@ -520,3 +520,21 @@ def test_a_new_heatmap_reads_its_scale_even_when_the_first_matrix_keeps_it(qtbot
     hm.set_matrix(np.array([[1.0, -0.5]]))
     assert hm.readout() == "colour scale ±1"
     qtbot.waitUntil(lambda: hm._readout.plain_text() == "colour scale ±1", timeout=2000)
+
+
+def test_a_short_heatmap_keeps_its_row_title_in_view(hm, qtbot):
+    """The row title runs upwards beside the plot; on a heatmap too short for "sample k"
+    (a projector's row of ten) it shows its last word, "k", and lies inside the view."""
+    hm.set_matrix(np.ones((4, 3)), "a¹ — 4×3", "sample k", "neuron i")
+    hm.set_presentation(True)
+    canvas = hm._canvas
+    row_title = canvas._axis_titles[0]
+    assert row_title.text() == "sample k"
+    for height in (300, 90, 60):
+        hm.resize(260, height)
+        qtbot.wait(20)
+        box = row_title.sceneBoundingRect()
+        assert box.top() >= 0 and box.bottom() <= canvas.viewport().height() + 1, height
+    assert row_title.text() == "k"
+    hm.resize(260, 300)
+    qtbot.waitUntil(lambda: row_title.text() == "sample k")
