@@ -37,14 +37,14 @@ from .errors import BpvizError
 OVERHEAD = 2048
 
 
-def _nbytes(obj: Any) -> int:
+def arrays_nbytes(obj: Any) -> int:
     """Bytes of the arrays in ``obj`` (nested dicts and lists)."""
     if isinstance(obj, np.ndarray):
         return int(obj.nbytes)
     if isinstance(obj, dict):
-        return sum(_nbytes(v) for v in obj.values())
+        return sum(arrays_nbytes(v) for v in obj.values())
     if isinstance(obj, (list, tuple)):
-        return sum(_nbytes(v) for v in obj)
+        return sum(arrays_nbytes(v) for v in obj)
     return 0
 
 
@@ -80,7 +80,8 @@ class Checkpoint:
     @classmethod
     def of(cls, step: int, weights: dict[str, np.ndarray], state: dict[str, Any]
            ) -> Checkpoint:
-        return cls(int(step), weights, state, OVERHEAD + _nbytes(weights) + _nbytes(state))
+        return cls(int(step), weights, state,
+                   OVERHEAD + arrays_nbytes(weights) + arrays_nbytes(state))
 
 
 class CheckpointStore:

@@ -546,8 +546,8 @@ class Controller(ContextMixin, SessionMixin, QObject):
             self.undo_stack.clear()
             return
         stack = self.undo_stack
-        held = [c.state() for c in (stack.command(i) for i in range(stack.count()))
-                if isinstance(c, ModelStateCommand) and c.state() is not None]
+        held = [st for c in (stack.command(i) for i in range(stack.count()))
+                if isinstance(c, ModelStateCommand) and (st := c.state()) is not None]
         if held_nbytes([*held, before], self.dataset) > UNDO_MAX_BYTES:
             stack.clear()   # bounded in bytes: the earlier edits go first
             mine, limit = held_nbytes([before], self.dataset), UNDO_MAX_BYTES / 2**20

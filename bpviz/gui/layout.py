@@ -307,7 +307,7 @@ def size_rows(win: MainWindow, plan: Plan | None = None) -> None:
         left = first_visible(win, registry.LEFT)
         right = [d for d in _leaders(win, registry.RIGHT) if not d.isHidden()][:2]
         column = ([left] if left is not None else []) + right
-        fracs = IN_LEFT_ROWS[len(column)] if len(column) in IN_LEFT_ROWS else None
+        fracs = IN_LEFT_ROWS.get(len(column))
         if fracs is not None:
             win.resizeDocks(column, [int(h * f) for f in fracs], V)
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from ..engine.checkpoints import arrays_nbytes
 from ..engine.presets import DataChoice
 from ..engine.spec import NetworkSpec
 from ..engine.trainer import TrainConfig
@@ -81,17 +82,6 @@ class ModelState:
     history: tuple[Any, ...] | None = None
 
 
-def _arrays_nbytes(obj: Any) -> int:
-    """The bytes of every array in ``obj`` (nested dicts, lists and tuples)."""
-    if isinstance(obj, np.ndarray):
-        return obj.nbytes
-    if isinstance(obj, dict):
-        return sum(_arrays_nbytes(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(_arrays_nbytes(v) for v in obj)
-    return 0
-
-
 def held_nbytes(states: Iterable[ModelState], in_use: Any = None) -> int:
     """About how many bytes ``states`` keep alive: their weights, trainer states and curve
     records, and each data set once, but not ``in_use`` (the window's own)."""
@@ -99,12 +89,12 @@ def held_nbytes(states: Iterable[ModelState], in_use: Any = None) -> int:
 
     total, seen = 0, {id(in_use)}
     for st in states:
-        total += _arrays_nbytes(st.weights) + _arrays_nbytes(st.trainer_state)
+        total += arrays_nbytes(st.weights) + arrays_nbytes(st.trainer_state)
         total += sum(record_nbytes(r) for r in st.history or ())
         if id(st.dataset) not in seen:
             seen.add(id(st.dataset))
-            total += sum(getattr(getattr(st.dataset, k, None), "nbytes", 0)
-                         for k in ("X_train", "y_train", "X_test", "y_test"))
+            total += arrays_nbytes([getattr(st.dataset, k, None)
+                                    for k in ("X_train", "y_train", "X_test", "y_test")])
     return total
 
 

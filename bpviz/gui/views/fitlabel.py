@@ -204,12 +204,19 @@ class FitLabel(QWidget):
         if self._html is None and self._applied == (top, self._bold) and self.width() > 1 \
                 and self._metrics(top).horizontalAdvance(self._plain) <= self.width() - 2 * PAD_PX:
             # the common case, a new number that fits at the full size: nothing to choose
-            self._shown, self._rich, self._elided = self._plain, None, False
-            if self.toolTip():
-                self.setToolTip("")
-            self.update()
+            self._rich = None
+            self._show(self._plain, elided=False, cut=False)
             return
         self._fit_any()
+
+    def _show(self, shown: str, elided: bool, cut: bool) -> None:
+        """Paint ``shown`` next; a cut text puts the whole one in the tooltip."""
+        self._shown = shown
+        self._elided = elided
+        tip = self._plain if cut else ""
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+        self.update()
 
     def _fit_any(self) -> None:
         top, floor = self._sizes()
@@ -240,18 +247,10 @@ class FitLabel(QWidget):
         cut = shown != self._plain or elide
         self._rich = None
         if elide:  # rich text would need its own elision: the cut plain text
-            self._shown = fm.elidedText(shown, Qt.TextElideMode.ElideRight, max(room, 0))
-        elif cut:
-            self._shown = shown
-        elif self._html is not None:
-            self._shown = self._html
+            shown = fm.elidedText(shown, Qt.TextElideMode.ElideRight, max(room, 0))
+        elif not cut and self._html is not None:
+            shown = self._html
             self._rich = QStaticText(self._html)
             self._rich.setTextFormat(Qt.TextFormat.RichText)
             self._rich.prepare(font=self.font())
-        else:
-            self._shown = self._plain
-        tip = self._plain if cut else ""
-        if self.toolTip() != tip:
-            self.setToolTip(tip)
-        self._elided = elide
-        self.update()
+        self._show(shown, elide, cut)

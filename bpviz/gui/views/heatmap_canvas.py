@@ -594,14 +594,15 @@ class HeatmapCanvas(QGraphicsView):
         # the row title runs upwards beside the plot: on a short heatmap (a projector's
         # row of ten) "sample k" would be cut at the top; its last word says it ("k")
         row_text, tall = self._labels[0], self.viewport().height() - 2
-        if fl.horizontalAdvance(row_text) > tall and row_text.split():
+        wide = fl.horizontalAdvance(row_text)
+        if wide > tall and row_text.split():
             row_text = row_text.split()[-1]
+            wide = fl.horizontalAdvance(row_text)
         for t, text in zip(self._axis_titles, (row_text, self._labels[1]), strict=True):
             t.setFont(self._label_font)
             t.setText(text)
         col_t.setPos(p.center().x() - fl.horizontalAdvance(self._labels[1]) / 2,
                      p.bottom() + tick + 1 + ft.height())
-        wide = fl.horizontalAdvance(row_text)
         row_t.setPos(2, min(tall, max(wide, p.center().y() + wide / 2)))
         if self._bar_shown:
             self.bar.place(p)
