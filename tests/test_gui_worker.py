@@ -140,6 +140,23 @@ def test_jobs_run_between_steps_while_playing(qtbot, worker):
     assert seen == sorted(seen)
 
 
+def test_full_speed_pauses_and_its_steps_per_s_say_so(qtbot, worker):
+    """Playing at full speed takes the lock-free path of the loop: a pause still stops
+    it at once, steps/s is a positive figure while it plays and 0 for a step taken
+    by hand while paused."""
+    worker.set_playing(True)
+    qtbot.waitUntil(lambda: worker.steps_per_s > 0, timeout=10_000)
+    worker.set_playing(False)
+    n = worker.call(lambda tr: tr.step)      # a job: runs after the pause took effect
+    time.sleep(0.05)
+    assert worker.call(lambda tr: tr.step) == n   # no step after the pause
+    worker.take_snapshot()   # as the window does: the next one is signalled
+    with qtbot.waitSignal(worker.snapshotReady, timeout=10_000):
+        worker.request_step()
+    assert worker.steps_per_s == 0.0
+    assert worker.take_snapshot().extra["steps_per_s"] == 0.0
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_pauses_and_keeps_finite_weights(qtbot):
     ds = make_dataset("reg_gauss", n_samples=200, seed=0)

@@ -16,6 +16,10 @@ from typing import Any
 #: GUI sharing (see :meth:`GuiShare.attach_gui`): the GUI counts as starved when its
 #: heartbeat is older than this; the worker then sleeps in YIELD_S slices (no GIL held).
 GUI_STALE_S = 0.05
+#: How often the window's timer calls :meth:`GuiShare.gui_alive`: each beat is a call into
+#: Python that takes the GIL from training, so no more often than a starved GUI needs
+#: noticing (two beats and a half per GUI_STALE_S).
+HEARTBEAT_S = 0.02
 YIELD_S = 0.002
 #: Longest the worker waits for the GUI to finish drawing a frame before training on.
 MAX_FRAME_WAIT_S = 0.25
@@ -92,13 +96,13 @@ class GuiShare:
         after (``now``, the caller's ``time.perf_counter()``, if it did not sleep).
 
         The sleeping is paid from a budget that training time earns, so the
-        GUI gets at most ``gui_share`` of the time and training the rest. Every
-        training step passes here: the common case (no frame pending, the GUI alive)
-        returns at once.
+        GUI gets at most ``gui_share`` of the time and training the rest. The worker
+        calls it only while a frame is pending or the heartbeat is older than
+        ``GUI_STALE_S``: that test, made on every training step, is its own (a call
+        per step would cost the window's training about 0.2 % of its steps).
         """
         t0 = time.perf_counter() if now is None else now
-        if not self._gui_attached or not (self._frame_pending
-                                          or t0 - self._gui_beat > GUI_STALE_S):
+        if not self._gui_attached:
             return t0
         while self._yield_budget > 0:
             now = time.perf_counter()

@@ -39,6 +39,7 @@ from .actions import SHORTCUTS, install_actions
 from .contract import Panel
 from .controller import Controller, default_preset_name
 from .document import DocumentMixin
+from .gui_share import HEARTBEAT_S
 from .history import recorded_snapshot
 from .snapshot import MAX_MISSED_BYTES, RecordBuffer, Snapshot
 from .snapshot_build import pooled_matrices
@@ -111,7 +112,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._update_title()
         self._frame_t0: float | None = None
         self._beat = QTimer(self)
-        self._beat.setInterval(10)
+        self._beat.setInterval(round(HEARTBEAT_S * 1000))
         self._beat.timeout.connect(self._heartbeat)
         self._beat.start()
         ctx.worker.attach_gui()

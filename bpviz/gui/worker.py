@@ -47,7 +47,7 @@ from ..engine.errors import BpvizError
 from ..engine.fpwatch import FloatWatch
 from ..engine.records import StepRecord
 from ..engine.trainer import Trainer
-from .gui_share import GuiShare
+from .gui_share import GUI_STALE_S, MAX_FRAME_WAIT_S, GuiShare
 from .history import RECORDED, History, recorded_snapshot
 from .pooling import ViewBudget
 from .snapshot import MAX_HISTORY_BYTES, RecordBuffer, Snapshot, bounded_history
@@ -55,6 +55,10 @@ from .snapshot_build import ThrottledTestOutput, build_snapshot, pooled_matrices
 
 #: At most this fraction of the worker's time goes to keeping snapshots for the timeline.
 HISTORY_SHARE = 0.005
+
+#: At most this fraction of the worker's time goes to timing the loop against the
+#: vectorized backprop beside training (the compare panel's bars), and at most once a second.
+COMPARE_SHARE = 0.005
 
 #: At most this fraction of the worker's time goes to taking checkpoints of the run.
 CHECKPOINT_SHARE = 0.01
@@ -245,6 +249,11 @@ class TrainingWorker(GuiShare, QThread):
 
     def _loop(self) -> None:
         while True:
+            if self._playing and not (self._jobs or self._rate or self._stop):
+                # full speed and nothing else to do (read without the lock: a flag set
+                # meanwhile is seen on the next step, as it would be after waiting for it)
+                self._train_one(force_publish=False)
+                continue
             if not self._playing and self._unkept is not None:
                 # paused: the newest published step is always on the timeline
                 snap, self._unkept = self._unkept, None
@@ -310,12 +319,17 @@ class TrainingWorker(GuiShare, QThread):
         self._checkpoint_due = done + max((done - t0) / CHECKPOINT_SHARE, CHECKPOINT_EVERY_S)
 
     def _train_one(self, force_publish: bool) -> None:
+        # every step passes here: the common case (no frame due, nothing to say) is kept
+        # to a few attribute reads, as it costs the window's training its steps/s
         tr = self._trainer
-        now = self._yield_to_gui(time.perf_counter())
-        slow = self._rate is not None and self._rate * self._period <= 1.0  # every step shows
+        now = time.perf_counter()
+        if self._gui_attached and (self._frame_pending or now - self._gui_beat > GUI_STALE_S):
+            now = self._yield_to_gui(now)   # (the window draws, or looks starved)
         # frames are paced from the start of one to the start of the next, so that the
         # cost of building a snapshot does not lower the frame rate below max_fps
-        publish = force_publish or ((slow or now - self._frame_started >= self._period)
+        publish = force_publish or ((now - self._frame_started >= self._period
+                                     or (self._rate is not None   # slow: every step shows
+                                         and self._rate * self._period <= 1.0))
                                     and self._frame_ready(now))
         if publish:
             self._frame_started = now
@@ -329,12 +343,18 @@ class TrainingWorker(GuiShare, QThread):
             self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
             return
         self.total_steps += 1
-        note = self._fp.take_message() if self._fp.counts else None
-        if note and not rec.diverged:  # a divergence is said by its own signal
-            self.failed.emit(f"At step {rec.step:,} {note}.")
+        if self._fp.counts:
+            note = self._fp.take_message()
+            if note and not rec.diverged:  # a divergence is said by its own signal
+                self.failed.emit(f"At step {rec.step:,} {note}.")
         end = time.perf_counter()
-        self._earn(end - now)
-        self._count_rate(end)
+        if self._yield_budget < MAX_FRAME_WAIT_S:   # (full: nothing to earn)
+            self._earn(end - now)
+        self._rate_n += 1
+        if end - self._rate_t0 >= 0.5:
+            self._count_rate(end)
+        elif not self._playing:
+            self.steps_per_s = 0.0
         if rec.diverged:
             self._pause_quietly()
             self.diverged.emit(rec.step, float(rec.loss))
@@ -343,7 +363,7 @@ class TrainingWorker(GuiShare, QThread):
         self._pending.append(rec)
         if len(self._pending) >= PENDING:
             self._flush_pending()
-        if rec.step % tr.config.checkpoint_every == 0 and now >= self._checkpoint_due:
+        if now >= self._checkpoint_due and rec.step % tr.config.checkpoint_every == 0:
             self._take_checkpoint(tr)
         if publish and rec.backprop is not None:
             self._publish(rec, fresh=force_publish)
@@ -360,14 +380,10 @@ class TrainingWorker(GuiShare, QThread):
             self.playingChanged.emit(False)
 
     def _count_rate(self, t: float) -> None:
-        """One more step trained, at time ``t`` (``time.perf_counter()``)."""
-        self._rate_n += 1
-        dt = t - self._rate_t0
-        if dt >= 0.5:
-            self.steps_per_s = self._rate_n / dt
-            self._rate_n, self._rate_t0 = 0, t
-        elif not self._playing:
-            self.steps_per_s = 0.0
+        """The steps/s figure from the ``_rate_n`` steps trained since ``_rate_t0``, at
+        time ``t`` (``time.perf_counter()``, at least half a second later)."""
+        self.steps_per_s = self._rate_n / (t - self._rate_t0)
+        self._rate_n, self._rate_t0 = 0, t
 
     def _maybe_compare(self, trainer: Trainer, idx: Any) -> Any:
         now = time.perf_counter()
@@ -382,8 +398,9 @@ class TrainingWorker(GuiShare, QThread):
         except Exception:
             self._comparison = None
         took = time.perf_counter() - now
-        # keep the measurement under ~1 % of the time: slow loops are measured less often
-        self._compare_interval = max(1.0, 100.0 * took)
+        # keep the measurement under COMPARE_SHARE of the time: slow loops are measured
+        # less often (digits: every 1.7 s)
+        self._compare_interval = max(1.0, took / COMPARE_SHARE)
         self._last_compare = time.perf_counter()
         return self._comparison
 
