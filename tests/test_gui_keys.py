@@ -57,6 +57,22 @@ def test_typed_learning_rate_then_enter_then_space_plays(qtbot, win):
     qtbot.waitUntil(lambda: not ctx.is_playing, timeout=T)
 
 
+def test_space_plays_with_nothing_focused_and_the_window_is_not_watched_otherwise(qtbot, win):
+    """With no focus widget the window gets the keys (and is watched for them); with a
+    focus widget only that one is: the window's own events (a repaint on every frame)
+    do not each call into Python."""
+    ctx, keys = win.ctx, win.actions_.keys
+    focus(qtbot, win.panels["settings"].lr_edit)
+    assert keys.watched() is win.panels["settings"].lr_edit
+    QApplication.focusWidget().clearFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is None, timeout=T)
+    assert keys.watched() is win
+    QTest.keyClick(win, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: ctx.is_playing, timeout=T)
+    QTest.keyClick(win, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not ctx.is_playing, timeout=T)
+
+
 @pytest.mark.parametrize("name", ["learning rate", "L1", "L2", "batch size", "noise",
                                   "test fraction", "units"])
 def test_space_in_a_field_plays_and_never_types(qtbot, win, name):

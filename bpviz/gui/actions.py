@@ -106,8 +106,8 @@ class WindowKeys(QObject):
 
     An event filter on whatever has focus (it follows the application's
     ``focusChanged``, so it sees the key events of every widget without a Python
-    call for every event of the application) and on the window itself (which
-    gets the keys when nothing has focus). For a
+    call for every event of the application), or on the window itself while
+    nothing has focus (the window then gets the keys). For a
     key event sent to the focus widget of ``window`` (or to the window itself when
     nothing has focus) whose key is the shortcut of one of the window's actions
     with no Ctrl/Alt/Meta (Shift and keypad ignored, so that ``+`` works as
@@ -122,21 +122,37 @@ class WindowKeys(QObject):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)   # the window: self.parent(), no reference kept here
         self._watched: QWidget | None = None
-        window.installEventFilter(self)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
             self._focus_changed(None, app.focusWidget())
+        else:
+            self._watch(window)
 
     def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
-        if self._watched is not None and self._watched is not self._window:
+        # the focus widget gets the keys; with no focus at all, the window does. Only
+        # that one is watched: every event of a watched widget is a call into Python
+        # (the window alone gets hundreds a second while training: each repaint)
+        if new is not None:
+            self._watch(new if self._in_window(new) else None)
+        else:
+            self._watch(self._window)
+
+    def _watch(self, widget: QWidget | None) -> None:
+        if widget is self._watched:
+            return
+        if self._watched is not None:
             try:
                 self._watched.removeEventFilter(self)
             except RuntimeError:   # already deleted
                 pass
-        self._watched = new if new is not None and self._in_window(new) else None
-        if self._watched is not None:
-            self._watched.installEventFilter(self)
+        self._watched = widget
+        if widget is not None:
+            widget.installEventFilter(self)
+
+    def watched(self) -> QWidget | None:
+        """The widget whose key events are watched now (the focus widget, else the window)."""
+        return self._watched
 
     def detach(self) -> None:
         """Stop watching (the window is closing)."""
@@ -146,8 +162,7 @@ class WindowKeys(QObject):
                 app.focusChanged.disconnect(self._focus_changed)
             except (RuntimeError, TypeError):
                 pass
-        self._focus_changed(None, None)
-        self._window.removeEventFilter(self)
+        self._watch(None)
 
     def action_for(self, event: QKeyEvent) -> QAction | None:
         """The window's action for this key event, or None if the key is not the window's."""
