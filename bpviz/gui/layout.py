@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -407,6 +407,3 @@ class DockTitleBar(QWidget):
             sp.SP_TitleBarNormalButton if on else sp.SP_TitleBarMaxButton))
         self.float_button.setVisible(not on)
         self.close_button.setVisible(not on)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(60, super().minimumSizeHint().height())
