@@ -81,6 +81,29 @@ def test_quit_after_training_asks_and_cancel_keeps_the_window(qtbot, make, how):
     assert not w.ctx.worker.isRunning()
 
 
+def test_quit_while_training_asks_about_the_step_on_screen(qtbot, make, tmp_path):
+    """Asked while training at full speed: training pauses first, so the question's
+    count, the status bar, every caption and the file saved name one step; Cancel
+    plays on."""
+    from bpviz.engine.session import load_session
+
+    w = make(answer="cancel")
+    ctx = w.ctx
+    ctx.play()
+    qtbot.waitUntil(lambda: ctx.worker.total_steps > 300, timeout=T)
+    w.close()
+    assert len(w.asked) == 1 and ctx.is_playing          # Cancel: training goes on
+    w.answer = "save"
+    target = tmp_path / "kept.bpviz"
+    w.ask_save_path = lambda title, filt, default: str(target)
+    assert w.close()
+    shown = ctx.latest_snapshot().step.step
+    assert f"{shown:,} training steps" in w.asked[-1]
+    assert w.status_labels["step"].text() == f"step {shown:,}"
+    assert f"step {shown:,}" in w.panels["loss"]._status.plain_text()
+    assert load_session(target).step == shown
+
+
 def test_save_answer_saves_then_quits(qtbot, make, tmp_path):
     w = make(answer="save")
     train(qtbot, w.ctx, 2)

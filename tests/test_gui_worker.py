@@ -157,6 +157,38 @@ def test_full_speed_pauses_and_its_steps_per_s_say_so(qtbot, worker):
     assert worker.take_snapshot().extra["steps_per_s"] == 0.0
 
 
+def test_a_pause_publishes_the_step_training_stopped_at(qtbot, worker):
+    """At full speed most steps are not published; pausing publishes the last one (a
+    step more, with its matrices), so the views show what the trainer holds."""
+    for _ in range(3):
+        n0 = worker.total_steps
+        worker.set_playing(True)
+        qtbot.waitUntil(lambda n0=n0: worker.total_steps > n0 + 200, timeout=10_000)
+        worker.set_playing(False)
+        step = worker.call(lambda tr: tr.step)     # runs after the pause's own step
+        snap = worker.take_snapshot()
+        assert snap.step.step == step and snap.step.backprop is not None
+        assert worker.call(lambda tr: tr.step) == step   # and nothing after it
+
+
+def test_step_while_playing_pauses_and_shows_one_step(qtbot, worker):
+    """Step pressed at full speed: training pauses and the one step taken then is
+    shown, with no step of the pause's own before it."""
+    worker.set_playing(True)
+    qtbot.waitUntil(lambda: worker.total_steps > 200, timeout=10_000)
+    published = []
+    worker.snapshotReady.connect(lambda: published.append(worker.take_snapshot()))
+    worker.take_snapshot()
+    worker.request_step(pause=True)
+    assert not worker.playing
+    qtbot.waitUntil(lambda: bool(published) and published[-1].step.step
+                    == worker.call(lambda tr: tr.step), timeout=10_000)
+    step = published[-1].step.step
+    time.sleep(0.05)
+    assert worker.call(lambda tr: tr.step) == step      # one step, shown, and no other
+    assert published[-1].step.step == step
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_pauses_and_keeps_finite_weights(qtbot):
     ds = make_dataset("reg_gauss", n_samples=200, seed=0)

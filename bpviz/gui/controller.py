@@ -182,11 +182,11 @@ class Controller(ContextMixin, SessionMixin, QObject):
         panel holds the step handler (phase-step mode), whatever that handler does."""
         if self._play_blocked:
             return self._fail("Step is disabled: " + "; ".join(self._play_blocked.values()))
-        self.pause()
         self._touch()
         if self._step_handler is not None:
+            self.pause()
             return bool(self._step_handler())
-        self.worker.request_step()
+        self.worker.request_step(pause=True)
         return True
 
     def set_step_handler(self, handler: Callable[[], bool] | None) -> None:

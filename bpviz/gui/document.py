@@ -113,13 +113,30 @@ class DocumentMixin:
         c = self.ctx
         if not self.confirm_losing_work or not c.has_unsaved_work():
             return True
-        steps = c.unsaved_steps()
-        what = (f"{steps:,} training steps and edits" if steps else "edits") + " not saved"
-        name = Path(c.session_path).name if c.session_path else "This session"
-        answer = self.ask_unsaved(f"{action}? {name} has {what}.\n\nSave them first?")
-        if answer == "save":
-            return self.save_session()
-        return answer == "discard"
+        playing = c.is_playing
+        if playing:   # while asked: the question counts, and Save writes, the step on screen
+            self.pause_and_show()
+        try:
+            steps = c.unsaved_steps()
+            what = (f"{steps:,} training steps and edits" if steps else "edits") + " not saved"
+            name = Path(c.session_path).name if c.session_path else "This session"
+            answer = self.ask_unsaved(f"{action}? {name} has {what}.\n\nSave them first?")
+            if answer == "save":
+                return self.save_session()
+            return answer == "discard"
+        finally:
+            if playing:   # then as before: the action itself says whether training goes on
+                c.play()
+
+    def pause_and_show(self) -> None:
+        """Pause, and show the step training stopped at in every view before going on
+        (the worker publishes it as it pauses, before the job waited for here)."""
+        self.ctx.pause()
+        try:
+            self.ctx.call_on_trainer(lambda _tr: None, timeout=5.0)
+        except TimeoutError:   # a step that takes this long: ask all the same
+            return
+        self._on_snapshot()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ sessions
     def save_session(self, path: str | None = None) -> bool:

@@ -137,6 +137,9 @@ class TrainingWorker(GuiShare, QThread):
         #: How large the window draws its heatmaps (set by the GUI, read here).
         self.view_budget = ViewBudget()
         self._latest: Snapshot | None = None
+        #: False after a step that was not published: a pause then publishes one more
+        #: (see _loop), so that every view shows the step training stopped at
+        self._shown_latest = True
         self._signal_pending = False
         self._taken = True
         self.compare_enabled = True
@@ -165,11 +168,17 @@ class TrainingWorker(GuiShare, QThread):
         if changed:
             self.playingChanged.emit(bool(playing))
 
-    def request_step(self) -> None:
-        """One mini-batch (when paused), published right after."""
+    def request_step(self, pause: bool = False) -> None:
+        """One mini-batch (when paused), published right after; ``pause``: pause first, in
+        the same breath (a pause alone would publish a step of its own, see _loop)."""
         with self._cond:
+            was = self._playing
+            if pause:
+                self._playing = False
             self._step_requests += 1
             self._cond.notify_all()
+        if pause and was:
+            self.playingChanged.emit(False)
 
     def set_rate(self, steps_per_s: float | None) -> None:
         """Train at most ``steps_per_s`` steps a second; None for full speed."""
@@ -259,10 +268,13 @@ class TrainingWorker(GuiShare, QThread):
                 snap, self._unkept = self._unkept, None
                 self.history.add(snap)
             with self._cond:
-                while not (self._stop or self._jobs or self._playing or self._step_requests):
+                while not (self._stop or self._jobs or self._playing or self._step_requests
+                           or not self._shown_latest):
                     self._cond.wait()
                 if self._stop:
                     return
+                # paused after steps that were not shown (a step requested will be)
+                settle = not (self._playing or self._shown_latest or self._step_requests)
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 single = not self._playing and self._step_requests > 0
@@ -278,6 +290,10 @@ class TrainingWorker(GuiShare, QThread):
                         train = False  # run the jobs now, the step when it is due
                     else:
                         self._next_due = max(self._next_due + 1.0 / self._rate, now)
+            if settle and not self._stop:
+                # one more step, shown: the views, the status bar and a session saved
+                # now all have the step training stopped at (the jobs come after it)
+                self._train_one(force_publish=True)
             for job in jobs:
                 self._run_job(job)
             if train and not self._stop:
@@ -340,9 +356,11 @@ class TrainingWorker(GuiShare, QThread):
             rec = tr.train_step()
         except Exception as exc:
             self._pause_quietly()
+            self._shown_latest = True   # nothing newer to show
             self.failed.emit(f"training stopped: {type(exc).__name__}: {exc}")
             return
         self.total_steps += 1
+        self._shown_latest = False
         if self._fp.counts:
             note = self._fp.take_message()
             if note and not rec.diverged:  # a divergence is said by its own signal
@@ -469,6 +487,7 @@ class TrainingWorker(GuiShare, QThread):
         self._keep_due = done + (done - now) / HISTORY_SHARE
 
     def _put(self, snap: Snapshot) -> None:
+        self._shown_latest = True
         self._keep(snap)
         emit = False
         with self._slot_lock:
