@@ -96,8 +96,11 @@ def test_quit_while_training_asks_about_the_step_on_screen(qtbot, make, tmp_path
     w.answer = "save"
     target = tmp_path / "kept.bpviz"
     w.ask_save_path = lambda title, filt, default: str(target)
+    said = []
+    ctx.message.connect(said.append)
     assert w.close()
     shown = ctx.latest_snapshot().step.step
+    assert any(f"step {shown:,}, the newest" in m for m in said), said
     assert f"{shown:,} training steps" in w.asked[-1]
     assert w.status_labels["step"].text() == f"step {shown:,}"
     assert f"step {shown:,}" in w.panels["loss"]._status.plain_text()

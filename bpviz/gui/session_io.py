@@ -59,20 +59,22 @@ class SessionMixin:
         preset = self.preset.name if self.preset.name and preset_fits(self.preset, choice) \
             else None
 
-        def job(tr: Trainer) -> Any:  # after the settings jobs queued before it
-            return save_session(path, tr.net, tr, choice, preset=preset,
-                                history=worker.session_history(), notation=notation,
-                                view=view_state or {})
+        def job(tr: Trainer) -> int:  # after the settings jobs queued before it
+            save_session(path, tr.net, tr, choice, preset=preset,
+                         history=worker.session_history(), notation=notation,
+                         view=view_state or {})
+            return tr.step
 
         try:
-            self.call_on_trainer(job)
+            step = self.call_on_trainer(job)
         except (BpvizError, OSError, TimeoutError) as exc:
             return self._fail(f"could not save the session: {exc}")
         if recovery:
             return True
         self.mark_saved(path)
-        self.message.emit(f"Saved {path}: the newest step with its weights, optimizer and "
-                          "curves (the timeline's earlier matrices stay in this window only)")
+        self.message.emit(f"Saved {path}: step {step:,}, the newest, with its weights, "
+                          "optimizer and curves (the timeline's earlier matrices stay in "
+                          "this window only)")
         return True
 
     def open_session(self, path: str) -> bool:
