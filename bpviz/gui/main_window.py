@@ -757,11 +757,17 @@ class MainWindow(DocumentMixin, QMainWindow):
         a.keys.detach()
         with warnings.catch_warnings():  # PySide warns about a signal with no receiver
             warnings.simplefilter("ignore", RuntimeWarning)
-            for combo in (a.preset_combo, a.backend_combo):
+            for combo in (a.preset_combo, a.backend_combo, a.speed_combo):
                 try:
                     combo.activated.disconnect()
                 except (RuntimeError, TypeError):
                     pass
+            for act in self.actions():   # (Faster, Slower, Loop: closures over the controller)
+                for signal in (act.triggered, act.toggled):
+                    try:
+                        signal.disconnect()
+                    except (RuntimeError, TypeError):
+                        pass
         self.ctx.release_listeners()
 
 
