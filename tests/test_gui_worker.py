@@ -179,7 +179,7 @@ def test_step_while_playing_pauses_and_shows_one_step(qtbot, worker):
     published = []
     worker.snapshotReady.connect(lambda: published.append(worker.take_snapshot()))
     worker.take_snapshot()
-    worker.request_step(pause=True)
+    worker.set_playing(False, then_step=True)
     assert not worker.playing
     qtbot.waitUntil(lambda: bool(published) and published[-1].step.step
                     == worker.call(lambda tr: tr.step), timeout=10_000)

@@ -186,7 +186,7 @@ class Controller(ContextMixin, SessionMixin, QObject):
         if self._step_handler is not None:
             self.pause()
             return bool(self._step_handler())
-        self.worker.request_step(pause=True)
+        self.worker.set_playing(False, then_step=True)
         return True
 
     def set_step_handler(self, handler: Callable[[], bool] | None) -> None:

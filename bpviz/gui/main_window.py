@@ -757,17 +757,15 @@ class MainWindow(DocumentMixin, QMainWindow):
         a.keys.detach()
         with warnings.catch_warnings():  # PySide warns about a signal with no receiver
             warnings.simplefilter("ignore", RuntimeWarning)
-            for combo in (a.preset_combo, a.backend_combo, a.speed_combo):
+            # the toolbar's boxes and the window's actions (Faster, Slower, Loop) close
+            # over the controller or the window
+            signals = [c.activated for c in (a.preset_combo, a.backend_combo, a.speed_combo)]
+            signals += [s for act in self.actions() for s in (act.triggered, act.toggled)]
+            for signal in signals:
                 try:
-                    combo.activated.disconnect()
+                    signal.disconnect()
                 except (RuntimeError, TypeError):
                     pass
-            for act in self.actions():   # (Faster, Slower, Loop: closures over the controller)
-                for signal in (act.triggered, act.toggled):
-                    try:
-                        signal.disconnect()
-                    except (RuntimeError, TypeError):
-                        pass
         self.ctx.release_listeners()
 
 

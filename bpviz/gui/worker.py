@@ -159,26 +159,23 @@ class TrainingWorker(GuiShare, QThread):
     def playing(self) -> bool:
         return self._playing
 
-    def set_playing(self, playing: bool) -> None:
+    def set_playing(self, playing: bool, then_step: bool = False) -> None:
+        """Play or pause; ``then_step`` (with a pause): one mini-batch right after, asked
+        in the same breath (a pause alone would publish a step of its own, see _loop)."""
         with self._cond:
             changed = self._playing != bool(playing)
             self._playing = bool(playing)
             self._next_due = 0.0
+            self._step_requests += int(then_step)
             self._cond.notify_all()
         if changed:
             self.playingChanged.emit(bool(playing))
 
-    def request_step(self, pause: bool = False) -> None:
-        """One mini-batch (when paused), published right after; ``pause``: pause first, in
-        the same breath (a pause alone would publish a step of its own, see _loop)."""
+    def request_step(self) -> None:
+        """One mini-batch (when paused), published right after."""
         with self._cond:
-            was = self._playing
-            if pause:
-                self._playing = False
             self._step_requests += 1
             self._cond.notify_all()
-        if pause and was:
-            self.playingChanged.emit(False)
 
     def set_rate(self, steps_per_s: float | None) -> None:
         """Train at most ``steps_per_s`` steps a second; None for full speed."""
